@@ -1,0 +1,69 @@
+"""connectivity: transport network connectivity of urban agglomerations.
+
+Street networks (walk, bike, drive) from OpenStreetMap and GTFS timetables join into one
+intermodal network; from it come schedule-exact travel times, isochrones, accessibility
+of the periphery, bottlenecks, and the effect of proposed transit lines.
+
+The public API is listed in ``__all__``; its names are imported lazily (PEP 562), so
+``import connectivity`` stays fast and heavy parts (maps, rasters) load when first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from connectivity._errors import (
+    CacheError,
+    ConnectivityError,
+    CoordinateError,
+    EmptyNetworkError,
+    GtfsError,
+    InputFileError,
+    MissingDependencyError,
+    NoServiceError,
+    OsmDataError,
+    OutsideNetworkError,
+    OverpassError,
+    ParameterError,
+)
+from connectivity._modes import Mode
+
+__version__ = "0.1.0"
+
+#: Public name -> module that defines it (imported on first access).
+_LAZY: dict[str, str] = {
+    "StreetNetwork": "connectivity.streets",
+    "Timetable": "connectivity.timetable",
+}
+
+__all__ = [
+    "CacheError",
+    "ConnectivityError",
+    "CoordinateError",
+    "EmptyNetworkError",
+    "GtfsError",
+    "InputFileError",
+    "MissingDependencyError",
+    "Mode",
+    "NoServiceError",
+    "OsmDataError",
+    "OutsideNetworkError",
+    "OverpassError",
+    "ParameterError",
+    "__version__",
+    *sorted(_LAZY),
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'connectivity' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,28 @@
+"""Shared fixtures: paths of the real data (skipped where absent), small synthetic inputs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Real data for integration tests; ``CONNECTIVITY_DATA`` overrides the default place.
+DATA = Path(os.environ.get("CONNECTIVITY_DATA", ROOT.parent / "shared" / "data"))
+
+
+def shared_data(relative: str) -> Path:
+    """Return ``../shared/data/<relative>``, skipping the test where it is absent."""
+    path = DATA / relative
+    if not path.exists():
+        pytest.skip(f"real data {path} is absent (set CONNECTIVITY_DATA to its folder)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets its own cache folder, so no test reads another's cache."""
+    from connectivity import settings
+
+    monkeypatch.setattr(settings, "cache_folder", tmp_path_factory.mktemp("cache"))
