@@ -35,6 +35,11 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "StreetNetwork": "connectivity.streets",
     "Timetable": "connectivity.timetable",
+    "Core": "connectivity.zones",
+    "read_core": "connectivity.zones",
+    "read_zones": "connectivity.zones",
+    "ring_zones": "connectivity.zones",
+    "zone_of_nodes": "connectivity.zones",
 }
 
 __all__ = [
