@@ -1,0 +1,577 @@
+"""Isochrones that follow the streets, and the travel-time surface they come from.
+
+Both come from one raster, the *travel-time surface*: every street is sampled densely
+(points every half cell along each edge's geometry, each with the time at which it is
+reached: the time of the edge's start node plus the share of the edge's travel time), each
+cell takes the earliest time of a sample inside it, and then the earliest time of any cell
+whose centre lies within ``buffer`` metres (a disk). An isochrone for a cutoff is the set
+of cells whose time is at most the cutoff, turned into polygons. Hence:
+
+- polygons follow the streets (a band ``buffer`` metres wide around every reached part of
+  a street, partial edges at the cutoff included), never a convex hull;
+- blocks that nothing reaches stay holes;
+- cutoffs nest exactly (a cell at most 5 minutes away is at most 10 minutes away), and the
+  GeoTIFF written by :func:`write_geotiff` agrees with the polygons cell for cell;
+- boundaries are exact to one cell: every reached node lies inside its cutoff's polygon,
+  and no point farther than ``buffer + resolution * sqrt(2)`` from every reached street is.
+
+``times`` are seconds to every node of the network, from
+:meth:`StreetNetwork.travel_times_from` or any other source (transit routing with its
+egress walks gives the same per-node times), so the functions here work for every mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import weakref
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from connectivity._errors import ParameterError
+from connectivity._files import atomic_path, write_text_atomic
+from connectivity._modes import Mode
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from affine import Affine
+
+    from connectivity.streets import StreetNetwork
+
+__all__ = [
+    "DEFAULT_BUFFER",
+    "Surface",
+    "isochrones",
+    "travel_time_surface",
+    "travel_times_from",
+    "write_geotiff",
+    "write_isochrones",
+]
+
+log = logging.getLogger(__name__)
+
+#: Default half-width (m) of the band drawn around reached streets, per mode.
+DEFAULT_BUFFER: dict[Mode, float] = {Mode.WALK: 50.0, Mode.BIKE: 75.0, Mode.DRIVE: 100.0}
+
+
+class Surface(NamedTuple):
+    """A travel-time surface: seconds per cell, NaN where nothing is reached.
+
+    Attributes
+    ----------
+    values
+        ``rows x cols`` float32 seconds; row 0 is the northern edge.
+    transform
+        The affine transform from (col, row) to the projected CRS (rasterio convention).
+    crs
+        The projected CRS of the grid (the network's UTM zone).
+    """
+
+    values: np.ndarray
+    transform: Affine
+    crs: str
+
+
+# -- the origin --------------------------------------------------------------------
+
+
+def travel_times_from(
+    network: StreetNetwork,
+    *,
+    lat: float,
+    lon: float,
+    limit: float = math.inf,
+    max_distance: float | None = None,
+) -> np.ndarray:
+    """Travel times in seconds from one point to every node of a street network.
+
+    The point is snapped onto its nearest street (edge), and the trip starts there,
+    mid-edge, towards both ends where the street allows it.
+
+    Parameters
+    ----------
+    network
+        The street network of one mode.
+    lat, lon
+        The origin in degrees (keyword-only, so they cannot be swapped silently).
+    limit
+        Stop searching beyond this many seconds (``inf`` there); the largest cutoff of
+        the isochrones wanted is enough.
+    max_distance
+        Largest allowed snapping distance in metres (default: the network's default).
+
+    Returns
+    -------
+    times
+        Seconds to every node (node position order), ``inf`` where not reached.
+
+    Raises
+    ------
+    CoordinateError
+        Coordinates out of range or not finite, or swapped (when the swapped point lies
+        inside the network).
+    OutsideNetworkError
+        The origin is farther than ``max_distance`` from every street.
+    """
+    kwargs: dict[str, Any] = {"limit": limit}
+    if max_distance is not None:
+        kwargs["max_distance"] = max_distance
+    return np.asarray(network.travel_times_from(float(lon), float(lat), **kwargs), float)
+
+
+# -- sampling the streets ------------------------------------------------------------
+
+#: Per network and sampling step: the sample points along its edges (see _edge_samples).
+_SAMPLES: weakref.WeakKeyDictionary[Any, dict[float, _Samples]] = weakref.WeakKeyDictionary()
+
+
+class _Samples(NamedTuple):
+    x: np.ndarray  # float64, projected
+    y: np.ndarray
+    edge: np.ndarray  # int64 edge position
+    fraction: np.ndarray  # float64 share of the edge's length from u
+
+
+def _edge_samples(network: StreetNetwork, step: float) -> _Samples:
+    """Points at most ``step`` metres apart along every edge (end points excluded: the
+    nodes are samples of their own), cached per network and step."""
+    per_network = _SAMPLES.setdefault(network, {})
+    cached = per_network.get(step)
+    if cached is not None:
+        return cached
+    import shapely
+
+    n_edges = network.n_edges
+    if network.geometry is None:
+        u = network.edges["u"].to_numpy(np.int64)
+        v = network.edges["v"].to_numpy(np.int64)
+        nx_ = network.nodes["x"].to_numpy(float)
+        ny_ = network.nodes["y"].to_numpy(float)
+        x0, y0, x1, y1 = nx_[u], ny_[u], nx_[v], ny_[v]
+        seg_edge = np.arange(n_edges, dtype=np.int64)
+        seg_start = np.zeros(n_edges)  # distance along the edge where the segment starts
+    else:
+        coords, index = shapely.get_coordinates(
+            np.asarray(network.geometry, dtype=object), return_index=True
+        )
+        same = index[1:] == index[:-1]
+        x0, y0 = coords[:-1, 0][same], coords[:-1, 1][same]
+        x1, y1 = coords[1:, 0][same], coords[1:, 1][same]
+        seg_edge = index[:-1][same].astype(np.int64)
+    seg_len = np.hypot(x1 - x0, y1 - y0)
+    if network.geometry is not None:
+        # Distance along the edge at which each segment starts.
+        cum = np.cumsum(seg_len)
+        edge_first = np.searchsorted(seg_edge, seg_edge, side="left")
+        before = np.concatenate([[0.0], cum])
+        seg_start = before[np.arange(len(seg_len))] - before[edge_first]
+    edge_len = np.bincount(seg_edge, weights=seg_len, minlength=n_edges)
+    # Samples at k / n of each segment, k = 0..n-1 (k = 0 skipped on an edge's first
+    # segment: that point is the node u).
+    n_per = np.maximum(np.ceil(seg_len / step).astype(np.int64), 1)
+    seg_of = np.repeat(np.arange(len(seg_len)), n_per)
+    k = np.arange(len(seg_of)) - np.repeat(np.cumsum(n_per) - n_per, n_per)
+    t = k / n_per[seg_of]
+    keep = ~((k == 0) & (seg_start[seg_of] == 0))
+    seg_of, t = seg_of[keep], t[keep]
+    xs = x0[seg_of] + t * (x1 - x0)[seg_of]
+    ys = y0[seg_of] + t * (y1 - y0)[seg_of]
+    edge = seg_edge[seg_of]
+    total = edge_len[edge]
+    along = seg_start[seg_of] + t * seg_len[seg_of]
+    fraction = np.divide(along, total, out=np.zeros_like(along), where=total > 0)
+    samples = _Samples(xs, ys, edge, fraction)
+    per_network[step] = samples
+    return samples
+
+
+def _reached_points(
+    network: StreetNetwork,
+    times: np.ndarray,
+    *,
+    max_time: float,
+    step: float,
+    origin: tuple[float, float] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, y and seconds of every sample (nodes and points along edges) reached within
+    ``max_time``."""
+    samples = _edge_samples(network, step)
+    u = network.edges["u"].to_numpy(np.int64)
+    edge_time = network.edges["time"].to_numpy(float)
+    start = times[u]
+    # Only edges left before max_time can hold reached samples.
+    live = start[samples.edge] <= max_time
+    edge = samples.edge[live]
+    t = start[edge] + samples.fraction[live] * edge_time[edge]
+    ok = t <= max_time
+    xs = [network.nodes["x"].to_numpy(float), samples.x[live][ok]]
+    ys = [network.nodes["y"].to_numpy(float), samples.y[live][ok]]
+    ts = [times, t[ok]]
+    if origin is not None:
+        ox, oy, ot = _origin_samples(network, origin, step=step)
+        xs.append(ox)
+        ys.append(oy)
+        ts.append(ot)
+    x = np.concatenate(xs)
+    y = np.concatenate(ys)
+    t_all = np.concatenate(ts)
+    reached = t_all <= max_time
+    return x[reached], y[reached], t_all[reached]
+
+
+def _origin_samples(
+    network: StreetNetwork, origin: tuple[float, float], *, step: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Samples along the origin's own street, timed from the origin itself (the end nodes
+    alone would time them as if the trip started at a node)."""
+    lat, lon = origin
+    snapped = network.snap(lon, lat)
+    e = int(snapped.edge[0])
+    f = float(snapped.fraction[0])
+    samples = _edge_samples(network, step)
+    on = samples.edge == e
+    frac = np.concatenate([samples.fraction[on], [f]])
+    x = np.concatenate([samples.x[on], snapped.x])
+    y = np.concatenate([samples.y[on], snapped.y])
+    edge_time = float(network.edges["time"].to_numpy(float)[e])
+    rev = int(snapped.reverse_edge[0])
+    rev_time = float(network.edges["time"].to_numpy(float)[rev]) if rev >= 0 else math.inf
+    t = np.where(frac >= f, (frac - f) * edge_time, (f - frac) * rev_time)
+    return x, y, t
+
+
+# -- the surface ---------------------------------------------------------------------
+
+
+def _check_times(network: StreetNetwork, times: Any) -> np.ndarray:
+    values = np.asarray(times, float)
+    if values.shape != (network.n_nodes,):
+        raise ParameterError(
+            f"times has shape {values.shape}, the network has {network.n_nodes:,} nodes: "
+            "give one travel time in seconds per node (node position order), e.g. from "
+            "travel_times_from(network, lat=..., lon=...)"
+        )
+    if np.isnan(values).any():
+        raise ParameterError(
+            f"times holds {int(np.isnan(values).sum()):,} NaN values: use inf for nodes "
+            "that are not reached"
+        )
+    if (values < 0).any():
+        raise ParameterError("times must be >= 0 seconds (travel times from the origin)")
+    return values
+
+
+def _sizes(network: StreetNetwork, buffer: float | None, resolution: float | None) -> tuple:
+    if buffer is None:
+        buffer = DEFAULT_BUFFER[Mode.parse(network.mode)]
+    buffer = float(buffer)
+    if not (math.isfinite(buffer) and buffer > 0):
+        raise ParameterError(f"buffer={buffer} m: give a positive width in metres, e.g. 50")
+    if resolution is None:
+        resolution = buffer / 2
+    resolution = float(resolution)
+    if not (math.isfinite(resolution) and resolution > 0):
+        raise ParameterError(
+            f"resolution={resolution} m: give a positive cell size in metres, e.g. 25"
+        )
+    if resolution > 2 * buffer:
+        raise ParameterError(
+            f"resolution={resolution:g} m is coarser than twice buffer={buffer:g} m: the "
+            "polygons would lose the streets; use a resolution of at most the buffer"
+        )
+    return buffer, resolution
+
+
+def _disk(buffer: float, resolution: float) -> np.ndarray:
+    r = int(math.floor(buffer / resolution + 1e-9))
+    i, j = np.mgrid[-r : r + 1, -r : r + 1]
+    return (i * i + j * j) * resolution * resolution <= buffer * buffer * (1 + 1e-12)
+
+
+def _raw_grid(
+    x: np.ndarray, y: np.ndarray, t: np.ndarray, *, buffer: float, resolution: float
+) -> tuple[np.ndarray, Affine]:
+    """Earliest sample time per cell (inf where none), on a grid aligned to multiples of
+    ``resolution`` and padded by the buffer."""
+    from affine import Affine
+
+    pad = buffer + 2 * resolution
+    if len(x) == 0:
+        return np.full((1, 1), np.inf, np.float64), Affine(resolution, 0, 0, 0, -resolution, 0)
+    west = math.floor((x.min() - pad) / resolution) * resolution
+    north = math.ceil((y.max() + pad) / resolution) * resolution
+    cols = int(math.ceil((x.max() + pad - west) / resolution))
+    rows = int(math.ceil((north - (y.min() - pad)) / resolution))
+    col = np.floor((x - west) / resolution).astype(np.int64)
+    row = np.floor((north - y) / resolution).astype(np.int64)
+    raw = np.full(rows * cols, np.inf)
+    np.minimum.at(raw, row * cols + col, t)
+    return raw.reshape(rows, cols), Affine(resolution, 0, west, 0, -resolution, north)
+
+
+def _spread(raw: np.ndarray, disk: np.ndarray) -> np.ndarray:
+    """Earliest time within the disk around each cell (a grey erosion)."""
+    from scipy.ndimage import minimum_filter
+
+    return minimum_filter(raw, footprint=disk, mode="constant", cval=np.inf)
+
+
+def travel_time_surface(
+    network: StreetNetwork,
+    times: Any,
+    *,
+    max_time: float | None = None,
+    buffer: float | None = None,
+    resolution: float | None = None,
+    origin: tuple[float, float] | None = None,
+) -> Surface:
+    """The travel-time surface: per cell, the earliest time of any street point within
+    ``buffer`` metres.
+
+    Parameters
+    ----------
+    network
+        The street network the times are for.
+    times
+        Seconds to every node (node position order); ``inf`` where not reached.
+    max_time
+        Leave out everything reached later than this many seconds (default: keep every
+        reached node; large networks want a limit).
+    buffer
+        Half-width in metres of the band around the streets (default per mode:
+        :data:`DEFAULT_BUFFER`).
+    resolution
+        Cell size in metres (default ``buffer / 2``).
+    origin
+        ``(lat, lon)`` of the origin the times were computed from, so its own street is
+        timed from it rather than from its end nodes.
+
+    Returns
+    -------
+    surface
+        The values (float32 seconds, NaN where nothing is reached), the transform and
+        the CRS: see :class:`Surface`.
+
+    Raises
+    ------
+    ParameterError
+        ``times`` of the wrong length, NaN or negative; a non-positive buffer or
+        resolution.
+    """
+    values = _check_times(network, times)
+    buffer, resolution = _sizes(network, buffer, resolution)
+    limit = math.inf if max_time is None else float(max_time)
+    reached_limit = limit if math.isfinite(limit) else np.nanmax(values[np.isfinite(values)])
+    x, y, t = _reached_points(
+        network, values, max_time=reached_limit, step=resolution / 2, origin=origin
+    )
+    raw, transform = _raw_grid(x, y, t, buffer=buffer, resolution=resolution)
+    grid = _spread(raw, _disk(buffer, resolution)).astype(np.float32)
+    grid[~np.isfinite(grid)] = np.nan
+    return Surface(grid, transform, network.crs)
+
+
+def write_geotiff(surface: Surface, path: str | Path) -> Path:
+    """Write a travel-time surface as a single-band float32 GeoTIFF, atomically.
+
+    Parameters
+    ----------
+    surface
+        From :func:`travel_time_surface`.
+    path
+        The ``.tif`` file to write; its folder is created.
+
+    Returns
+    -------
+    path
+        The file written. Cells not reached are nodata (NaN); values are seconds.
+    """
+    import rasterio
+
+    values, transform, crs = surface
+    with (
+        atomic_path(path) as tmp,
+        rasterio.open(
+            tmp,
+            "w",
+            driver="GTiff",
+            height=values.shape[0],
+            width=values.shape[1],
+            count=1,
+            dtype="float32",
+            crs=crs,
+            transform=transform,
+            nodata=np.nan,
+            compress="deflate",
+        ) as dst,
+    ):
+        dst.write(values.astype(np.float32), 1)
+        dst.set_band_description(1, "travel time (s)")
+    log.info("wrote the travel-time surface to %s", path)
+    return Path(path)
+
+
+# -- polygons ------------------------------------------------------------------------
+
+
+def _check_cutoffs(cutoffs: Iterable[float]) -> list[float]:
+    try:
+        values = [float(c) for c in cutoffs]
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"cutoffs={cutoffs!r}: give numbers of seconds, e.g. (300, 600, 900)"
+        ) from None
+    if not values:
+        raise ParameterError("cutoffs is empty: give at least one time in seconds")
+    bad = [c for c in values if not (math.isfinite(c) and c > 0)]
+    if bad:
+        raise ParameterError(
+            f"cutoff {bad[0]:g} s is not a positive number of seconds: give e.g. (300, 600, 900)"
+        )
+    return sorted(set(values))
+
+
+def _polygons(mask: np.ndarray, transform: Affine) -> Any:
+    """The cells of ``mask`` as one (multi)polygon, holes included."""
+    import shapely
+    from rasterio.features import shapes
+    from shapely.geometry import shape
+
+    if not mask.any():
+        return shapely.Polygon()
+    parts = [
+        shape(geom) for geom, _ in shapes(mask.astype(np.uint8), mask=mask, transform=transform)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return shapely.MultiPolygon(parts)
+
+
+def isochrones(
+    network: StreetNetwork,
+    times: Any,
+    *,
+    cutoffs: Sequence[float] = (300, 600, 900),
+    buffer: float | None = None,
+    resolution: float | None = None,
+    origin: tuple[float, float] | None = None,
+) -> gpd.GeoDataFrame:
+    """Isochrone polygons that follow the streets, one per cutoff.
+
+    Parameters
+    ----------
+    network
+        The street network the times are for.
+    times
+        Seconds to every node (node position order); ``inf`` where not reached. From
+        :func:`travel_times_from`, or from transit routing (egress walks included).
+    cutoffs
+        Travel times in seconds; each gives one polygon.
+    buffer
+        Half-width in metres of the band drawn around reached streets (default per mode:
+        50 m walk, 75 m bike, 100 m drive).
+    resolution
+        Cell size in metres of the surface the polygons come from (default
+        ``buffer / 2``); boundaries are exact to one cell.
+    origin
+        ``(lat, lon)`` the times were computed from, so that the origin's own street is
+        timed from the origin (optional).
+
+    Returns
+    -------
+    isochrones
+        A GeoDataFrame in EPSG:4326 with columns ``cutoff`` (seconds, ascending: the
+        smallest cutoff first) and ``geometry`` (a Polygon or MultiPolygon, holes where
+        nothing is reached; empty when nothing is). Each polygon contains every smaller
+        one.
+
+    Raises
+    ------
+    ParameterError
+        Bad ``times`` (wrong length, NaN, negative), cutoffs, buffer or resolution.
+
+    Examples
+    --------
+    >>> streets = load_streets(demo_pbf(), mode="walk")  # doctest: +SKIP
+    >>> times = travel_times_from(streets, lat=60.1710, lon=24.9414, limit=900)  # doctest: +SKIP
+    >>> isochrones(streets, times, cutoffs=(300, 600, 900))  # doctest: +SKIP
+    """
+    import geopandas as gpd
+    import shapely
+
+    values = _check_times(network, times)
+    levels = _check_cutoffs(cutoffs)
+    buffer, resolution = _sizes(network, buffer, resolution)
+    x, y, t = _reached_points(
+        network, values, max_time=levels[-1], step=resolution / 2, origin=origin
+    )
+    raw, transform = _raw_grid(x, y, t, buffer=buffer, resolution=resolution)
+    surface = _spread(raw, _disk(buffer, resolution))
+    geoms = [_polygons(surface <= c, transform) for c in levels]
+    gdf = gpd.GeoDataFrame(
+        {"cutoff": np.asarray(levels, float)}, geometry=geoms, crs=network.crs
+    ).to_crs("EPSG:4326")
+    # The grid makes the cutoffs nest exactly; reprojection can move a vertex by a few
+    # nanometres off its larger polygon's edge, so nest them again in EPSG:4326.
+    nested = list(gdf.geometry)
+    for i in range(1, len(nested)):
+        if not nested[i - 1].is_empty and not shapely.covered_by(nested[i - 1], nested[i]):
+            nested[i] = shapely.union(nested[i], nested[i - 1])
+    gdf = gdf.set_geometry(nested, crs="EPSG:4326")
+    log.info(
+        "isochrones for %d cutoffs from %s reached points on a %d x %d grid of %g m",
+        len(levels),
+        f"{len(t):,}",
+        surface.shape[0],
+        surface.shape[1],
+        resolution,
+    )
+    return gdf
+
+
+def write_isochrones(isochrones: gpd.GeoDataFrame, path: str | Path) -> Path:
+    """Write isochrones (or any GeoDataFrame) atomically, the format from the suffix.
+
+    Parameters
+    ----------
+    isochrones
+        From :func:`isochrones`.
+    path
+        ``.geojson`` / ``.json`` (RFC 7946, EPSG:4326), ``.gpkg`` or ``.parquet``.
+
+    Returns
+    -------
+    path
+        The file written.
+
+    Raises
+    ------
+    ParameterError
+        An unknown suffix.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    gdf = isochrones.to_crs("EPSG:4326")
+    if suffix in (".geojson", ".json"):
+        write_text_atomic(path, gdf.to_json(drop_id=True))
+    elif suffix == ".gpkg":
+        with atomic_path(path) as tmp:
+            # GDAL wants the .gpkg suffix; write beside the temporary file, then move.
+            named = tmp.with_name(tmp.name + ".gpkg")
+            try:
+                gdf.to_file(named, driver="GPKG", layer="isochrones")
+                named.replace(tmp)
+            finally:
+                named.unlink(missing_ok=True)
+    elif suffix == ".parquet":
+        with atomic_path(path) as tmp:
+            gdf.to_parquet(tmp)
+    else:
+        raise ParameterError(
+            f"cannot write {path.name}: use a .geojson, .gpkg or .parquet file name"
+        )
+    log.info("wrote %d isochrones to %s", len(gdf), path)
+    return path

@@ -1,0 +1,303 @@
+"""Isochrones and the travel-time surface, against brute force on hand-made networks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import shapely
+from shapely.ops import substring
+
+from connectivity import CoordinateError, OutsideNetworkError, ParameterError
+from connectivity.isochrones import (
+    isochrones,
+    travel_time_surface,
+    travel_times_from,
+    write_geotiff,
+    write_isochrones,
+)
+from connectivity.streets import StreetNetwork
+
+X0, Y0 = 385_000.0, 6_672_000.0  # central Helsinki in UTM 35N (EPSG:32635)
+CRS = "EPSG:32635"
+
+
+def grid_network(n: int = 9, spacing: float = 100.0, *, seed: int | None = None, skip=()):
+    """An n x n grid of two-way streets; with a seed, nodes are jittered and speeds vary.
+    ``skip`` lists node (row, col) pairs left out (with their streets)."""
+    rng = np.random.default_rng(seed)
+    ids = {}
+    xs, ys = [], []
+    for r in range(n):
+        for c in range(n):
+            if (r, c) in skip:
+                continue
+            jitter = rng.uniform(-25, 25, 2) if seed is not None else (0.0, 0.0)
+            ids[r, c] = len(xs)
+            xs.append(X0 + c * spacing + jitter[0])
+            ys.append(Y0 + r * spacing + jitter[1])
+    u, v, speed = [], [], []
+    for (r, c), a in ids.items():
+        for b in (ids.get((r, c + 1)), ids.get((r + 1, c))):
+            if b is None:
+                continue
+            s = rng.uniform(2.0, 6.0) if seed is not None else 3.6
+            u += [a, b]
+            v += [b, a]
+            speed += [s, s]
+    x, y = np.array(xs), np.array(ys)
+    u, v = np.array(u), np.array(v)
+    length = np.hypot(x[u] - x[v], y[u] - y[v])
+    time = length / (np.array(speed) / 3.6)
+    net = StreetNetwork.from_arrays(x=x, y=y, u=u, v=v, length=length, time=time, crs=CRS)
+    return net, ids
+
+
+def reached_lines(net, times, cutoff):
+    """The reached part of every edge, computed independently: the line from u up to
+    the share of the edge that the time left at u buys."""
+    geoms = net.edge_geometries()
+    t_edge = net.edges["time"].to_numpy()
+    parts = []
+    for i, (a, g) in enumerate(zip(net.edges["u"], geoms, strict=True)):
+        left = cutoff - times[a]
+        if left < 0:
+            continue
+        share = min(1.0, left / t_edge[i])
+        parts.append(substring(g, 0, share, normalized=True))
+    return shapely.union_all(parts)
+
+
+def projected(iso, net):
+    return list(iso.to_crs(net.crs).geometry)
+
+
+@pytest.mark.parametrize("seed", [None, 1, 2, 3])
+def test_reached_nodes_inside_and_far_nodes_outside(seed):
+    net, ids = grid_network(9, seed=seed)
+    times = net.travel_times([ids[4, 4]])
+    buffer, resolution = 30.0, 10.0
+    cutoffs = (120, 240, 360)
+    iso = isochrones(net, times, cutoffs=cutoffs, buffer=buffer, resolution=resolution)
+    assert list(iso["cutoff"]) == [120.0, 240.0, 360.0]
+    assert iso.crs.to_epsg() == 4326
+    pts = shapely.points(net.nodes["x"], net.nodes["y"])
+    n_checked_out = 0
+    for cutoff, poly in zip(cutoffs, projected(iso, net), strict=True):
+        assert poly.is_valid
+        inside = times <= cutoff
+        assert shapely.covers(poly, pts[inside]).all()
+        lines = reached_lines(net, times, cutoff)
+        far = ~inside & (shapely.distance(pts, lines) > buffer + resolution * math.sqrt(2))
+        assert not shapely.intersects(poly, pts[far]).any()
+        n_checked_out += int(far.sum())
+        # Points along the reached parts of the streets are covered too, not only nodes.
+        along = shapely.line_interpolate_point(lines, np.linspace(0, 1, 400), normalized=True)
+        assert shapely.covers(poly.buffer(resolution), along).all()
+    assert n_checked_out > 10  # the test does test exclusion
+
+
+def test_polygons_follow_the_streets_not_a_hull():
+    net, ids = grid_network(9, spacing=200)
+    times = net.travel_times([ids[4, 4]])
+    (poly,) = projected(isochrones(net, times, cutoffs=(2000,), buffer=30), net)
+    # The blocks between streets (200 m, buffer 30 m) stay out: holes, not a hull.
+    block_centre = shapely.Point(X0 + 4 * 200 + 100, Y0 + 4 * 200 + 100)
+    assert poly.convex_hull.contains(block_centre)
+    assert not poly.contains(block_centre)
+    assert sum(len(p.interiors) for p in getattr(poly, "geoms", [poly])) >= 4
+
+
+def test_cutoffs_nest():
+    net, ids = grid_network(11, seed=7)
+    times = net.travel_times([ids[2, 3]])
+    iso = isochrones(net, times, cutoffs=(600, 150, 300, 450))
+    assert list(iso["cutoff"]) == [150, 300, 450, 600]
+    geo = list(iso.geometry)
+    for small, large in zip(geo, geo[1:], strict=False):
+        assert shapely.covered_by(small, large)  # exactly, in EPSG:4326
+    polys = projected(iso, net)
+    for small, large in zip(polys, polys[1:], strict=False):
+        assert small.area < large.area
+        assert small.difference(large).area <= 1e-6 * small.area
+
+
+def test_ring_road_leaves_a_hole():
+    # A 600 m square ring road: nothing inside it is reachable.
+    side, step = 600.0, 100.0
+    k = int(side / step)
+    corners = [(i * step, 0.0) for i in range(k)]
+    corners += [(side, i * step) for i in range(k)]
+    corners += [(side - i * step, side) for i in range(k)]
+    corners += [(0.0, side - i * step) for i in range(k)]
+    x = np.array([X0 + c[0] for c in corners])
+    y = np.array([Y0 + c[1] for c in corners])
+    m = len(corners)
+    a = np.arange(m)
+    b = (a + 1) % m
+    u, v = np.concatenate([a, b]), np.concatenate([b, a])
+    length = np.hypot(x[u] - x[v], y[u] - y[v])
+    net = StreetNetwork.from_arrays(x=x, y=y, u=u, v=v, length=length, speed_kmh=3.6, crs=CRS)
+    times = net.travel_times([0])
+    (poly,) = projected(isochrones(net, times, cutoffs=(3600,), buffer=50, resolution=10), net)
+    assert poly.geom_type == "Polygon"
+    assert len(poly.interiors) == 1
+    hole = shapely.Polygon(poly.interiors[0])
+    # The hole is the inner square, 500 m wide, to one cell.
+    assert hole.area == pytest.approx((side - 100) ** 2, rel=0.05)
+    assert hole.contains(shapely.Point(X0 + side / 2, Y0 + side / 2))
+
+
+def test_partial_edge_has_the_right_length():
+    # One 1000 m street walked at 1 m/s: after 500 s, half of it is reached.
+    net = StreetNetwork.from_arrays(
+        x=[X0, X0 + 1000],
+        y=[Y0, Y0],
+        u=[0, 1],
+        v=[1, 0],
+        length=[1000, 1000],
+        time=[1000, 1000],
+        crs=CRS,
+    )
+    times = net.travel_times([0])
+    buffer, resolution = 40.0, 5.0
+    (poly,) = projected(
+        isochrones(net, times, cutoffs=(500,), buffer=buffer, resolution=resolution), net
+    )
+    minx, miny, maxx, maxy = poly.bounds
+    assert maxx - X0 == pytest.approx(500 + buffer, abs=2 * resolution)
+    assert X0 - minx == pytest.approx(buffer, abs=2 * resolution)
+    assert maxy - miny == pytest.approx(2 * buffer, abs=2 * resolution)
+    # A band along the street, rounded at the ends: the area of a buffered 500 m line.
+    band = shapely.LineString([(X0, Y0), (X0 + 500, Y0)]).buffer(buffer)
+    assert poly.area == pytest.approx(band.area, abs=band.length * resolution)
+
+
+def test_curved_geometry_is_followed():
+    # One L-shaped street stored as a single edge with its geometry.
+    line = shapely.LineString([(X0, Y0), (X0 + 500, Y0), (X0 + 500, Y0 + 500)])
+    back = shapely.LineString(line.coords[::-1])
+    net = StreetNetwork.from_arrays(
+        x=[X0, X0 + 500],
+        y=[Y0, Y0 + 500],
+        u=[0, 1],
+        v=[1, 0],
+        length=[1000, 1000],
+        time=[1000, 1000],
+        crs=CRS,
+        geometry=[line, back],
+    )
+    times = net.travel_times([0])
+    (poly,) = projected(isochrones(net, times, cutoffs=(750,), buffer=30, resolution=5), net)
+    assert poly.covers(shapely.Point(X0 + 500, Y0))  # the corner
+    assert poly.covers(shapely.Point(X0 + 500, Y0 + 240))  # 740 m along
+    assert not poly.intersects(shapely.Point(X0 + 500, Y0 + 320))  # 820 m along
+    assert not poly.intersects(shapely.Point(X0 + 250, Y0 + 250))  # on the chord
+
+
+def test_origin_mid_edge_is_timed_from_the_origin():
+    net = StreetNetwork.from_arrays(
+        x=[X0, X0 + 1000],
+        y=[Y0, Y0],
+        u=[0, 1],
+        v=[1, 0],
+        length=[1000, 1000],
+        time=[1000, 1000],
+        crs=CRS,
+    )
+    lon, lat = (float(a) for a in net._to_crs.transform(X0 + 400, Y0, direction="INVERSE"))
+    times = travel_times_from(net, lat=lat, lon=lon)
+    assert times == pytest.approx([400, 600], abs=0.5)
+    # 60 s reaches 60 m each way from the origin, and neither end node.
+    iso = isochrones(net, times, cutoffs=(60,), buffer=20, resolution=4, origin=(lat, lon))
+    (poly,) = projected(iso, net)
+    minx, _, maxx, _ = poly.bounds
+    assert minx == pytest.approx(X0 + 400 - 60 - 20, abs=8)
+    assert maxx == pytest.approx(X0 + 400 + 60 + 20, abs=8)
+    # Without the origin, only nodes time the street, and nothing is reached in 60 s.
+    assert isochrones(net, times, cutoffs=(60,), buffer=20).geometry.iloc[0].is_empty
+
+
+def test_swapped_origin_gets_a_hint():
+    net, ids = grid_network(5)
+    lon, lat = float(net.nodes["lon"][0]), float(net.nodes["lat"][0])
+    assert travel_times_from(net, lat=lat, lon=lon)[0] == pytest.approx(0, abs=1e-6)
+    with pytest.raises(CoordinateError, match="swapped"):
+        travel_times_from(net, lat=lon, lon=lat)
+    with pytest.raises(OutsideNetworkError, match="max_distance") as info:
+        travel_times_from(net, lat=lat + 0.1, lon=lon)
+    assert "swapped" not in str(info.value)
+
+
+def test_surface_agrees_with_polygons(tmp_path):
+    rasterio = pytest.importorskip("rasterio")
+    net, ids = grid_network(9, seed=5)
+    times = net.travel_times([ids[4, 4]])
+    kw = {"buffer": 30.0, "resolution": 10.0}
+    surface = travel_time_surface(net, times, max_time=400, **kw)
+    path = write_geotiff(surface, tmp_path / "out" / "surface.tif")
+    with rasterio.open(path) as src:
+        band = src.read(1)
+        assert src.crs.to_epsg() == 32635
+        assert src.transform == surface.transform
+    np.testing.assert_array_equal(np.isnan(band), np.isnan(surface.values))
+    polys = projected(isochrones(net, times, cutoffs=(200, 400), **kw), net)
+    for cutoff, poly in zip((200, 400), polys, strict=True):
+        cells = int((band <= cutoff).sum())
+        assert poly.area == pytest.approx(cells * 100.0, rel=1e-6)
+    # Each cell's value is the earliest time of a node within the buffer, or earlier.
+    rows, cols = np.nonzero(np.isfinite(band))
+    t = surface.transform
+    cx, cy = t.c + (cols + 0.5) * t.a, t.f + (rows + 0.5) * t.e
+    x, y = net.nodes["x"].to_numpy(), net.nodes["y"].to_numpy()
+    for i in range(0, len(rows), 97):
+        near = np.hypot(x - cx[i], y - cy[i]) <= 30 - 10 * math.sqrt(2)
+        if near.any() and times[near].min() <= 400:
+            assert band[rows[i], cols[i]] <= times[near].min() + 1e-3
+
+
+def test_nothing_reached_gives_empty_polygons():
+    net, ids = grid_network(3)
+    times = np.full(net.n_nodes, np.inf)
+    iso = isochrones(net, times, cutoffs=(60, 120))
+    assert iso.geometry.is_empty.all()
+    assert list(iso["cutoff"]) == [60, 120]
+
+
+def test_write_isochrones(tmp_path):
+    gpd = pytest.importorskip("geopandas")
+    net, ids = grid_network(5)
+    iso = isochrones(net, net.travel_times([ids[2, 2]]), cutoffs=(100, 200))
+    for name in ("a.geojson", "b.gpkg", "c.parquet"):
+        path = write_isochrones(iso, tmp_path / name)
+        back = gpd.read_parquet(path) if name.endswith("parquet") else gpd.read_file(path)
+        assert back.crs.to_epsg() == 4326
+        assert list(back["cutoff"]) == [100, 200]
+        assert back.geometry.iloc[1].equals_exact(iso.geometry.iloc[1], 1e-9)
+    with pytest.raises(ParameterError, match=r"\.geojson, \.gpkg or \.parquet"):
+        write_isochrones(iso, tmp_path / "x.shp")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.geojson", "b.gpkg", "c.parquet"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"times": np.zeros(3)}, r"shape \(3,\).*25 nodes"),
+        ({"times": np.full(25, np.nan)}, "NaN"),
+        ({"times": np.full(25, -1.0)}, ">= 0"),
+        ({"cutoffs": ()}, "empty"),
+        ({"cutoffs": (300, -5)}, "cutoff -5 s is not a positive"),
+        ({"cutoffs": ("ten",)}, "give numbers of seconds"),
+        ({"cutoffs": (math.inf,)}, "not a positive"),
+        ({"buffer": 0}, "buffer=0"),
+        ({"resolution": -1}, "resolution=-1"),
+        ({"buffer": 10, "resolution": 50}, "coarser than twice"),
+    ],
+)
+def test_bad_parameters(kwargs, match):
+    net, ids = grid_network(5)
+    args = {"times": np.zeros(net.n_nodes), **kwargs}
+    times = args.pop("times")
+    with pytest.raises(ParameterError, match=match):
+        isochrones(net, times, **args)
