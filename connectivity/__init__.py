@@ -34,6 +34,10 @@ __version__ = "0.1.0"
 #: Public name -> module that defines it (imported on first access).
 _LAZY: dict[str, str] = {
     "StreetNetwork": "connectivity.streets",
+    "Snapped": "connectivity.streets",
+    "load_streets": "connectivity.streets",
+    "download_streets": "connectivity.streets",
+    "demo_pbf": "connectivity.streets",
     "Timetable": "connectivity.timetable",
     "Core": "connectivity.zones",
     "read_core": "connectivity.zones",
