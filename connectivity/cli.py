@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from connectivity._errors import ConnectivityError
 
 #: Modules that define subcommands, in the order of ``connectivity --help``.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("connectivity._cmd_isochrones",)
 
 
 def build_parser() -> argparse.ArgumentParser:
