@@ -45,6 +45,7 @@ __all__ = [
     "DEFAULT_BUFFER",
     "Surface",
     "isochrones",
+    "isochrones_from_file",
     "travel_time_surface",
     "travel_times_from",
     "write_geotiff",
@@ -575,3 +576,56 @@ def write_isochrones(isochrones: gpd.GeoDataFrame, path: str | Path) -> Path:
         )
     log.info("wrote %d isochrones to %s", len(gdf), path)
     return path
+
+
+def isochrones_from_file(
+    osm: str | Path,
+    *,
+    lat: float,
+    lon: float,
+    mode: Mode | str = Mode.WALK,
+    cutoffs: Sequence[float] = (300, 600, 900),
+    buffer: float | None = None,
+    resolution: float | None = None,
+    max_distance: float | None = None,
+) -> gpd.GeoDataFrame:
+    """Isochrones around a point, from an OpenStreetMap file: load, route, draw.
+
+    Parameters
+    ----------
+    osm
+        An OpenStreetMap extract (``.osm.pbf``, ``.osm``, ``.osm.bz2``); the built network
+        is cached (see :func:`connectivity.streets.load_streets`).
+    lat, lon
+        The origin in degrees, snapped onto its nearest street.
+    mode
+        ``"walk"``, ``"bike"`` or ``"drive"``.
+    cutoffs, buffer, resolution
+        As :func:`isochrones`.
+    max_distance
+        Largest allowed snapping distance of the origin in metres.
+
+    Returns
+    -------
+    isochrones
+        As :func:`isochrones`.
+
+    Raises
+    ------
+    InputFileError, OsmDataError, EmptyNetworkError
+        A missing, corrupt or street-less file.
+    CoordinateError, OutsideNetworkError
+        A bad origin, or one outside the network.
+    ParameterError
+        Bad cutoffs, buffer or resolution.
+    """
+    from connectivity.streets import load_streets
+
+    levels = _check_cutoffs(cutoffs)
+    network = load_streets(osm, mode=mode)
+    times = travel_times_from(
+        network, lat=lat, lon=lon, limit=levels[-1], max_distance=max_distance
+    )
+    return isochrones(
+        network, times, cutoffs=levels, buffer=buffer, resolution=resolution, origin=(lat, lon)
+    )
