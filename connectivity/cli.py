@@ -18,7 +18,10 @@ from collections.abc import Sequence
 from connectivity._errors import ConnectivityError
 
 #: Modules that define subcommands, in the order of ``connectivity --help``.
-COMMAND_MODULES: tuple[str, ...] = ("connectivity._cmd_isochrones",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "connectivity._cmd_isochrones",
+    "connectivity._cmd_gtfs_from_osm",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
