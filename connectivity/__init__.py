@@ -53,6 +53,10 @@ _LAZY: dict[str, str] = {
     "read_zones": "connectivity.zones",
     "ring_zones": "connectivity.zones",
     "zone_of_nodes": "connectivity.zones",
+    "gtfs_from_osm": "connectivity.osm_transit",
+    "read_route_relations": "connectivity.osm_transit",
+    "RouteRelations": "connectivity.osm_transit",
+    "estimated_feed": "connectivity.osm_transit",
 }
 
 __all__ = [
