@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 from pyproj import Transformer
 
@@ -198,3 +199,453 @@ def test_snap_rejects_swapped_and_out_of_range_coordinates():
         net.snap(np.nan, 49.0)
     with pytest.raises(CoordinateError, match="same length"):
         net.snap([8.0, 8.1], [49.0])
+
+
+# -- loaders: a tiny OSM XML file ---------------------------------------------------------
+
+NODES = {
+    1: (8.600, 49.500),
+    2: (8.601, 49.500),
+    3: (8.602, 49.500),
+    4: (8.602, 49.501),
+    5: (8.601, 49.501),
+    6: (8.600, 49.501),
+    7: (8.603, 49.500),
+}
+WAYS = {
+    10: ([1, 2, 3], {"highway": "residential", "maxspeed": "30", "name": "Ringstrasse"}),
+    11: (
+        [3, 4],
+        {"highway": "residential", "oneway": "yes", "maxspeed": "30 mph", "oneway:bicycle": "no"},
+    ),
+    12: ([5, 4], {"highway": "residential", "oneway": "-1", "maxspeed": "DE:urban"}),
+    13: ([5, 6], {"highway": "tertiary", "lanes": "2"}),
+    14: ([6, 1], {"highway": "residential", "junction": "roundabout"}),
+    15: ([3, 7], {"highway": "footway"}),
+    16: ([2, 5], {"highway": "residential", "access": "private"}),
+}
+
+
+def write_osm(path, nodes=NODES, ways=WAYS):
+    lines = ["<?xml version='1.0' encoding='UTF-8'?>", "<osm version='0.6' generator='test'>"]
+    for i, (lon, lat) in nodes.items():
+        lines.append(f"  <node id='{i}' version='1' lat='{lat}' lon='{lon}'/>")
+    for i, (refs, tags) in ways.items():
+        lines.append(f"  <way id='{i}' version='1'>")
+        lines += [f"    <nd ref='{r}'/>" for r in refs]
+        lines += [f"    <tag k='{k}' v='{v}'/>" for k, v in tags.items()]
+        lines.append("  </way>")
+    lines.append("</osm>")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def haversine(a, b):
+    (lon1, lat1), (lon2, lat2) = NODES[a], NODES[b]
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * np.arcsin(np.sqrt(h))
+
+
+def edge_table(net):
+    """{(u_osm, v_osm): (length, time, way id)} of a network."""
+    ids = net.nodes["osmid"].to_numpy()
+    e = net.edges
+    return {
+        (int(ids[u]), int(ids[v])): (length, time, int(w))
+        for u, v, length, time, w in e[["u", "v", "length", "time", "osmid"]].itertuples(
+            index=False
+        )
+    }
+
+
+def test_osm_xml_walk_network_has_every_walkable_segment_both_ways(tmp_path):
+    from connectivity import load_streets
+
+    net = load_streets(write_osm(tmp_path / "tiny.osm"), mode="walk", walk_speed=4.5)
+    segments = [
+        (a, b, w)
+        for w, (refs, tags) in WAYS.items()
+        if w != 16
+        for a, b in zip(refs[:-1], refs[1:], strict=False)
+    ]
+    expected = {}
+    for a, b, w in segments:
+        expected[(a, b)] = expected[(b, a)] = (haversine(a, b), haversine(a, b) / 1.25, w)
+    got = edge_table(net)
+    assert set(got) == set(expected)
+    assert net.n_nodes == 7
+    for key, (length, time, way) in expected.items():
+        assert got[key][0] == pytest.approx(length, rel=1e-3)
+        assert got[key][1] == pytest.approx(time, rel=1e-3)
+        assert got[key][2] == way
+    assert net.crs == "EPSG:32632"
+    row = net.nodes.set_index("osmid").loc[4]
+    assert (row.lon, row.lat) == pytest.approx(NODES[4])
+    x, y = Transformer.from_crs("EPSG:4326", CRS, always_xy=True).transform(*NODES[4])
+    assert (row.x, row.y) == pytest.approx((x, y), abs=1e-6)
+
+
+def test_osm_xml_drive_network_follows_oneway_reverse_and_roundabout(tmp_path):
+    from connectivity import load_streets
+
+    path = write_osm(tmp_path / "tiny.osm.bz2" if False else tmp_path / "tiny.osm")
+    net = load_streets(path, mode="drive", drive_speeds={"tertiary": 36})
+    kmh = {10: 30, 11: 30 * 1.609344, 12: 50, 13: 36, 14: 30}
+    directed = [
+        (1, 2, 10),
+        (2, 1, 10),
+        (2, 3, 10),
+        (3, 2, 10),
+        (3, 4, 11),
+        (4, 5, 12),
+        (5, 6, 13),
+        (6, 5, 13),
+        (6, 1, 14),
+    ]
+    got = edge_table(net)
+    assert set(got) == {(a, b) for a, b, _ in directed}
+    for a, b, w in directed:
+        assert got[(a, b)][1] == pytest.approx(haversine(a, b) / (kmh[w] / 3.6), rel=1e-3)
+    assert set(net.edges["lanes"].dropna()) == {"2"}
+    # Node 4 to node 3 goes the long way round the one-way loop.
+    pos = {int(o): i for i, o in enumerate(net.nodes["osmid"])}
+    t = net.travel_times(pos[4])
+    loop = sum(got[k][1] for k in [(4, 5), (5, 6), (6, 1), (1, 2), (2, 3)])
+    assert t[pos[3]] == pytest.approx(loop)
+
+
+def test_bike_follows_oneway_except_contraflow(tmp_path):
+    from connectivity import load_streets
+
+    net = load_streets(write_osm(tmp_path / "tiny.osm"), mode="bike", bike_speed=18)
+    got = edge_table(net)
+    assert (4, 3) in got and (3, 4) in got  # oneway:bicycle=no
+    assert (4, 5) in got and (5, 4) not in got  # oneway=-1
+    assert (6, 1) in got and (1, 6) not in got  # roundabout
+    assert (3, 7) not in got  # footway
+    assert got[(1, 2)][1] == pytest.approx(haversine(1, 2) / 5, rel=1e-3)
+
+
+def test_bzip2_xml_reads_the_same_as_plain(tmp_path):
+    import bz2
+
+    from connectivity import load_streets
+
+    plain = write_osm(tmp_path / "tiny.osm")
+    packed = tmp_path / "tiny.osm.bz2"
+    packed.write_bytes(bz2.compress(plain.read_bytes()))
+    a = load_streets(plain, mode="drive", use_cache=False)
+    b = load_streets(packed, mode="drive", use_cache=False)
+    assert edge_table(a) == edge_table(b)
+
+
+def test_largest_strongly_connected_component_is_kept(tmp_path, caplog):
+    from connectivity import load_streets
+
+    nodes = dict(NODES) | {8: (8.610, 49.510), 9: (8.611, 49.510)}
+    ways = dict(WAYS) | {20: ([8, 9], {"highway": "residential"})}
+    with caplog.at_level("INFO", logger="connectivity"):
+        net = load_streets(write_osm(tmp_path / "two.osm", nodes, ways), mode="walk")
+    assert 8 not in set(net.nodes["osmid"]) and net.n_nodes == 7
+    assert net.meta["dropped_nodes"] == 2 and net.meta["dropped_edges"] == 2
+    assert "dropped 2 nodes and 2 edges" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("value", "kmh"),
+    [
+        ("50", 50),
+        ("50 mph", 80.4672),
+        ("30mph", 48.28032),
+        ("10 knots", 18.52),
+        ("70 km/h", 70),
+        ("RU:urban", 50),
+        ("DE:rural", 100),
+        ("FI:rural", 80),
+        ("IT:rural", 90),
+        ("DE:zone30", 30),
+        ("walk", 7),
+        ("30;50", 30),
+        ("none", np.nan),
+        ("signals", np.nan),
+        ("fast", np.nan),
+        (None, np.nan),
+    ],
+)
+def test_parse_maxspeed(value, kmh):
+    from connectivity._osm import parse_maxspeed
+
+    assert parse_maxspeed(value) == pytest.approx(kmh, nan_ok=True)
+
+
+# -- loaders: errors ----------------------------------------------------------------------
+
+
+def test_missing_file_says_path_and_formats(tmp_path):
+    from connectivity import InputFileError, load_streets
+
+    with pytest.raises(
+        InputFileError, match=r"nope\.osm\.pbf does not exist.*\.osm\.pbf.*\.osm\.bz2"
+    ):
+        load_streets(tmp_path / "nope.osm.pbf")
+
+
+def test_unknown_file_type(tmp_path):
+    from connectivity import InputFileError, load_streets
+
+    path = tmp_path / "streets.csv"
+    path.write_text("a,b\n")
+    with pytest.raises(InputFileError, match=r"streets\.csv: unknown type of file.*\.osm\.pbf"):
+        load_streets(path)
+
+
+def test_corrupt_pbf_is_an_osm_data_error(tmp_path):
+    from connectivity import OsmDataError, load_streets
+
+    path = tmp_path / "garbage.osm.pbf"
+    path.write_bytes(np.random.default_rng(1).bytes(4096))
+    with pytest.raises(
+        OsmDataError, match=r"garbage\.osm\.pbf is not a readable OpenStreetMap PBF"
+    ):
+        load_streets(path)
+
+
+def test_corrupt_xml_is_an_osm_data_error(tmp_path):
+    from connectivity import OsmDataError, load_streets
+
+    path = tmp_path / "broken.osm"
+    path.write_text("<osm version='0.6'><node id='1' lat='1' lon='1'>")
+    with pytest.raises(OsmDataError, match=r"cannot read OSM XML file .*broken\.osm"):
+        load_streets(path)
+
+
+def test_no_streets_for_the_mode(tmp_path):
+    from connectivity import EmptyNetworkError, load_streets
+
+    ways = {15: WAYS[15], 17: ([1, 2, 3], {"highway": "footway"})}
+    path = write_osm(tmp_path / "paths.osm", NODES, ways)
+    with pytest.raises(
+        EmptyNetworkError, match=r"paths\.osm holds no streets usable for mode drive"
+    ):
+        load_streets(path, mode="drive")
+    assert load_streets(path, mode="walk").n_nodes == 4
+
+
+def test_bad_parameters(tmp_path):
+    from connectivity import CoordinateError, ParameterError, load_streets
+
+    path = write_osm(tmp_path / "tiny.osm")
+    with pytest.raises(ParameterError, match="walk_speed must be a positive speed"):
+        load_streets(path, walk_speed=0)
+    with pytest.raises(ParameterError, match=r"drive_speeds\['primary'\]"):
+        load_streets(path, mode="drive", drive_speeds={"primary": -5})
+    with pytest.raises(ParameterError, match="unknown street mode 'boat'"):
+        load_streets(path, mode="boat")
+    with pytest.raises(CoordinateError, match="with west < east"):
+        load_streets(path, bbox=(8.7, 49.5, 8.6, 49.6))
+    with pytest.raises(CoordinateError, match="looks like .south, west, north, east."):
+        load_streets(path, bbox=(49.5, 8.6, 49.6, 95.0))
+    with pytest.raises(CoordinateError, match="four numbers"):
+        load_streets(path, bbox=(8.5, 49.5))
+
+
+# -- the cache of built networks --------------------------------------------------------
+
+
+def test_cache_hit_returns_identical_arrays_and_changed_parameter_misses(tmp_path, caplog):
+    from connectivity import load_streets, settings
+
+    path = write_osm(tmp_path / "tiny.osm")
+    with caplog.at_level("INFO", logger="connectivity"):
+        first = load_streets(path, mode="drive")
+        caplog.clear()
+        again = load_streets(path, mode="drive")
+        assert "read from the cache" in caplog.text and "building" not in caplog.text
+        caplog.clear()
+        other = load_streets(path, mode="drive", drive_speeds={"tertiary": 20})
+        assert "building" in caplog.text
+        caplog.clear()
+        load_streets(path, mode="walk", walk_speed=5.0)
+        load_streets(path, mode="walk", bike_speed=10.0)  # bike speed does not shape walk
+        assert caplog.text.count("building") == 1
+    pd.testing.assert_frame_equal(first.edges, again.edges)
+    pd.testing.assert_frame_equal(first.nodes, again.nodes)
+    assert (again.mode, again.crs) == (first.mode, first.crs)
+    assert again.meta["digest"] == first.meta["digest"]
+    assert not np.allclose(other.edges["time"], first.edges["time"])
+    entries = sorted(p.name for p in (settings.cache_folder / "streets").iterdir())
+    assert len(entries) == 3 * 3 and not any(name.endswith(".tmp") for name in entries)
+    # A changed file (different content, same name) misses too.
+    write_osm(path, NODES, {k: w for k, w in WAYS.items() if k != 13})
+    assert (5, 6) not in edge_table(load_streets(path, mode="drive"))
+
+
+def test_use_cache_false_writes_nothing(tmp_path):
+    from connectivity import load_streets, settings
+
+    load_streets(write_osm(tmp_path / "tiny.osm"), use_cache=False)
+    assert not (settings.cache_folder / "streets").exists()
+
+
+def test_unreadable_cache_entry_is_rebuilt(tmp_path, caplog):
+    from connectivity import load_streets, settings
+
+    path = write_osm(tmp_path / "tiny.osm")
+    first = load_streets(path)
+    for f in (settings.cache_folder / "streets").glob("*.edges.parquet"):
+        f.write_bytes(b"not parquet")
+    with caplog.at_level("WARNING", logger="connectivity"):
+        again = load_streets(path)
+    assert "unreadable cache entry" in caplog.text
+    pd.testing.assert_frame_equal(first.edges, again.edges)
+
+
+# -- to_networkx ----------------------------------------------------------------------------
+
+
+def test_to_networkx_roundtrip_matches_csr_dijkstra(tmp_path):
+    import osmnx as ox
+
+    from connectivity import demo_pbf, load_streets
+
+    net = load_streets(demo_pbf(), mode="drive")
+    g = net.to_networkx()
+    assert g.number_of_nodes() == net.n_nodes and g.number_of_edges() == net.n_edges
+    assert g.graph["crs"] == net.crs
+    src = int(net.nodes["osmid"][0])
+    nx_times = nx.single_source_dijkstra_path_length(g, src, weight="travel_time")
+    ours = net.travel_times(0)
+    by_osmid = dict(zip(net.nodes["osmid"].tolist(), ours.tolist(), strict=True))
+    assert set(nx_times) == {k for k, t in by_osmid.items() if np.isfinite(t)}
+    assert all(abs(nx_times[k] - by_osmid[k]) < 1e-6 for k in nx_times)
+    # osmnx accepts it.
+    nodes_gdf, edges_gdf = ox.convert.graph_to_gdfs(g)
+    assert len(nodes_gdf) == net.n_nodes and len(edges_gdf) == net.n_edges
+    assert edges_gdf.crs == net.crs
+    dest = int(net.nodes["osmid"][net.n_nodes // 2])
+    route = ox.routing.shortest_path(g, src, dest, weight="travel_time")
+    route_time = sum(
+        min(d["travel_time"] for d in g[a][b].values())
+        for a, b in zip(route[:-1], route[1:], strict=False)
+    )
+    assert route_time == pytest.approx(nx_times[dest])
+    data = next(iter(g.edges(data=True)))[2]
+    assert {"length", "travel_time", "osmid", "highway", "name", "speed_kph"} <= set(data)
+
+
+# -- real data: counts against an independent osmium reading ---------------------------------
+
+
+def _osmium_ways(path, mode):
+    """Way ids, node ids and node-to-node segments of the mode's ways, read with osmium
+    and a tag filter written out here from pyrosm's / osmnx's rules. An extract clips
+    ways at its border: nodes outside it are absent, and a way with fewer than two nodes
+    inside cannot be a street."""
+    import osmium
+
+    present = {n.id for n in osmium.FileProcessor(str(path), osmium.osm.NODE)}
+
+    always = {
+        "abandoned",
+        "construction",
+        "no",
+        "planned",
+        "platform",
+        "proposed",
+        "raceway",
+        "razed",
+        "rest_area",
+        "services",
+    }
+    motor = {"motor", "motorway", "motorway_link"}
+    rules = {
+        "walk": (
+            {
+                "highway": always | {"bus_guideway", "cycleway"} | motor,
+                "service": {"private"},
+                "sidewalk": {"separate"},
+                "sidewalk:both": {"separate"},
+                "sidewalk:left": {"separate"},
+                "sidewalk:right": {"separate"},
+            },
+            ["foot"],
+        ),
+        "drive": (
+            {
+                "highway": always
+                | {
+                    "bridleway",
+                    "bus_guideway",
+                    "busway",
+                    "corridor",
+                    "cycleway",
+                    "elevator",
+                    "escalator",
+                    "footway",
+                    "ladder",
+                    "path",
+                    "pedestrian",
+                    "steps",
+                    "track",
+                    "trail",
+                    "service",
+                },
+                "service": {
+                    "emergency_access",
+                    "parking",
+                    "parking_aisle",
+                    "private",
+                    "alley",
+                    "driveway",
+                },
+            },
+            ["motorcar", "motor_vehicle", "vehicle"],
+        ),
+    }
+    excluded, access_keys = rules[mode]
+
+    def hit(value, bad):
+        return value is not None and any(p.strip() in bad for p in value.split(";"))
+
+    ways, nodes, segments = set(), set(), set()
+    for w in osmium.FileProcessor(str(path), osmium.osm.WAY):
+        tags = dict(w.tags)
+        if "highway" not in tags or hit(tags.get("area"), {"yes"}):
+            continue
+        if any(hit(tags.get(k), bad) for k, bad in excluded.items()):
+            continue
+        access = next((tags[k] for k in [*access_keys, "access"] if k in tags), None)
+        if hit(access, {"no", "private"}):
+            continue
+        refs = [n.ref for n in w.nodes if n.ref in present]
+        if len(refs) < 2:
+            continue
+        ways.add(w.id)
+        nodes.update(refs)
+        segments.update((w.id, a, b) for a, b in zip(refs[:-1], refs[1:], strict=True))
+    return ways, nodes, segments
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("mode", ["walk", "drive"])
+def test_helsinki_ways_match_an_independent_osmium_count(mode):
+    from connectivity import Mode, demo_pbf, load_streets
+    from connectivity._osm import read_segments
+
+    path = demo_pbf()
+    ways, node_ids, expected_segments = _osmium_ways(path, mode)
+    nodes, segments = read_segments(path, Mode(mode))
+    assert set(segments["osmid"]) == ways
+    assert set(nodes["id"]) == node_ids
+    assert len(segments) == len(expected_segments)
+    assert set(zip(segments["osmid"], segments["u"], segments["v"], strict=True)) == (
+        expected_segments
+    )
+    n_segments = len(expected_segments)
+    net = load_streets(path, mode=mode)
+    assert set(net.edges["osmid"]) <= ways
+    if mode == "walk":
+        assert net.n_edges + net.meta["dropped_edges"] == 2 * n_segments
+    assert net.n_nodes + net.meta["dropped_nodes"] == len(node_ids)
