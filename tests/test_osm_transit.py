@@ -29,6 +29,7 @@ from connectivity._errors import (
 from connectivity.cli import main
 from connectivity.osm_transit import (
     DEFAULT_HEADWAYS,
+    DEFAULT_SPEEDS,
     MODES,
     estimated_feed,
     gtfs_from_osm,
@@ -290,11 +291,11 @@ def test_run_times_from_length_speed_and_dwell(written) -> None:
     assert report.loc[REL_A, "speed_source"] == "default"
     assert report.loc[REL_A, "run_time_s"] == round(depart[-1])
 
-    # route B (tram, default 17 km/h): the off-route stop is timed at its nearest point
+    # route B (tram, default speed): the off-route stop is timed at its nearest point
     line = LineString([_xy(7), _xy(8), _xy(9)])
     far = line.project(Point(_xy(110)))
     offsets_b = np.array([0.0, far, line.length])
-    speed = 17 / 3.6
+    speed = DEFAULT_SPEEDS["tram"] / 3.6
     run_b = np.diff(offsets_b) / speed
     rows = _trip_rows(feed, f"r{REL_B}:weekday")
     assert [_secs(r["arrival_time"]) for r in rows] == [

