@@ -240,7 +240,11 @@ def _origin_samples(
     edge_time = float(network.edges["time"].to_numpy(float)[e])
     rev = int(snapped.reverse_edge[0])
     rev_time = float(network.edges["time"].to_numpy(float)[rev]) if rev >= 0 else math.inf
-    t = np.where(frac >= f, (frac - f) * edge_time, (f - frac) * rev_time)
+    ahead = frac >= f
+    t = np.full(len(frac), math.inf)
+    t[ahead] = (frac[ahead] - f) * edge_time
+    if math.isfinite(rev_time):  # a one-way street is not walked (ridden) backwards
+        t[~ahead] = (f - frac[~ahead]) * rev_time
     return x, y, t
 
 
@@ -441,14 +445,46 @@ def _polygons(mask: np.ndarray, transform: Affine) -> Any:
     from rasterio.features import shapes
     from shapely.geometry import shape
 
-    if not mask.any():
+    rows = np.flatnonzero(mask.any(axis=1))
+    if len(rows) == 0:
         return shapely.Polygon()
+    cols = np.flatnonzero(mask.any(axis=0))
+    # Polygonise only the window that holds the cells (small cutoffs, small windows).
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    window = np.ascontiguousarray(mask[r0:r1, c0:c1])
+    shifted = type(transform)(
+        transform.a,
+        0.0,
+        transform.c + c0 * transform.a,
+        0.0,
+        transform.e,
+        transform.f + r0 * transform.e,
+    )
     parts = [
-        shape(geom) for geom, _ in shapes(mask.astype(np.uint8), mask=mask, transform=transform)
+        shape(geom) for geom, _ in shapes(window.view(np.uint8), mask=window, transform=shifted)
     ]
     if len(parts) == 1:
         return parts[0]
     return shapely.MultiPolygon(parts)
+
+
+def _on_grid_corners(geoms: list[Any], transform: Affine) -> np.ndarray:
+    """Put a vertex on every cell corner along the polygons' edges, each computed by one
+    formula. Where a smaller cutoff's boundary runs along a larger one's, both then have
+    the same vertices, which reprojection maps to the same points: the cutoffs still nest
+    exactly in EPSG:4326 (a long edge of the larger polygon would otherwise bend a few
+    nanometres away from the smaller one's vertices on it)."""
+    import shapely
+
+    res, west, north = transform.a, transform.c, transform.f
+    dense = shapely.segmentize(np.asarray(geoms, dtype=object), res * 0.999)
+
+    def snap(coords: np.ndarray) -> np.ndarray:
+        col = np.round((coords[:, 0] - west) / res)
+        row = np.round((north - coords[:, 1]) / res)
+        return np.column_stack([west + col * res, north - row * res])
+
+    return shapely.remove_repeated_points(shapely.transform(dense, snap))
 
 
 def isochrones(
@@ -501,7 +537,6 @@ def isochrones(
     >>> isochrones(streets, times, cutoffs=(300, 600, 900))  # doctest: +SKIP
     """
     import geopandas as gpd
-    import shapely
 
     values = _check_times(network, times)
     levels = _check_cutoffs(cutoffs)
@@ -513,15 +548,10 @@ def isochrones(
     surface = _spread(raw, _disk(buffer, resolution))
     geoms = [_polygons(surface <= c, transform) for c in levels]
     gdf = gpd.GeoDataFrame(
-        {"cutoff": np.asarray(levels, float)}, geometry=geoms, crs=network.crs
+        {"cutoff": np.asarray(levels, float)},
+        geometry=_on_grid_corners(geoms, transform),
+        crs=network.crs,
     ).to_crs("EPSG:4326")
-    # The grid makes the cutoffs nest exactly; reprojection can move a vertex by a few
-    # nanometres off its larger polygon's edge, so nest them again in EPSG:4326.
-    nested = list(gdf.geometry)
-    for i in range(1, len(nested)):
-        if not nested[i - 1].is_empty and not shapely.covered_by(nested[i - 1], nested[i]):
-            nested[i] = shapely.union(nested[i], nested[i - 1])
-    gdf = gdf.set_geometry(nested, crs="EPSG:4326")
     log.info(
         "isochrones for %d cutoffs from %s reached points on a %d x %d grid of %g m",
         len(levels),

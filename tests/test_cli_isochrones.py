@@ -1,0 +1,199 @@
+"""``connectivity isochrones`` and ``connectivity demo``: outputs, exit codes, messages."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from shapely.ops import substring
+
+from connectivity import settings
+from connectivity.cli import main
+from connectivity.streets import demo_pbf, load_streets
+
+STATION = "60.1710,24.9414"
+
+
+@pytest.fixture(scope="module")
+def module_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("helsinki-cache")
+
+
+@pytest.fixture
+def cache(module_cache, monkeypatch):
+    """One cache for this module, so Helsinki is built once, not per test."""
+    monkeypatch.setattr(settings, "cache_folder", module_cache)
+    return module_cache
+
+
+@pytest.fixture
+def fake_leaflet(tmp_path):
+    dist = tmp_path / "leaflet" / "dist"
+    dist.mkdir(parents=True)
+    (dist / "leaflet.js").write_text("/* Leaflet stand-in */")
+    (dist / "leaflet.css").write_text(".leaflet-container { }")
+    return tmp_path / "leaflet"
+
+
+def one_line_error(capsys, command):
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert err.startswith(f"connectivity {command}: error: ")
+    assert "Traceback" not in err
+    return err
+
+
+def test_demo_writes_geojson_and_map(cache, tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["-q", "demo", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote 3 isochrones to {out / 'isochrones.geojson'}" in printed
+    assert f"wrote the map to {out / 'isochrones.html'}" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["isochrones.geojson", "isochrones.html"]
+
+    data = json.loads((out / "isochrones.geojson").read_text())
+    assert data["type"] == "FeatureCollection"
+    assert [f["properties"]["cutoff"] for f in data["features"]] == [300, 600, 900]
+    coords = np.concatenate(
+        [shapely.get_coordinates(shapely.geometry.shape(f["geometry"])) for f in data["features"]]
+    )
+    # EPSG:4326, lon first, around the station (the extract is about 1 x 1.6 km).
+    assert ((coords[:, 0] > 24.92) & (coords[:, 0] < 24.97)).all()
+    assert ((coords[:, 1] > 60.15) & (coords[:, 1] < 60.19)).all()
+    iso = gpd.read_file(out / "isochrones.geojson")
+    assert iso.crs.to_epsg() == 4326
+    assert iso.geometry.is_valid.all()
+
+    # Every node reached within a cutoff lies in its polygon (times from the network's
+    # own routing); nodes farther than buffer + one cell diagonal from every reached part
+    # of a street (worked out here from the node times) lie outside.
+    net = load_streets(demo_pbf(), mode="walk")
+    times = net.travel_times_from(24.9414, 60.1710)
+    origin_edge = int(net.snap(24.9414, 60.1710).edge[0])
+    pts = shapely.points(net.nodes["x"], net.nodes["y"])
+    geoms = net.edge_geometries()
+    u = net.edges["u"].to_numpy()
+    t_edge = net.edges["time"].to_numpy()
+    projected = iso.to_crs(net.crs).geometry
+    for cutoff, poly in zip([300, 600, 900], projected, strict=True):
+        assert shapely.covers(poly, pts[times <= cutoff]).all()
+        assert (times <= cutoff).sum() > 100
+        share = np.clip((cutoff - times[u]) / t_edge, 0, 1)
+        live = np.flatnonzero(times[u] <= cutoff)
+        parts = [substring(geoms[i], 0, share[i], normalized=True) for i in live]
+        reached = shapely.union_all([*parts, geoms[origin_edge]])
+        far = shapely.distance(pts, reached) > 50 + 25 * np.sqrt(2)
+        assert far.sum() > 50
+        assert not shapely.intersects(poly, pts[far]).any()
+    for small, large in zip(iso.geometry, iso.geometry[1:], strict=False):
+        assert shapely.covered_by(small, large)
+
+    page = (out / "isochrones.html").read_text()
+    assert "https://cdn.jsdelivr.net/npm/leaflet" in page  # online by default
+    assert page.count("L.geoJson(") == 3
+    assert "Walking from Helsinki Central railway station" in page
+
+
+def test_demo_offline(cache, tmp_path, fake_leaflet, capsys):
+    out = tmp_path / "demo"
+    assert main(["-q", "demo", "--out", str(out), "--offline", "--leaflet", str(fake_leaflet)]) == 0
+    page = (out / "isochrones.html").read_text()
+    assert "/* Leaflet stand-in */" in page
+    assert not re.search(r"<(script|link)\b[^>]*(src|href)=[\"'](https?:)?//", page)
+
+
+def test_demo_offline_without_leaflet_fails_before_work(tmp_path, capsys):
+    out = tmp_path / "demo"
+    code = main(["demo", "--out", str(out), "--offline", "--leaflet", str(tmp_path / "none")])
+    assert code == 2
+    err = one_line_error(capsys, "demo")
+    assert "npm install leaflet" in err and "CONNECTIVITY_LEAFLET" in err
+    assert not out.exists()
+
+
+def test_isochrones_command(cache, tmp_path, capsys):
+    out, html = tmp_path / "bike.geojson", tmp_path / "maps" / "bike.html"
+    argv = ["-q", "isochrones", "--osm", str(demo_pbf()), "--mode", "bike", "--origin", STATION]
+    argv += ["--cutoffs", "1,2.5", "--out", str(out), "--map", str(html)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote 2 isochrones to {out}" in printed
+    assert f"wrote the map to {html}" in printed
+    iso = gpd.read_file(out)
+    assert list(iso["cutoff"]) == [60, 150]
+    assert iso.crs.to_epsg() == 4326
+    page = html.read_text()
+    assert "0-1 min" in page and "1-2.5 min" in page
+
+
+def test_isochrones_default_output(cache, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["-q", "isochrones", "--osm", str(demo_pbf()), "--origin", STATION]) == 0
+    assert "wrote 3 isochrones to isochrones.geojson" in capsys.readouterr().out
+    assert list(gpd.read_file(tmp_path / "isochrones.geojson")["cutoff"]) == [300, 600, 900]
+
+
+@pytest.mark.parametrize(
+    ("origin", "message"),
+    [
+        ("24.9414,60.1710", r"swapped"),
+        ("95,24.94", r"latitude 95.0 is outside -90\.\.90"),
+        ("190,24.94", r"latitude 190.0 is outside -90\.\.90"),
+        ("60.17,200", r"longitude 200.0 is outside -180\.\.180"),
+        ("60.17", r"'60\.17' is not LAT,LON: give two numbers"),
+        ("north,east", r"must be numbers in degrees"),
+        ("nan,24", r"finite"),
+        ("60.30,24.94", r"m from the nearest street .* max_distance"),
+    ],
+)
+def test_bad_origins(cache, tmp_path, capsys, origin, message):
+    out = tmp_path / "x.geojson"
+    argv = ["isochrones", "--osm", str(demo_pbf()), "--origin", origin, "--out", str(out)]
+    assert main(argv) == 2
+    err = one_line_error(capsys, "isochrones")
+    assert re.search(message, err), err
+    assert not out.exists()
+
+
+def test_swapped_out_of_range_hint(capsys, tmp_path):
+    # Longitude 120 cannot be a latitude: the range check itself hints at swapping.
+    argv = ["isochrones", "--osm", str(tmp_path / "a.pbf"), "--origin", "120,31"]
+    assert main(argv) == 2
+    assert "swapped" in one_line_error(capsys, "isochrones")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--cutoffs", "5,x"], r"--cutoffs '5,x': give minutes"),
+        (["--cutoffs", "0,5"], r"give positive minutes"),
+        (["--out", "iso.shp"], r"--out iso.shp: use a \.geojson"),
+        (["--buffer", "-3"], r"buffer=-3"),
+    ],
+)
+def test_bad_parameters(cache, capsys, extra, message):
+    argv = ["isochrones", "--osm", str(demo_pbf()), "--origin", STATION, *extra]
+    assert main(argv) == 2
+    assert re.search(message, one_line_error(capsys, "isochrones"))
+
+
+def test_missing_and_corrupt_files(tmp_path, capsys):
+    missing = tmp_path / "nowhere.osm.pbf"
+    assert main(["isochrones", "--osm", str(missing), "--origin", STATION]) == 2
+    assert "nowhere.osm.pbf" in one_line_error(capsys, "isochrones")
+    corrupt = tmp_path / "broken.osm.pbf"
+    corrupt.write_bytes(b"this is not a protocol buffer" * 10)
+    assert main(["isochrones", "--osm", str(corrupt), "--origin", STATION]) == 2
+    assert "broken.osm.pbf" in one_line_error(capsys, "isochrones")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.osm.pbf"]
+
+
+def test_offline_map_without_leaflet(tmp_path, capsys):
+    argv = ["isochrones", "--osm", str(demo_pbf()), "--origin", STATION]
+    argv += ["--map", str(tmp_path / "m.html"), "--offline", "--leaflet", str(tmp_path)]
+    assert main(argv) == 2
+    assert "npm install leaflet" in one_line_error(capsys, "isochrones")
