@@ -1,0 +1,125 @@
+"""The demo's offline map, rendered in headless Chromium: polygons and legend visible."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+import pytest
+
+from connectivity import MissingDependencyError
+from connectivity.maps import FILL_OPACITY, ISOCHRONE_COLOURS, OFFLINE_BACKGROUND, find_leaflet
+
+pytestmark = pytest.mark.browser
+
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--window-size=1200,900",
+    "--virtual-time-budget=5000",
+]
+
+
+def chromium() -> str:
+    for name in (os.environ.get("CONNECTIVITY_CHROMIUM"), "chromium", "chromium-browser"):
+        if name and shutil.which(name):
+            return shutil.which(name)  # type: ignore[return-value]
+    pytest.skip(
+        "Chromium is not installed (apt-get install chromium, or set CONNECTIVITY_CHROMIUM)"
+    )
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """The demo written offline, its screenshot and its DOM after scripts ran."""
+    browser = chromium()
+    try:
+        find_leaflet()
+    except MissingDependencyError as exc:
+        pytest.skip(f"the npm package leaflet is missing: {exc}")
+    from connectivity import settings
+    from connectivity.demo import demo
+
+    out = tmp_path_factory.mktemp("browser")
+    old = settings.cache_folder
+    settings.cache_folder = out / "cache"
+    try:
+        result = demo(out / "demo", offline=True)
+    finally:
+        settings.cache_folder = old
+    url = result.html.resolve().as_uri()
+    png = out / "shot.png"
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [browser, *FLAGS, f"--user-data-dir={profile}", f"--screenshot={png}", url],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run(
+            [browser, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
+            check=True,
+            capture_output=True,
+            timeout=180,
+            text=True,
+        ).stdout
+    return result, png, dom
+
+
+def rgb(hex_colour: str) -> np.ndarray:
+    return np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)], float)
+
+
+def count_near(image: np.ndarray, colour: np.ndarray, tol: float = 6) -> int:
+    return int((np.abs(image - colour).max(axis=2) <= tol).sum())
+
+
+def test_page_is_offline(rendered):
+    result, _, _ = rendered
+    page = result.html.read_text()
+    assert not re.search(r"<(script|link)\b[^>]*(src|href)=[\"'](https?:)?//", page)
+
+
+def test_polygons_are_drawn(rendered):
+    from PIL import Image
+
+    _, png, _ = rendered
+    image = np.asarray(Image.open(png).convert("RGB"), float)
+    assert image.shape == (900, 1200, 3)
+    background = rgb(OFFLINE_BACKGROUND)
+    # Each band's fill: its colour blended over the background at the fill opacity.
+    counts = []
+    for colour in ISOCHRONE_COLOURS[:3]:
+        expected = background * (1 - FILL_OPACITY) + rgb(colour) * FILL_OPACITY
+        counts.append(count_near(image, expected))
+    assert min(counts) > 5_000, counts  # every band covers a real share of the screen
+    assert sum(counts) > 0.15 * 1200 * 900, counts
+    assert count_near(image, background, tol=2) > 10_000  # and the page is not one colour
+    assert count_near(image, rgb("#e31a1c"), tol=10) > 30  # the origin marker
+
+
+def test_legend_is_visible(rendered):
+    from PIL import Image
+
+    _, png, dom = rendered
+    assert 'class="connectivity-legend"' in dom
+    for label in ("0-5 min", "5-10 min", "10-15 min"):
+        assert label in dom
+    assert "leaflet-container" in dom  # Leaflet ran
+    assert dom.count('class="leaflet-interactive"') >= 4  # three bands and the marker
+    image = np.asarray(Image.open(png).convert("RGB"), float)
+    opacity = FILL_OPACITY + 0.2
+    for colour in ISOCHRONE_COLOURS[:3]:
+        swatch = np.full(3, 255.0) * (1 - opacity) + rgb(colour) * opacity
+        assert count_near(image, swatch, tol=6) >= 80, colour
