@@ -206,6 +206,19 @@ def _busiest(dates: pd.DataFrame, feeds: list[_Feed]) -> dt.date:
     return dates["date"].iloc[int(np.argmax(dates["trips"].to_numpy()))]  # type: ignore[no-any-return]
 
 
+def _no_service(day: dt.date, dates: pd.DataFrame, feeds: list[_Feed]) -> NoServiceError:
+    span = (
+        f"service runs from {dates['date'].iloc[0]} to {dates['date'].iloc[-1]}, "
+        f"busiest {_busiest(dates, feeds)}"
+        if len(dates) and dates["trips"].max() > 0
+        else "no service on any date"
+    )
+    return NoServiceError(
+        f"no trip runs on {day} in {', '.join(str(f.source.path) for f in feeds)} "
+        f"({span}): choose another date"
+    )
+
+
 def _parse_date(date: dt.date | str) -> dt.date:
     if isinstance(date, dt.datetime):
         return date.date()
@@ -261,18 +274,12 @@ def load_timetable(
     else:
         day = _parse_date(date)
         on_day = dates.loc[dates["date"] == day, "trips"]
-        if not len(on_day) or int(on_day.iloc[0]) == 0:
-            span = (
-                f"service runs from {dates['date'].iloc[0]} to {dates['date'].iloc[-1]}, "
-                f"busiest {_busiest(dates, opened)}"
-                if len(dates) and dates["trips"].max() > 0
-                else "no service on any date"
-            )
-            raise NoServiceError(
-                f"no trip runs on {day} in {', '.join(str(f.source.path) for f in opened)} "
-                f"({span}): choose another date"
-            )
+        on_prev = dates.loc[dates["date"] == day - dt.timedelta(days=1), "trips"]
+        if int(on_day.sum()) == 0 and int(on_prev.sum()) == 0:
+            raise _no_service(day, dates, opened)
     parts = [_FeedDay(feed, day) for feed in opened]
+    if not any(len(p.trips) for p in parts):
+        raise _no_service(day, dates, opened)
     stops = pd.concat([p.stops for p in parts], ignore_index=True).drop(columns="_gtfs_id")
     routes = pd.concat([p.routes for p in parts], ignore_index=True)
     trips = pd.concat([p.trips for p in parts], ignore_index=True)

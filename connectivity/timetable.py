@@ -120,32 +120,27 @@ class Timetable:
     def stop_times(self) -> pd.DataFrame:
         """Return every stop event as a tidy frame (``trip, stop, stop_sequence,
         arrival, departure, interpolated``), trip by trip."""
-        rows = []
-        for p in range(self.n_patterns):
-            arr, dep = self.pattern_times(p)
-            stops = self.pattern_stops[self.pattern_stop_ptr[p] : self.pattern_stop_ptr[p + 1]]
-            trips = self.pattern_trips[self.pattern_trip_ptr[p] : self.pattern_trip_ptr[p + 1]]
-            a, b = int(self.time_ptr[p]), int(self.time_ptr[p + 1])
-            n_trips, n_stops = arr.shape
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "trip": np.repeat(trips, n_stops),
-                        "stop": np.tile(stops, n_trips),
-                        "stop_sequence": np.tile(np.arange(n_stops), n_trips),
-                        "arrival": arr.ravel(),
-                        "departure": dep.ravel(),
-                        "interpolated": self.interpolated[a:b],
-                    }
-                )
-            )
-        if not rows:
-            return pd.DataFrame(
-                columns=["trip", "stop", "stop_sequence", "arrival", "departure", "interpolated"]
-            )
-        return pd.concat(rows, ignore_index=True).sort_values(
-            ["trip", "stop_sequence"], ignore_index=True
+        trips_per = np.diff(self.pattern_trip_ptr)
+        stops_per = np.diff(self.pattern_stop_ptr)
+        pattern_of_trip = np.repeat(np.arange(self.n_patterns), trips_per)
+        n = stops_per[pattern_of_trip]
+        trip = np.repeat(self.pattern_trips.astype(np.int64), n)
+        offset = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+        pattern = np.repeat(pattern_of_trip, n)
+        frame = pd.DataFrame(
+            {
+                "trip": trip,
+                "stop": self.pattern_stops[self.pattern_stop_ptr[pattern] + offset].astype(
+                    np.int64
+                ),
+                "stop_sequence": offset,
+                "arrival": self.arrivals,
+                "departure": self.departures,
+                "interpolated": self.interpolated,
+            }
         )
+        order = np.lexsort((offset, trip))
+        return frame.iloc[order].reset_index(drop=True)
 
     # -- construction ---------------------------------------------------------------
 
@@ -201,8 +196,10 @@ class Timetable:
         trips = trips.reset_index(drop=True).copy()
         n_trips = len(trips)
 
-        st = stop_times.sort_values(["trip", "stop_sequence"], kind="stable")
-        trip_of = st["trip"].to_numpy(np.int64)
+        trip_col = stop_times["trip"].to_numpy(np.int64)
+        order = np.lexsort((stop_times["stop_sequence"].to_numpy(np.int64), trip_col))
+        st = stop_times.iloc[order]
+        trip_of = trip_col[order]
         stop_of = st["stop"].to_numpy(np.int64)
         arr = st["arrival"].to_numpy(np.int64)
         dep = st["departure"].to_numpy(np.int64)
@@ -218,60 +215,75 @@ class Timetable:
             else np.zeros(len(st), bool)
         )
 
-        counts = np.bincount(trip_of, minlength=n_trips)
-        starts = np.concatenate([[0], np.cumsum(counts)])
+        counts = np.bincount(trip_of, minlength=n_trips).astype(np.int64)
+        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         # A trip with fewer than two stop events cannot carry anybody: drop it.
         usable = np.flatnonzero(counts >= 2)
+        route_of = trips["route"].to_numpy(np.int64)
 
         # Key of a trip's pattern: route, stop sequence, boarding and alighting rules.
-        keys: dict[tuple[Any, ...], list[int]] = {}
-        route_of = trips["route"].to_numpy(np.int64)
-        for t in usable:
-            a, b = starts[t], starts[t + 1]
-            key = (
-                int(route_of[t]),
-                stop_of[a:b].tobytes(),
-                board[a:b].tobytes(),
-                alight[a:b].tobytes(),
-            )
-            keys.setdefault(key, []).append(int(t))
+        codes = stop_of * 4 + board * 2 + alight
+        seq_keys = np.empty(len(usable), object)
+        seq_keys[:] = [codes[starts[t] : starts[t + 1]].tobytes() for t in usable]
+        seq_id = pd.factorize(seq_keys)[0].astype(np.int64) if len(usable) else seq_keys
+        combined = route_of[usable] * (int(seq_id.max(initial=0)) + 1) + seq_id
+        _, key_of = np.unique(combined, return_inverse=True)
+        key_of = key_of.reshape(-1)
+        n_keys = int(key_of.max(initial=-1)) + 1
+        # Keys in the order (route, first trip); trips within a key by first departure,
+        # then last arrival.
+        first_trip = np.full(n_keys, np.iinfo(np.int64).max)
+        np.minimum.at(first_trip, key_of, usable)
+        key_route = np.zeros(n_keys, np.int64)
+        key_route[key_of] = route_of[usable]
+        key_rank = np.empty(n_keys, np.int64)
+        key_rank[np.lexsort((first_trip, key_route))] = np.arange(n_keys)
+        dep0 = dep[starts[usable]]
+        arr_last = arr[starts[usable + 1] - 1]
+        srt = np.lexsort((arr_last, dep0, key_rank[key_of]))
+        t_sorted = usable[srt]
+        k_sorted = key_rank[key_of[srt]]
+        rows = _rows(starts, counts, t_sorted)
+        n_of = counts[t_sorted]
 
-        pattern_route: list[int] = []
-        pattern_stop_blocks: list[np.ndarray] = []
-        board_blocks: list[np.ndarray] = []
-        alight_blocks: list[np.ndarray] = []
-        trip_blocks: list[np.ndarray] = []
-        arr_blocks: list[np.ndarray] = []
-        dep_blocks: list[np.ndarray] = []
-        interp_blocks: list[np.ndarray] = []
+        # FIFO: no trip may be earlier than its predecessor at any stop.
+        same_key = np.zeros(len(t_sorted), bool)
+        same_key[1:] = k_sorted[1:] == k_sorted[:-1]
+        row_trip = np.repeat(np.arange(len(t_sorted)), n_of)
+        has_prev = same_key[row_trip]
+        back = np.flatnonzero(has_prev)
+        prev_rows = rows[back - n_of[row_trip[back]]]
+        late = (arr[rows[back]] < arr[prev_rows]) | (dep[rows[back]] < dep[prev_rows])
+        bad_keys = np.unique(k_sorted[row_trip[back[late]]])
+        sub = np.zeros(len(t_sorted), np.int64)
+        for k in bad_keys:
+            members = np.flatnonzero(k_sorted == k)
+            n = int(n_of[members[0]])
+            idx = starts[t_sorted[members]][:, None] + np.arange(n)[None, :]
+            for g, group in enumerate(_fifo_groups(arr[idx], dep[idx])):
+                sub[members[group]] = g
+        _, pattern_sorted = np.unique(
+            k_sorted * (int(sub.max(initial=0)) + 1) + sub, return_inverse=True
+        )
+        pattern_sorted = pattern_sorted.reshape(-1)
+        final = np.lexsort((np.arange(len(t_sorted)), pattern_sorted))
+        pattern_trips = t_sorted[final]
+        trip_pattern_of = pattern_sorted[final]
+        n_patterns = int(trip_pattern_of.max(initial=-1)) + 1
         trip_pattern = np.full(n_trips, -1, np.int64)
-
-        for key in sorted(keys, key=lambda k: (k[0], min(keys[k]))):
-            members = np.asarray(keys[key], np.int64)
-            first = starts[members[0]]
-            n = int(counts[members[0]])
-            idx = starts[members][:, None] + np.arange(n)[None, :]
-            a_mat, d_mat = arr[idx], dep[idx]
-            order = np.lexsort((a_mat[:, -1], d_mat[:, 0]))
-            members, idx, a_mat, d_mat = members[order], idx[order], a_mat[order], d_mat[order]
-            for group in _fifo_groups(a_mat, d_mat):
-                p = len(pattern_route)
-                pattern_route.append(key[0])
-                pattern_stop_blocks.append(stop_of[first : first + n])
-                board_blocks.append(board[first : first + n])
-                alight_blocks.append(alight[first : first + n])
-                trip_blocks.append(members[group])
-                arr_blocks.append(a_mat[group].ravel())
-                dep_blocks.append(d_mat[group].ravel())
-                interp_blocks.append(interp[idx[group]].ravel())
-                trip_pattern[members[group]] = p
-
+        trip_pattern[pattern_trips] = trip_pattern_of
         trips["pattern"] = trip_pattern
-        n_patterns = len(pattern_route)
-        stop_ptr = _ptr([len(b) for b in pattern_stop_blocks])
-        trip_ptr = _ptr([len(b) for b in trip_blocks])
-        time_ptr = _ptr([len(b) for b in arr_blocks])
-        pattern_stops = _cat(pattern_stop_blocks, np.int32)
+
+        trips_per = np.bincount(trip_pattern_of, minlength=n_patterns).astype(np.int64)
+        trip_ptr = np.concatenate([[0], np.cumsum(trips_per)]).astype(np.int64)
+        first_of_pattern = pattern_trips[trip_ptr[:-1]]
+        stops_per = counts[first_of_pattern]
+        stop_ptr = np.concatenate([[0], np.cumsum(stops_per)]).astype(np.int64)
+        first_rows = _rows(starts, counts, first_of_pattern)
+        pattern_stops = stop_of[first_rows].astype(np.int32)
+        time_rows = _rows(starts, counts, pattern_trips)
+        time_ptr = np.concatenate([[0], np.cumsum(trips_per * stops_per)]).astype(np.int64)
+        pattern_route = route_of[first_of_pattern]
 
         # Stop -> (pattern, position) index.
         pat_of_entry = np.repeat(np.arange(n_patterns, dtype=np.int64), np.diff(stop_ptr))
@@ -303,14 +315,14 @@ class Timetable:
             pattern_route=np.asarray(pattern_route, np.int32),
             pattern_stop_ptr=stop_ptr,
             pattern_stops=pattern_stops,
-            pattern_board=_cat(board_blocks, bool),
-            pattern_alight=_cat(alight_blocks, bool),
+            pattern_board=board[first_rows].astype(bool),
+            pattern_alight=alight[first_rows].astype(bool),
             pattern_trip_ptr=trip_ptr,
-            pattern_trips=_cat(trip_blocks, np.int32),
+            pattern_trips=pattern_trips.astype(np.int32),
             time_ptr=time_ptr,
-            arrivals=_cat(arr_blocks, np.int32),
-            departures=_cat(dep_blocks, np.int32),
-            interpolated=_cat(interp_blocks, bool),
+            arrivals=arr[time_rows].astype(np.int32),
+            departures=dep[time_rows].astype(np.int32),
+            interpolated=interp[time_rows].astype(bool),
             stop_pattern_ptr=stop_pattern_ptr,
             stop_patterns=pat_of_entry[order].astype(np.int32),
             stop_pattern_pos=pos_of_entry[order].astype(np.int32),
@@ -357,6 +369,13 @@ def _fifo_groups(arr: np.ndarray, dep: np.ndarray) -> list[np.ndarray]:
             groups.append([i])
             lasts.append(i)
     return [np.asarray(g, np.int64) for g in groups]
+
+
+def _rows(starts: np.ndarray, counts: np.ndarray, trips: np.ndarray) -> np.ndarray:
+    """Row numbers of the stop events of ``trips`` (in that order), trip after trip."""
+    n = counts[trips]
+    total = int(n.sum())
+    return np.repeat(starts[trips] - np.cumsum(n) + n, n) + np.arange(total, dtype=np.int64)
 
 
 def _ptr(sizes: list[int]) -> np.ndarray:
