@@ -67,6 +67,8 @@ __all__ = [
     "gtfs_from_osm",
     "parse_mode_values",
     "read_route_relations",
+    "route_lines",
+    "summary_line",
 ]
 
 logger = logging.getLogger(__name__)
@@ -1701,3 +1703,76 @@ def estimated_feed(source: str | Path, **options: Any) -> Path:
     if not out.exists() or not settings.use_cache:
         gtfs_from_osm(path, out=out, **options)
     return out
+
+
+def route_lines(feed: str | Path) -> Any:
+    """Return the shapes of a GTFS zip (an estimated feed, say) as lines to draw on a map.
+
+    Parameters
+    ----------
+    feed
+        A GTFS zip with ``shapes.txt``, ``trips.txt`` and ``routes.txt``.
+
+    Returns
+    -------
+    lines
+        A GeoDataFrame in EPSG:4326, one row per shape: ``shape_id, route_id,
+        route_short_name, route_long_name, route_type, route_color`` (``#RRGGBB`` or
+        empty) and a LineString ``geometry``.
+
+    Raises
+    ------
+    InputFileError
+        The zip is missing or lacks one of the three files.
+    """
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    path = Path(feed)
+    needed = ("shapes.txt", "trips.txt", "routes.txt")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            tables = {
+                name: list(csv.DictReader(io.TextIOWrapper(archive.open(name), "utf-8-sig")))
+                for name in needed
+            }
+    except (FileNotFoundError, KeyError, zipfile.BadZipFile) as exc:
+        raise InputFileError(
+            f"cannot read the shapes of {str(path)!r} ({exc}): give a GTFS zip holding "
+            f"{', '.join(needed)}"
+        ) from None
+    points: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
+    for row in tables["shapes.txt"]:
+        points[row["shape_id"]].append(
+            (int(row["shape_pt_sequence"]), float(row["shape_pt_lon"]), float(row["shape_pt_lat"]))
+        )
+    route_of = {t["shape_id"]: t["route_id"] for t in tables["trips.txt"] if t.get("shape_id")}
+    routes = {r["route_id"]: r for r in tables["routes.txt"]}
+    rows = []
+    for shape_id, pts in points.items():
+        if len(pts) < 2:
+            continue
+        pts.sort()
+        route = routes.get(route_of.get(shape_id, ""), {})
+        colour = route.get("route_color", "")
+        rows.append(
+            {
+                "shape_id": shape_id,
+                "route_id": route.get("route_id", ""),
+                "route_short_name": route.get("route_short_name", ""),
+                "route_long_name": route.get("route_long_name", ""),
+                "route_type": int(route["route_type"]) if route.get("route_type") else -1,
+                "route_color": f"#{colour}" if colour else "",
+                "geometry": LineString([(x, y) for _, x, y in pts]),
+            }
+        )
+    columns = [
+        "shape_id",
+        "route_id",
+        "route_short_name",
+        "route_long_name",
+        "route_type",
+        "route_color",
+        "geometry",
+    ]
+    return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs="EPSG:4326")

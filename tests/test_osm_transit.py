@@ -654,3 +654,130 @@ def test_helsinki_feed_loads_back(helsinki_pbf: Path, tmp_path: Path, caplog) ->
     assert table.n_trips == expected_trips
     assert table.n_stops == len(feed["stops"])
     assert set(table.stops["stop_id"]) == stop_ids
+
+
+# -- joining ways, tag variants ----------------------------------------------------------
+
+
+def _single_route(tmp_path: Path, nodes, ways, tags, members, name="one.osm"):
+    path = tmp_path / name
+    relation = {"type": "route", "route": "bus", "ref": "9", **tags}
+    path.write_text(_xml(nodes, ways, {REL_A: (relation, members)}), encoding="utf-8")
+    out, report = gtfs_from_osm(path, out=tmp_path / f"{name}.zip")
+    return _read_zip(out), report.iloc[0]
+
+
+def _shape_nodes(feed, nodes) -> list[int]:
+    rows = sorted(feed["shapes"], key=lambda r: int(r["shape_pt_sequence"]))
+    lookup = {(round(v[0], 7), round(v[1], 7)): k for k, v in nodes.items()}
+    return [lookup[(float(r["shape_pt_lon"]), float(r["shape_pt_lat"]))] for r in rows]
+
+
+def test_roundabout_is_followed_from_entry_to_exit(tmp_path: Path) -> None:
+    # 20 -> 21, ring 21-22-23-24-21 (drawn counter-clockwise), 23 -> 25
+    nodes = {
+        20: (24.9000, 60.2000, {"public_transport": "stop_position", "name": "West"}),
+        21: (24.9010, 60.2000, {}),
+        22: (24.9015, 60.2003, {}),
+        23: (24.9020, 60.2000, {}),
+        24: (24.9015, 60.1997, {}),
+        25: (24.9030, 60.2000, {"public_transport": "stop_position", "name": "East"}),
+    }
+    ways = {10: [20, 21], 11: [21, 22, 23, 24, 21], 12: [23, 25]}
+    members = [("n", 20, "stop"), ("n", 25, "stop"), ("w", 10, ""), ("w", 11, ""), ("w", 12, "")]
+    feed, row = _single_route(tmp_path, nodes, ways, {}, members)
+    assert _shape_nodes(feed, nodes) == [20, 21, 22, 23, 25]
+    assert (row["gaps"], row["status"]) == (0, "ok")
+
+
+def test_ways_listed_backwards_are_reversed(tmp_path: Path) -> None:
+    # stops 7 -> 9 but the ways listed from 9 back to 7
+    nodes = {k: NODES[k] for k in (7, 8, 9)}
+    members = [("n", 7, "stop"), ("n", 9, "stop"), ("w", 5, ""), ("w", 4, "")]
+    feed, row = _single_route(tmp_path, nodes, {4: WAYS[4], 5: WAYS[5]}, {}, members)
+    assert _shape_nodes(feed, nodes) == [7, 8, 9]
+    assert not row["unordered_stops"]
+    names = _stop_names(feed)
+    trip = feed["trips"][0]["trip_id"]
+    assert [names[r["stop_id"]] for r in _trip_rows(feed, trip)] == ["Delta", "Epsilon"]
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected", "source", "problem"),
+    [
+        (
+            {"opening_hours": "24/7", "interval": "00:30"},
+            [("00:00:00", "24:00:00", 1800)],
+            "opening_hours",
+            "",
+        ),
+        (
+            {"opening_hours": "05:30-01:00", "interval": "00:20:00"},
+            [("05:30:00", "25:00:00", 1200)],
+            "opening_hours",
+            "",
+        ),
+        (
+            {"opening_hours": "Mo-Su 06:00-09:00,15:00-19:00", "interval": "15"},
+            [("06:00:00", "09:00:00", 900), ("15:00:00", "19:00:00", 900)],
+            "opening_hours",
+            "",
+        ),
+        (
+            {"opening_hours": "sunrise-sunset", "interval": "every ten minutes"},
+            [("06:00:00", "23:00:00", DEFAULT_HEADWAYS["bus"])],
+            "default",
+            "interval 'every ten minutes' unreadable; opening_hours 'sunrise-sunset' unreadable",
+        ),
+        (
+            {
+                "interval": "10",
+                "interval:conditional": "00:05 @ (Mo-Su 07:00-09:00); 00:20 @ (Mo-Su 21:00-23:00)",
+            },
+            [
+                ("06:00:00", "07:00:00", 600),
+                ("07:00:00", "09:00:00", 300),
+                ("09:00:00", "21:00:00", 600),
+                ("21:00:00", "23:00:00", 1200),
+            ],
+            "default",
+            "",
+        ),
+        (
+            {"interval:conditional": "5 minutes at rush hour"},
+            [("06:00:00", "23:00:00", DEFAULT_HEADWAYS["bus"])],
+            "default",
+            "interval:conditional unreadable",
+        ),
+    ],
+)
+def test_tag_variants(tmp_path: Path, tags, expected, source, problem) -> None:
+    nodes = {k: NODES[k] for k in (7, 8, 9)}
+    members = [("n", 7, "stop"), ("n", 9, "stop"), ("w", 4, ""), ("w", 5, "")]
+    feed, row = _single_route(tmp_path, nodes, {4: WAYS[4], 5: WAYS[5]}, tags, members)
+    rows = [(r["start_time"], r["end_time"], int(r["headway_secs"])) for r in feed["frequencies"]]
+    assert rows == expected
+    assert row["span_source"] == source
+    assert (row["problems"] or "") == problem
+    assert [t["service_id"] for t in feed["trips"]] == ["daily"]
+
+
+def test_bz2_xml_is_read(tmp_path: Path) -> None:
+    import bz2
+
+    path = tmp_path / "town.osm.bz2"
+    path.write_bytes(bz2.compress(_xml().encode()))
+    assert sorted(read_route_relations(path).routes["relation"]) == [REL_A, REL_B, REL_C, REL_D]
+
+
+def test_route_lines(written) -> None:
+    from connectivity.osm_transit import route_lines
+
+    path, _, feed = written
+    lines = route_lines(path).set_index("shape_id")
+    assert sorted(lines.index) == sorted({s["shape_id"] for s in feed["shapes"]})
+    assert lines.crs.to_epsg() == 4326
+    assert lines.loc[f"r{REL_B}", "route_color"] == "#00FF00"
+    assert list(lines.loc[f"r{REL_B}", "geometry"].coords) == [NODES[n][:2] for n in (7, 8, 9)]
+    with pytest.raises(InputFileError, match="cannot read the shapes"):
+        route_lines(path.parent / "absent.zip")
