@@ -64,6 +64,7 @@ _LAZY: dict[str, str] = {
     "read_route_relations": "connectivity.osm_transit",
     "RouteRelations": "connectivity.osm_transit",
     "estimated_feed": "connectivity.osm_transit",
+    "route_lines": "connectivity.osm_transit",
 }
 
 __all__ = [
