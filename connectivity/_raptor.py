@@ -33,8 +33,13 @@ work.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numba import njit
+
+if TYPE_CHECKING:
+    from connectivity.timetable import Timetable
 
 #: Arrival time of a stop that was not reached (int64 seconds).
 UNREACHED = np.int64(2**31 - 1)
@@ -215,7 +220,7 @@ def egress(
                 out[n] = v
 
 
-def timetable_arrays(timetable) -> tuple[np.ndarray, ...]:  # type: ignore[no-untyped-def]
+def timetable_arrays(timetable: Timetable) -> tuple[np.ndarray, ...]:
     """The Timetable arrays in the order :func:`range_raptor` takes them."""
     tt = timetable
     return (

@@ -1,0 +1,348 @@
+"""travel_times / latest_departures against a reference over streets + timetable.
+
+The reference walks the street graph with its own heapq Dijkstra, derives access walks,
+footpaths and egress walks from it, and rides with the time-expanded Dijkstra of
+tests/_reference.py: no project routing code is involved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+
+import numpy as np
+import pandas as pd
+import pytest
+from _reference import INF, Event, RefFeed, reference
+
+from connectivity import (
+    CoordinateError,
+    OutsideNetworkError,
+    ParameterError,
+    StreetNetwork,
+    Timetable,
+)
+from connectivity.network import build_network
+from connectivity.routing import latest_departures, summarise, travel_times
+
+X0, Y0 = 500_000.0, 6_670_000.0
+SPEED = 3.6  # km/h: one metre a second, so walks are whole seconds
+
+
+def grid(rows: int, cols: int, rng: np.random.Generator | None = None, spacing: int = 100):
+    xs, ys, us, vs, lengths = [], [], [], [], []
+    for r in range(rows):
+        for c in range(cols):
+            xs.append(X0 + c * spacing)
+            ys.append(Y0 + r * spacing)
+    for r in range(rows):
+        for c in range(cols):
+            i = r * cols + c
+            for j in ([i + 1] if c + 1 < cols else []) + ([i + cols] if r + 1 < rows else []):
+                if rng is not None and rng.random() < 0.15:
+                    continue
+                length = spacing if rng is None else int(spacing + rng.integers(0, 60))
+                us += [i, j]
+                vs += [j, i]
+                lengths += [length, length]
+    streets = StreetNetwork.from_arrays(
+        x=xs, y=ys, u=us, v=vs, length=lengths, speed_kmh=SPEED, crs="EPSG:32635"
+    )
+    return streets
+
+
+def street_dijkstra(streets: StreetNetwork, source: int, limit: float) -> dict[int, float]:
+    adj: dict[int, list[tuple[int, float]]] = {}
+    for u, v, w in zip(
+        streets.edges["u"], streets.edges["v"], streets.edges["length"], strict=True
+    ):
+        adj.setdefault(int(u), []).append((int(v), float(w)))
+    dist = {source: 0.0}
+    heap = [(0.0, source)]
+    while heap:
+        d, u = heapq.heappop(heap)
+        if d > dist[u]:
+            continue
+        for v, w in adj.get(u, []):
+            nd = d + w
+            if nd <= limit and nd < dist.get(v, np.inf):
+                dist[v] = nd
+                heapq.heappush(heap, (nd, v))
+    return dist
+
+
+def make_timetable(streets, stop_nodes, trips: list[list[Event]], transfers=None):
+    lon = streets.nodes["lon"].to_numpy()[stop_nodes]
+    lat = streets.nodes["lat"].to_numpy()[stop_nodes]
+    n = len(stop_nodes)
+    stops = pd.DataFrame(
+        {"stop_id": [f"s{i}" for i in range(n)], "stop_name": "x", "lon": lon, "lat": lat}
+    )
+    routes = pd.DataFrame({"route_id": ["r"], "route_type": [3]})
+    trips_df = pd.DataFrame({"trip_id": [f"t{i}" for i in range(len(trips))], "route": 0})
+    rows = [
+        (t, i, ev.stop, ev.arrival, ev.departure, 0 if ev.board else 1, 0 if ev.alight else 1)
+        for t, events in enumerate(trips)
+        for i, ev in enumerate(events)
+    ]
+    st = pd.DataFrame(
+        rows,
+        columns=[
+            "trip",
+            "stop_sequence",
+            "stop",
+            "arrival",
+            "departure",
+            "pickup_type",
+            "drop_off_type",
+        ],
+    )
+    return Timetable.from_frames(stops, routes, trips_df, st, transfers, date=dt.date(2024, 5, 6))
+
+
+def reference_times(
+    streets, stop_nodes, trips, origin_node, departure, *, max_walk, radius, slack, n_rounds
+):
+    """Per street node and stop, travel seconds (inf where unreached)."""
+    n = streets.n_nodes
+    walk_from = {
+        s: street_dijkstra(streets, int(node), max(max_walk, radius))
+        for s, node in enumerate(stop_nodes)
+    }
+    footpaths = {}
+    for q in range(len(stop_nodes)):
+        lst = [(q, 0, slack)]
+        for p, node in enumerate(stop_nodes):
+            d = walk_from[q].get(int(node), np.inf)
+            if p != q and d <= radius:
+                lst.append((p, int(d), int(d) + slack))
+        footpaths[q] = lst
+    direct = street_dijkstra(streets, origin_node, max_walk)
+    access = {}
+    for s, node in enumerate(stop_nodes):
+        if int(node) in direct:
+            access[s] = int(direct[int(node)])
+    feed = RefFeed(len(stop_nodes), trips, footpaths)
+    arrive, vehicle = reference(feed, access, departure, n_rounds)
+    node_t = np.full(n, np.inf)
+    for v, d in direct.items():
+        node_t[v] = d
+    for s in range(len(stop_nodes)):
+        if vehicle[s] >= INF:
+            continue
+        for v, d in walk_from[s].items():
+            if d <= max_walk:
+                node_t[v] = min(node_t[v], vehicle[s] - departure + d)
+    stop_t = np.array([a - departure if a < INF else np.inf for a in arrive], float)
+    return node_t, stop_t
+
+
+def random_case(rng):
+    rows, cols = int(rng.integers(2, 6)), int(rng.integers(2, 6))
+    streets = grid(rows, cols, rng)
+    deg = np.bincount(streets.edges["u"], minlength=streets.n_nodes)
+    usable = np.flatnonzero(deg > 0)
+    n_stops = int(rng.integers(2, min(len(usable), 7) + 1))
+    stop_nodes = rng.choice(usable, size=n_stops, replace=False)
+    trips = []
+    for _ in range(int(rng.integers(1, 5))):
+        length = int(rng.integers(2, n_stops + 1))
+        seq = [int(s) for s in rng.choice(n_stops, size=length, replace=False)]
+        for _ in range(int(rng.integers(1, 5))):
+            t = int(rng.integers(0, 1800))
+            events = []
+            for s in seq:
+                dwell = int(rng.integers(0, 3)) * 20
+                events.append(Event(s, t, t + dwell))
+                t += dwell + int(rng.integers(1, 8)) * 60
+            trips.append(events)
+    origin = int(rng.choice(usable))
+    return streets, stop_nodes, trips, origin
+
+
+def lonlat(streets, node):
+    return (float(streets.nodes["lon"][node]), float(streets.nodes["lat"][node]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_networks_agree_with_the_reference(seed):
+    rng = np.random.default_rng(seed)
+    used_transit = 0
+    for _ in range(30):
+        streets, stop_nodes, trips, origin = random_case(rng)
+        tt = make_timetable(streets, stop_nodes, trips)
+        radius = float(rng.choice([150, 250, 400]))
+        net = build_network(
+            streets,
+            tt,
+            transfer_radius=radius,
+            walk_radius=800,
+            walk_speed=SPEED,
+            max_link_distance=50,
+        )
+        max_walk = float(rng.choice([100, 300, 800]))
+        slack = int(rng.choice([0, 60]))
+        max_transfers = int(rng.integers(0, 4))
+        departure = int(rng.integers(0, 1800))
+        res = travel_times(
+            net,
+            lonlat(streets, origin),
+            departure=departure,
+            max_walk_time=max_walk,
+            transfer_slack=slack,
+            max_transfers=max_transfers,
+        )
+        ref_nodes, ref_stops = reference_times(
+            streets,
+            stop_nodes,
+            trips,
+            origin,
+            departure,
+            max_walk=max_walk,
+            radius=radius,
+            slack=slack,
+            n_rounds=max_transfers + 1,
+        )
+        got_nodes = res.node_times("min")
+        assert np.array_equal(np.isfinite(got_nodes), np.isfinite(ref_nodes))
+        fin = np.isfinite(ref_nodes)
+        np.testing.assert_allclose(got_nodes[fin], ref_nodes[fin], atol=0.01)
+        np.testing.assert_array_equal(res.stop_times("min"), ref_stops)
+        walk_only = travel_times(
+            net, lonlat(streets, origin), departure=departure, mode="walk", max_time=max_walk
+        ).node_times()
+        used_transit += int(np.isfinite(got_nodes).sum() > np.isfinite(walk_only).sum())
+    assert used_transit >= 5  # transit reaches nodes beyond the walk in many cases
+
+
+def hand_case():
+    # a street line of 11 nodes 100 m apart; stops at nodes 0, 5, 10
+    xs = [X0 + 100 * i for i in range(11)]
+    us = [i for i in range(10)] + [i + 1 for i in range(10)]
+    vs = [i + 1 for i in range(10)] + [i for i in range(10)]
+    streets = StreetNetwork.from_arrays(
+        x=xs, y=[Y0] * 11, u=us, v=vs, length=[100] * 20, speed_kmh=SPEED, crs="EPSG:32635"
+    )
+    trips = [
+        [Event(0, 28_800, 28_800), Event(1, 28_860, 28_860), Event(2, 28_920, 28_920)],
+        [Event(0, 29_400, 29_400), Event(1, 29_460, 29_460), Event(2, 29_520, 29_520)],
+    ]
+    tt = make_timetable(streets, np.array([0, 5, 10]), trips)
+    return streets, tt
+
+
+def test_hand_built_line_times_by_hand():
+    streets, tt = hand_case()
+    net = build_network(streets, tt, walk_speed=SPEED, transfer_radius=150, walk_radius=1000)
+    # leave node 0 at 07:59:00: wait for the 08:00 trip, at stop 2 (node 10) at 08:02
+    res = travel_times(
+        net, lonlat(streets, 0), departure=dt.datetime(2024, 5, 6, 7, 59), max_walk_time=250
+    )
+    node = res.node_times()
+    assert node[10] == pytest.approx(180.0)
+    assert node[9] == pytest.approx(280.0)  # egress 100 m from stop 2
+    assert node[2] == pytest.approx(200.0)  # walking beats the bus
+    assert node[7] == pytest.approx(120 + 200)  # via stop 1 (node 5, 08:01) + 200 m
+    assert res.stop_times()[2] == 180
+    # a window of 10 minutes from 07:59: the median waits for the 08:10 bus for some
+    res = travel_times(
+        net, lonlat(streets, 0), departure="2024-05-06T07:59", window=600, max_walk_time=250
+    )
+    stops = res.stops[:, 2]
+    assert stops.tolist() == [180, 120] + [29_520 - (28_740 + 60 * i) for i in range(2, 10)]
+    assert res.stop_times(50)[2] == sorted(stops)[4]
+    frame = res.to_frame(percentiles=(50, 90))
+    assert list(frame.columns[-3:]) == ["travel_time_min", "travel_time_p50", "travel_time_p90"]
+    assert len(frame) == 11 + 3
+    assert frame.query("kind == 'stop'")["travel_time_min"].tolist() == [0.0, 60.0, 120.0]
+
+
+def test_walk_mode_and_max_time():
+    streets, tt = hand_case()
+    net = build_network(streets, tt, walk_speed=SPEED)
+    res = travel_times(net, lonlat(streets, 0), departure=0, mode="walk", max_time=450)
+    expected = np.array([100.0 * i if 100 * i <= 450 else np.inf for i in range(11)])
+    np.testing.assert_allclose(res.node_times(), expected, atol=1e-6)
+    assert res.stop_times().tolist()[:2] == pytest.approx([0.0, np.inf])
+
+
+def test_range_query_equals_single_departures():
+    rng = np.random.default_rng(7)
+    for _ in range(6):
+        streets, stop_nodes, trips, origin = random_case(rng)
+        tt = make_timetable(streets, stop_nodes, trips)
+        net = build_network(streets, tt, walk_speed=SPEED, walk_radius=800)
+        rng_res = travel_times(
+            net, lonlat(streets, origin), departure=600, window=1200, max_walk_time=300
+        )
+        assert rng_res.nodes.shape[0] == 20
+        for i in range(0, 20, 3):
+            one = travel_times(
+                net, lonlat(streets, origin), departure=600 + 60 * i, max_walk_time=300
+            )
+            np.testing.assert_array_equal(rng_res.nodes[i], one.nodes[0])
+            np.testing.assert_array_equal(rng_res.stops[i], one.stops[0])
+
+
+def test_latest_departures_are_tight():
+    """Leaving at the latest departure arrives in time; one second later does not."""
+    rng = np.random.default_rng(11)
+    checked = 0
+    for _ in range(25):
+        streets, stop_nodes, trips, _ = random_case(rng)
+        tt = make_timetable(streets, stop_nodes, trips)
+        net = build_network(streets, tt, walk_speed=SPEED, walk_radius=800, transfer_radius=250)
+        dest = int(rng.choice(stop_nodes))
+        arrival = int(rng.integers(1500, 3000))
+        res = latest_departures(
+            net, lonlat(streets, dest), arrival=arrival, max_walk_time=300, transfer_slack=60
+        )
+        dur = res.node_times()
+        for o in rng.choice(streets.n_nodes, size=3, replace=False):
+            if not np.isfinite(dur[o]):
+                continue
+            latest = arrival - dur[o]
+            assert latest == int(latest)
+            kw = dict(max_walk=300, radius=250, slack=60, n_rounds=5)
+            on_time, _ = reference_times(streets, stop_nodes, trips, int(o), int(latest), **kw)
+            late, _ = reference_times(streets, stop_nodes, trips, int(o), int(latest) + 1, **kw)
+            assert latest + on_time[dest] <= arrival + 1e-6
+            assert not latest + 1 + late[dest] <= arrival + 1e-6
+            checked += 1
+    assert checked > 10
+
+
+def test_summarise_nearest_rank():
+    times = np.array([[1.0], [2.0], [3.0], [np.inf]])
+    assert summarise(times, "min")[0] == 1.0
+    assert summarise(times, 50)[0] == 2.0
+    assert summarise(times, 75)[0] == 3.0
+    assert summarise(times, 100)[0] == np.inf
+    with pytest.raises(ParameterError, match="percentile must be in"):
+        summarise(times, 0)
+
+
+def test_bad_parameters_raise_clear_errors():
+    streets, tt = hand_case()
+    net = build_network(streets, tt, walk_speed=SPEED, walk_radius=1500)
+    origin = lonlat(streets, 0)
+    with pytest.raises(ParameterError, match="not on the timetable's date 2024-05-06"):
+        travel_times(net, origin, departure=dt.datetime(2024, 5, 7, 8))
+    with pytest.raises(ParameterError, match="cannot read the departure"):
+        travel_times(net, origin, departure="tomorrow")
+    with pytest.raises(ParameterError, match="beyond the network's walk_radius"):
+        travel_times(net, origin, departure=0, max_walk_time=5000)
+    with pytest.raises(ParameterError, match="max_transfers must be an integer"):
+        travel_times(net, origin, departure=0, max_transfers=-1)
+    with pytest.raises(ParameterError, match="unknown mode 'boat'"):
+        travel_times(net, origin, departure=0, mode="boat")
+    with pytest.raises(ParameterError, match="no bike streets"):
+        travel_times(net, origin, departure=0, mode="bike")
+    with pytest.raises(ParameterError, match=r"a point must be \(lon, lat\)"):
+        travel_times(net, "here", departure=0)
+    with pytest.raises(OutsideNetworkError, match="max_distance"):
+        travel_times(net, (origin[0] + 0.1, origin[1]), departure=0)
+    with pytest.raises(CoordinateError, match="swapped"):
+        travel_times(net, (origin[1], origin[0]), departure=0)
+    with pytest.raises(ParameterError, match="window must be a positive"):
+        travel_times(net, origin, departure=0, window=-5)
