@@ -9,9 +9,11 @@ time at the mode's speed plus one dwell, which is how the feed's departures accu
 
 Prints, per mode, the median and 90th percentile absolute error (and the median signed
 error) for the default speeds, for a grid of speeds, and the best speed of the grid for the
-median absolute error; then the time to build the feed (median of repeated runs). Run::
+median absolute error; then the time to build the feed (median of repeated runs), on the
+Helsinki extract and on a synthetic city of ``--routes`` relations (30 stops and 30 ways of
+10 nodes each; no real extract with many relations is at hand). Run::
 
-    python benchmarks/osm_transit_validation.py [--repeat 3]
+    python benchmarks/osm_transit_validation.py [--repeat 3] [--routes 1000]
 
 The machine may be loaded by other work: timings are indicative.
 """
@@ -97,9 +99,55 @@ def errors(pairs, scheduled, speed_kmh: float, dwell: float) -> np.ndarray:
     return est - ref
 
 
+def synthetic_city(path: Path, n_routes: int) -> Path:
+    """Write a PBF of ``n_routes`` PTv2 bus relations on parallel streets (3 km each)."""
+    import osmium
+    from osmium.osm import mutable
+
+    nid = wid = 0
+    rels = []
+    with osmium.SimpleWriter(str(path)) as writer:
+        for r in range(n_routes):
+            lat = 43.2 + (r % 100) * 0.002
+            lon0 = 76.8 + (r // 100) * 0.05
+            first = nid + 1
+            for k in range(300):
+                nid += 1
+                writer.add_node(mutable.Node(id=nid, location=(lon0 + k * 0.000123, lat)))
+            members = []
+            for s in range(30):
+                node = first + s * 10 + 5
+                nid += 1
+                tags = {"public_transport": "platform", "name": f"Stop {r}-{s}"}
+                loc = (lon0 + (s * 10 + 5) * 0.000123, lat + 0.0001)
+                writer.add_node(mutable.Node(id=nid, location=loc, tags=tags))
+                members += [("n", node, "stop"), ("n", nid, "platform")]
+            for w in range(30):
+                wid += 1
+                refs = list(range(first + w * 10, first + w * 10 + 11))[: 300 - w * 10]
+                writer.add_way(mutable.Way(id=wid, nodes=refs, tags={"highway": "primary"}))
+                members.append(("w", wid, ""))
+            rels.append(
+                mutable.Relation(
+                    id=r + 1,
+                    members=members,
+                    tags={
+                        "type": "route",
+                        "route": "bus",
+                        "ref": str(r),
+                        "public_transport:version": "2",
+                    },
+                )
+            )
+        for rel in rels:
+            writer.add_relation(rel)
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--routes", type=int, default=1000)
     args = parser.parse_args()
     if not HSL.exists():
         print(f"skipped: {HSL} is absent (set CONNECTIVITY_DATA)")
@@ -150,6 +198,17 @@ def main() -> int:
             f"\ngtfs_from_osm on the Helsinki extract ({len(report)} relations): "
             f"median {statistics.median(timings):.2f} s over {len(timings)} runs "
             "(loaded machine; indicative)"
+        )
+        city = synthetic_city(Path(tmp) / "synthetic.osm.pbf", args.routes)
+        timings = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            _, report = gtfs_from_osm(city, out=Path(tmp) / "synthetic.zip")
+            timings.append(time.perf_counter() - start)
+        print(
+            f"gtfs_from_osm on a synthetic city of {len(report)} relations x 30 stops: "
+            f"median {statistics.median(timings):.2f} s over {len(timings)} runs "
+            f"({len(report) / statistics.median(timings):.0f} relations/s)"
         )
     return 0
 

@@ -779,23 +779,29 @@ def _join_ways(
 def _coordinates(
     line: _Line, node_xy: Mapping[int, tuple[float, float]]
 ) -> tuple[list[np.ndarray], list[str]]:
-    """Node pieces -> coordinate parts; a node absent from the extract cuts a piece."""
+    """Node pieces -> coordinate parts; a node absent from the extract cuts a piece.
+
+    The break before a part is ``"cut"`` when any node was absent since the previous part
+    (inside a way, or a whole piece), else the break between the two pieces.
+    """
     parts: list[np.ndarray] = []
     breaks: list[str] = []
+    absent = False
     for i, piece in enumerate(line.pieces):
-        runs: list[list[tuple[float, float]]] = [[]]
-        for node in piece:
-            if node in node_xy:
-                runs[-1].append(node_xy[node])
-            elif runs[-1]:
-                runs.append([])
-        runs = [r for r in runs if len(r) >= 2]
-        for j, run in enumerate(runs):
-            if parts and (j > 0 or i > 0):
-                breaks.append("cut" if j > 0 else line.breaks[i - 1])
-            elif parts:
-                breaks.append(line.breaks[i - 1])
-            parts.append(np.asarray(run, dtype=float))
+        kind = line.breaks[i - 1] if i > 0 else "gap"
+        run: list[tuple[float, float]] = []
+        for node in [*piece, None]:
+            if node is not None and node in node_xy:
+                run.append(node_xy[node])
+                continue
+            if len(run) >= 2:
+                if parts:
+                    breaks.append("cut" if absent else kind)
+                parts.append(np.asarray(run, dtype=float))
+                absent = False
+                kind = "cut"
+            run = []
+            absent = absent or node is not None
     return parts, breaks
 
 

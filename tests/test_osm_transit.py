@@ -781,3 +781,33 @@ def test_route_lines(written) -> None:
     assert list(lines.loc[f"r{REL_B}", "geometry"].coords) == [NODES[n][:2] for n in (7, 8, 9)]
     with pytest.raises(InputFileError, match="cannot read the shapes"):
         route_lines(path.parent / "absent.zip")
+
+
+def test_node_absent_inside_a_way_splits_the_trip(tmp_path: Path) -> None:
+    # way 6 = 7, 8, 77, 9, 91 with node 77 outside the extract
+    nodes = {
+        7: NODES[7],
+        8: (24.9140, 60.2100, {"public_transport": "stop_position", "name": "Eight"}),
+        9: NODES[9],
+        91: (24.9200, 60.2110, {"public_transport": "stop_position", "name": "Ninety-one"}),
+    }
+    members = [("n", 7, "stop"), ("n", 8, "stop"), ("n", 9, "stop"), ("n", 91, "stop")]
+    feed, row = _single_route(tmp_path, nodes, {6: [7, 8, 77, 9, 91]}, {}, [*members, ("w", 6, "")])
+    assert bool(row["cut"]) and (row["ways_missing"], row["gaps"]) == (0, 0)
+    assert row["trips"] == f"r{REL_A}-1;r{REL_A}-2"
+    names = _stop_names(feed)
+    order = {
+        t["shape_id"]: [names[r["stop_id"]] for r in _trip_rows(feed, t["trip_id"])]
+        for t in feed["trips"]
+    }
+    assert order == {f"r{REL_A}-1": ["Delta", "Eight"], f"r{REL_A}-2": ["Epsilon", "Ninety-one"]}
+    lines = {
+        sid: [
+            (float(r["shape_pt_lon"]), float(r["shape_pt_lat"]))
+            for r in feed["shapes"]
+            if r["shape_id"] == sid
+        ]
+        for sid in order
+    }
+    assert lines[f"r{REL_A}-1"] == [nodes[7][:2], nodes[8][:2]]
+    assert lines[f"r{REL_A}-2"] == [nodes[9][:2], nodes[91][:2]]
