@@ -111,7 +111,7 @@ def download(
             elif box is not None:
                 graph = ox.graph_from_bbox(box, **options)
             else:
-                graph = ox.graph_from_point((lat, lon), float(dist), **options)
+                graph = ox.graph_from_point((lat, lon), float(dist or 0), **options)
         except InsufficientResponseError as exc:
             if place is not None and "Nominatim" in str(exc):
                 raise ParameterError(
