@@ -26,6 +26,7 @@ import logging
 import math
 import weakref
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -440,51 +441,66 @@ def _check_cutoffs(cutoffs: Iterable[float]) -> list[float]:
 
 
 def _polygons(mask: np.ndarray, transform: Affine) -> Any:
-    """The cells of ``mask`` as one (multi)polygon, holes included."""
+    """The cells of ``mask`` as one (multi)polygon, holes included.
+
+    Every cell corner along the boundary is a vertex, computed from its integer cell
+    position by one formula. Where a smaller cutoff's boundary runs along a larger one's,
+    both then have the same vertices, which reprojection maps to the same points: the
+    cutoffs still nest exactly in EPSG:4326 (a long straight edge of the larger polygon
+    would otherwise bend a few nanometres away from the smaller one's vertices on it).
+    """
     import shapely
     from rasterio.features import shapes
-    from shapely.geometry import shape
 
     rows = np.flatnonzero(mask.any(axis=1))
     if len(rows) == 0:
         return shapely.Polygon()
     cols = np.flatnonzero(mask.any(axis=0))
-    # Polygonise only the window that holds the cells (small cutoffs, small windows).
+    # Polygonise only the window that holds the cells (small cutoffs, small windows),
+    # in cell coordinates (integers).
     r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     window = np.ascontiguousarray(mask[r0:r1, c0:c1])
-    shifted = type(transform)(
-        transform.a,
-        0.0,
-        transform.c + c0 * transform.a,
-        0.0,
-        transform.e,
-        transform.f + r0 * transform.e,
-    )
-    parts = [
-        shape(geom) for geom, _ in shapes(window.view(np.uint8), mask=window, transform=shifted)
-    ]
-    if len(parts) == 1:
-        return parts[0]
-    return shapely.MultiPolygon(parts)
-
-
-def _on_grid_corners(geoms: list[Any], transform: Affine) -> np.ndarray:
-    """Put a vertex on every cell corner along the polygons' edges, each computed by one
-    formula. Where a smaller cutoff's boundary runs along a larger one's, both then have
-    the same vertices, which reprojection maps to the same points: the cutoffs still nest
-    exactly in EPSG:4326 (a long edge of the larger polygon would otherwise bend a few
-    nanometres away from the smaller one's vertices on it)."""
-    import shapely
-
+    rings: list[Any] = []
+    rings_per_polygon: list[int] = []
+    for geom, _ in shapes(window.view(np.uint8), mask=window):
+        rings.extend(geom["coordinates"])
+        rings_per_polygon.append(len(geom["coordinates"]))
+    sizes = np.fromiter(map(len, rings), np.int64, count=len(rings))
+    flat = chain.from_iterable(chain.from_iterable(rings))
+    corners = np.fromiter(flat, float, count=2 * int(sizes.sum())).reshape(-1, 2)
+    col, row, sizes = _densify(np.rint(corners[:, 0]), np.rint(corners[:, 1]), sizes)
     res, west, north = transform.a, transform.c, transform.f
-    dense = shapely.segmentize(np.asarray(geoms, dtype=object), res * 0.999)
+    coords = np.column_stack([west + (col + c0) * res, north - (row + r0) * res])
+    ring_offsets = np.concatenate([[0], np.cumsum(sizes)])
+    polygon_offsets = np.concatenate([[0], np.cumsum(rings_per_polygon)])
+    multi = shapely.from_ragged_array(
+        shapely.GeometryType.MULTIPOLYGON,
+        coords,
+        (ring_offsets, polygon_offsets, np.array([0, len(rings_per_polygon)])),
+    )[0]
+    return multi.geoms[0] if len(rings_per_polygon) == 1 else multi
 
-    def snap(coords: np.ndarray) -> np.ndarray:
-        col = np.round((coords[:, 0] - west) / res)
-        row = np.round((north - coords[:, 1]) / res)
-        return np.column_stack([west + col * res, north - row * res])
 
-    return shapely.remove_repeated_points(shapely.transform(dense, snap))
+def _densify(
+    col: np.ndarray, row: np.ndarray, sizes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rings of axis-parallel segments between cell corners, with a vertex at every
+    corner passed (integer cell coordinates in, out; ``sizes`` = points per ring)."""
+    ends = np.cumsum(sizes)
+    last = np.zeros(len(col), bool)
+    last[ends - 1] = True
+    step_c = np.append(np.diff(col), 0.0)
+    step_r = np.append(np.diff(row), 0.0)
+    steps = np.maximum(np.abs(step_c), np.abs(step_r)).astype(np.int64)
+    count = np.where(last, 1, np.maximum(steps, 1))
+    start = np.repeat(np.arange(len(col)), count)
+    k = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    n = np.maximum(steps, 1)[start]
+    out_c = col[start] + np.rint(k * step_c[start] / n)
+    out_r = row[start] + np.rint(k * step_r[start] / n)
+    ring_of = np.repeat(np.arange(len(sizes)), sizes)
+    new_sizes = np.bincount(ring_of, weights=count, minlength=len(sizes)).astype(np.int64)
+    return out_c, out_r, new_sizes
 
 
 def isochrones(
@@ -549,7 +565,7 @@ def isochrones(
     geoms = [_polygons(surface <= c, transform) for c in levels]
     gdf = gpd.GeoDataFrame(
         {"cutoff": np.asarray(levels, float)},
-        geometry=_on_grid_corners(geoms, transform),
+        geometry=geoms,
         crs=network.crs,
     ).to_crs("EPSG:4326")
     log.info(
