@@ -21,6 +21,8 @@ from connectivity._errors import ConnectivityError
 COMMAND_MODULES: tuple[str, ...] = (
     "connectivity._cmd_isochrones",
     "connectivity._cmd_gtfs_from_osm",
+    "connectivity._cmd_bottlenecks",
+    "connectivity._cmd_gtfs",
 )
 
 

@@ -1,0 +1,788 @@
+"""Tests of connectivity.bottlenecks on networks the tests build, where the answer is
+known by hand or computed by an independent brute force here."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import math
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+from pyproj import Transformer
+from shapely.geometry import box
+
+from connectivity import EmptyNetworkError, OutsideNetworkError, ParameterError
+from connectivity import bottlenecks as bn
+from connectivity.streets import StreetNetwork
+
+CRS = "EPSG:32632"  # UTM 32N (Mannheim)
+X0, Y0 = 460_000.0, 5_480_000.0
+SPACING = 100.0
+GRID_TIME = 60.0
+BRIDGE_TIME = 120.0
+EAST = (4, 5, 6)
+WEST = (0, 1, 2)
+CORE = (0, 1)
+
+
+def _two_way(coords, roads, *, mode="drive", **columns):
+    """A network with both directions of every road ``(a, b, time)``, one OSM way each."""
+    index = {key: i for i, key in enumerate(coords)}
+    u, v, t, way = [], [], [], []
+    for k, (a, b, time) in enumerate(roads):
+        u += [index[a], index[b]]
+        v += [index[b], index[a]]
+        t += [time, time]
+        way += [k, k]
+    xy = np.array([coords[key] for key in coords])
+    extra = {
+        name: np.repeat(np.asarray(values, dtype=object), 2) for name, values in columns.items()
+    }
+    net = StreetNetwork.from_arrays(
+        x=xy[:, 0],
+        y=xy[:, 1],
+        u=u,
+        v=v,
+        length=np.asarray(t) * 10.0,
+        time=t,
+        mode=mode,
+        crs=CRS,
+        **extra,
+    )
+    net.edges["osmid"] = np.asarray(way, np.int64)
+    return net, index
+
+
+def _river(bridge_rows=(1,), names=None):
+    """Two 3 x 3 grids (west x = 0..2, east x = 4..6) joined by bridges at rows y."""
+    coords = {
+        (i, j): (X0 + i * SPACING, Y0 + j * SPACING) for i in (*WEST, *EAST) for j in range(3)
+    }
+    roads = []
+    for side in (WEST, EAST):
+        for a, b in itertools.pairwise(side):
+            roads += [((a, j), (b, j), GRID_TIME) for j in range(3)]
+        for i in side:
+            roads += [((i, j), (i, j + 1), GRID_TIME) for j in range(2)]
+    roads += [((2, j), (4, j), BRIDGE_TIME) for j in bridge_rows]
+    name = ["street"] * len(roads)
+    if names:
+        name[-len(bridge_rows) :] = names
+    return _two_way(coords, roads, name=name)
+
+
+def _lonlat(x, y):
+    lon, lat = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(x, y)
+    return float(lon), float(lat)
+
+
+def _core_latlon():
+    lon, lat = _lonlat(X0 + CORE[0] * SPACING, Y0 + CORE[1] * SPACING)
+    return (lat, lon)
+
+
+def _zones():
+    """East bank and west bank as zones (the core node lies in the west one)."""
+    half = SPACING / 2
+    return gpd.GeoDataFrame(
+        {"name": ["east", "west"]},
+        geometry=[
+            box(
+                X0 + 4 * SPACING - half, Y0 - half, X0 + 6 * SPACING + half, Y0 + 2 * SPACING + half
+            ),
+            box(X0 - half, Y0 - half, X0 + 2 * SPACING + half, Y0 + 2 * SPACING + half),
+        ],
+        crs=CRS,
+    )
+
+
+def _population(index):
+    """A different population at every node: 10 * x + y + 1."""
+    pop = np.zeros(len(index))
+    for (i, j), k in index.items():
+        pop[k] = 10 * i + j + 1
+    return pop
+
+
+def _edge(net, index, a, b):
+    e = net.edges
+    hit = np.flatnonzero((e["u"] == index[a]).to_numpy() & (e["v"] == index[b]).to_numpy())
+    assert len(hit) == 1
+    return int(hit[0])
+
+
+def _study(net, index, **kw):
+    return bn.core_periphery(
+        net,
+        core=_core_latlon(),
+        zones=_zones(),
+        population=_population(index),
+        core_radius=50,
+        **kw,
+    )
+
+
+# -- a single bridge ----------------------------------------------------------------
+
+
+def test_single_bridge_is_a_bridge_and_the_only_articulation_link():
+    net, index = _river()
+    bridge = sorted([_edge(net, index, (2, 1), (4, 1)), _edge(net, index, (4, 1), (2, 1))])
+    assert bn.bridges(net).tolist() == bridge
+    assert sorted(bn.articulation_points(net).tolist()) == sorted([index[(2, 1)], index[(4, 1)]])
+
+
+def test_single_bridge_has_the_top_betweenness():
+    net, index = _river()
+    eb = bn.edge_betweenness(net)
+    fwd, rev = _edge(net, index, (2, 1), (4, 1)), _edge(net, index, (4, 1), (2, 1))
+    # Every ordered pair across the river (9 x 9) crosses it in its direction, nothing else.
+    assert eb[fwd] == pytest.approx(81.0) and eb[rev] == pytest.approx(81.0)
+    others = eb.drop([fwd, rev])
+    assert others.max() < 81.0
+    # Core-periphery trips: the bridge carries the whole east bank's population, one
+    # direction each way (the core's own roads carry more: the west bank's trips too).
+    pop = _study(net, index).population
+    east_pop = sum(pop[index[(i, j)]] for i in EAST for j in range(3))
+    od = bn.od_betweenness(net, [index[CORE]], pop)
+    assert od[fwd] == pytest.approx(east_pop) and od[rev] == pytest.approx(east_pop)
+
+
+def test_single_bridge_is_the_minimum_cut():
+    net, index = _river()
+    study = _study(net, index)
+    cuts = bn.min_cuts(net, study.core_nodes, study.zone_nodes())
+    east = cuts.set_index("zone").loc["east"]
+    # residential, one lane each way: 500 vehicles/h; every other separation of the core
+    # from the east bank crosses at least three such edges.
+    assert east["capacity"] == pytest.approx(500.0)
+    assert east["edges"] == (_edge(net, index, (2, 1), (4, 1)),)
+    inbound = bn.min_cuts(net, study.core_nodes, study.zone_nodes(), direction="inbound")
+    assert inbound.set_index("zone").loc["east", "edges"] == (_edge(net, index, (4, 1), (2, 1)),)
+    west = cuts.set_index("zone").loc["west"]
+    assert west["capacity"] == pytest.approx(3 * 500.0)  # the core node's three roads
+    assert set(west["edges"]) == {
+        _edge(net, index, CORE, (0, 0)),
+        _edge(net, index, CORE, (0, 2)),
+        _edge(net, index, CORE, (1, 1)),
+    }
+
+
+def test_removing_the_single_bridge_cuts_off_exactly_the_far_side():
+    net, index = _river(names=["Rheinbrücke"])
+    pop = _population(index)
+    east_pop = sum(pop[index[(i, j)]] for i in EAST for j in range(3))
+    result = bn.find_bottlenecks(
+        net,
+        core=_core_latlon(),
+        zones=_zones(),
+        population=pop,
+        core_radius=50,
+        top=5,
+        betweenness_k=None,
+    )
+    top = result.table.iloc[0]
+    assert top["rank"] == 1 and top["name"] == "Rheinbrücke" and bool(top["bridge"])
+    assert top["cut_off"] == pytest.approx(east_pop)
+    assert top["cut_off_out"] == pytest.approx(east_pop)
+    assert top["cut_off_in"] == pytest.approx(east_pop)
+    assert "east (outbound)" in top["min_cut_zones"]
+    assert top["betweenness"] == pytest.approx(162.0)  # both directions, 81 each
+    # Nothing else cuts anyone off: the grids hold cycles.
+    assert (result.table["cut_off"].iloc[1:] == 0).all()
+    assert result.table.crs.to_epsg() == 4326
+    assert result.baseline.loc["outbound", "population"] == pytest.approx(
+        pop[pop > 0].sum() - pop[index[CORE]]
+    )
+
+
+# -- two parallel bridges --------------------------------------------------------------
+
+
+def _hand_time(i, j, rows):
+    """Core (0, 1) to east node (i, j) over the fastest of the bridges at ``rows``:
+    west grid to (2, b), the bridge, east grid from (4, b); Manhattan walks on grids."""
+    return min(
+        GRID_TIME * (2 + abs(1 - b)) + BRIDGE_TIME + GRID_TIME * ((i - 4) + abs(j - b))
+        for b in rows
+    )
+
+
+def test_second_bridge_doubles_the_cut_and_removal_costs_the_detour():
+    net, index = _river(bridge_rows=(0, 2))
+    pop = _population(index)
+    study = _study(net, index)
+    cuts = bn.min_cuts(net, study.core_nodes, study.zone_nodes()).set_index("zone")
+    assert cuts.loc["east", "capacity"] == pytest.approx(2 * 500.0)
+    assert set(cuts.loc["east", "edges"]) == {
+        _edge(net, index, (2, 0), (4, 0)),
+        _edge(net, index, (2, 2), (4, 2)),
+    }
+    assert not set(bn.bridges(net).tolist())  # no bridge any more
+
+    sets = {
+        row: [_edge(net, index, (2, row), (4, row)), _edge(net, index, (4, row), (2, row))]
+        for row in (0, 2)
+    }
+    loss = bn.criticality(net, study.sources, study.population, sets)
+    total = study.population.sum()
+    for removed, kept in ((0, 2), (2, 0)):
+        extra = sum(
+            pop[index[(i, j)]] * (_hand_time(i, j, (kept,)) - _hand_time(i, j, (0, 2)))
+            for i in EAST
+            for j in range(3)
+        )
+        row = loss.loc[removed]
+        assert row["cut_off"] == 0
+        # Symmetric grid: the way back costs the same detour.
+        assert row["person_hours_out"] == pytest.approx(extra / 3600)
+        assert row["person_hours_in"] == pytest.approx(extra / 3600)
+        assert row["person_hours"] == pytest.approx(2 * extra / 3600)
+        assert row["mean_delay_out_s"] == pytest.approx(extra / total)
+    # The northern half holds more people (population grows with y), so it costs more.
+    assert loss.loc[2, "person_hours"] > loss.loc[0, "person_hours"] > 0
+
+
+def test_cutoffs_count_the_population_pushed_beyond_them():
+    net, index = _river(bridge_rows=(0, 2))
+    pop = _population(index)
+    study = _study(net, index)
+    sets = {2: [_edge(net, index, (2, 2), (4, 2)), _edge(net, index, (4, 2), (2, 2))]}
+    cutoff = 450
+    loss = bn.criticality(net, study.sources, study.population, sets, cutoffs=[cutoff])
+    east = [(i, j) for i in EAST for j in range(3)]
+    before = sum(pop[index[k]] for k in east if _hand_time(*k, (0, 2)) > cutoff)
+    after = sum(pop[index[k]] for k in east if _hand_time(*k, (0,)) > cutoff)
+    assert after > before > 0
+    assert loss.loc[2, f"beyond_{cutoff}s_out"] == pytest.approx(after - before)
+    assert loss.loc[2, f"beyond_{cutoff}s_in"] == pytest.approx(after - before)
+
+
+def test_parallel_processes_give_the_same_losses():
+    net, index = _river(bridge_rows=(0, 1))
+    study = _study(net, index)
+    sets = bn.removal_sets(net, "road")
+    one = bn.criticality(net, study.sources, study.population, sets, n_jobs=1)
+    two = bn.criticality(net, study.sources, study.population, sets, n_jobs=2)
+    assert one.index.tolist() == two.index.tolist()
+    np.testing.assert_allclose(one.to_numpy(), two.to_numpy())
+
+
+def test_population_weighted_times_by_hand():
+    net, index = _river(bridge_rows=(1,))
+    pop = np.zeros(net.n_nodes)
+    pop[index[(6, 2)]] = 30.0  # core -> (2,1): 120, bridge 120, (4,1) -> (6,2): 180
+    pop[index[(1, 1)]] = 10.0  # 60 s
+    table = bn.population_weighted_times(net, [index[CORE]], pop, cutoffs=[100, 1000])
+    out = table.loc["outbound"]
+    assert out["population"] == 40
+    assert out["mean_time_s"] == pytest.approx((30 * 420 + 10 * 60) / 40)
+    assert out["beyond_100s"] == 30 and out["beyond_1000s"] == 0 and out["unreachable"] == 0
+
+
+# -- origin-destination betweenness against a brute force -----------------------------
+
+
+def _brute_od(n, edges, sources, weight, reverse):
+    """Enumerate every simple path (as edge lists) between each source and node, keep the
+    fastest (within 1e-9), split the pair's trips evenly over them."""
+    out_edges = {i: [] for i in range(n)}
+    for k, (a, b, w) in enumerate(edges):
+        if reverse:
+            a, b = b, a
+        out_edges[a].append((k, b, w))
+    edge_flow = np.zeros(len(edges))
+    node_flow = np.zeros(n)
+    for s in sources:
+        paths = {t: [] for t in range(n)}
+
+        def walk(node, seen, used, length, s=s, paths=paths):
+            paths[node].append((length, list(used)))
+            for k, nxt, w in out_edges[node]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    used.append(k)
+                    walk(nxt, seen, used, length + w)
+                    used.pop()
+                    seen.discard(nxt)
+
+        walk(s, {s}, [], 0.0)
+        for t in range(n):
+            if t == s or weight[t] == 0 or not paths[t]:
+                continue
+            best = min(length for length, _ in paths[t])
+            shortest = [p for length, p in paths[t] if length <= best * (1 + 1e-9)]
+            share = weight[t] / len(sources) / len(shortest)
+            for p in shortest:
+                for k in p:
+                    edge_flow[k] += share
+                heads = [edges[k][0] if reverse else edges[k][1] for k in p[:-1]]
+                for h in heads:
+                    node_flow[h] += share
+    return edge_flow, node_flow
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_od_betweenness_matches_all_paths_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    nx_, ny_ = 4, 3
+    coords = {(i, j): (X0 + i * SPACING, Y0 + j * SPACING) for i in range(nx_) for j in range(ny_)}
+    key = list(coords)
+    idx = {k: i for i, k in enumerate(key)}
+    edges = []
+    for i, j in key:
+        for di, dj in ((1, 0), (0, 1)):
+            if (i + di, j + dj) in coords:
+                a, b = idx[(i, j)], idx[(i + di, j + dj)]
+                # Times from a small set, so many paths tie; directions differ.
+                edges.append((a, b, float(rng.choice([60.0, 120.0]))))
+                edges.append((b, a, float(rng.choice([60.0, 120.0]))))
+    edges.append((idx[(0, 0)], idx[(1, 0)], edges[0][2]))  # a parallel twin: splits trips
+    xy = np.array([coords[k] for k in key])
+    net = StreetNetwork.from_arrays(
+        x=xy[:, 0],
+        y=xy[:, 1],
+        u=[e[0] for e in edges],
+        v=[e[1] for e in edges],
+        length=[e[2] * 10 for e in edges],
+        time=[e[2] for e in edges],
+        mode="drive",
+        crs=CRS,
+    )
+    weight = rng.integers(0, 50, len(key)).astype(float)
+    sources = [idx[(0, 0)], idx[(2, 1)]]
+    for direction, reverses in (
+        ("outbound", [False]),
+        ("inbound", [True]),
+        ("both", [False, True]),
+    ):
+        want_e = np.zeros(len(edges))
+        want_n = np.zeros(len(key))
+        for r in reverses:
+            e_flow, n_flow = _brute_od(len(key), edges, sources, weight, r)
+            want_e += e_flow
+            want_n += n_flow
+        got_e = bn.od_betweenness(net, sources, weight, direction=direction)
+        got_n = bn.od_betweenness(net, sources, weight, direction=direction, nodes=True)
+        np.testing.assert_allclose(got_e.to_numpy(), want_e, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(got_n.to_numpy(), want_n, rtol=1e-9, atol=1e-9)
+    # Trips are conserved: one source's trips all leave it along its out-edges.
+    out = bn.od_betweenness(net, [sources[0]], weight, direction="outbound")
+    first = [k for k, e in enumerate(edges) if e[0] == sources[0]]
+    assert out.iloc[first].sum() == pytest.approx(weight.sum() - weight[sources[0]])
+
+
+# -- igraph betweenness against networkx ---------------------------------------------------
+
+
+def _random_net(seed, n=30, m=90):
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 2000, (n, 2)) + [X0, Y0]
+    pairs = set()
+    while len(pairs) < m:
+        a, b = rng.integers(0, n, 2)
+        if a != b:
+            pairs.add((int(a), int(b)))
+    u, v = np.array(sorted(pairs)).T
+    t = rng.integers(10, 100, len(u)).astype(float)
+    net = StreetNetwork.from_arrays(
+        x=xy[:, 0], y=xy[:, 1], u=u, v=v, length=t * 10, time=t, mode="drive", crs=CRS
+    )
+    g = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    for k, (a, b, w) in enumerate(zip(u, v, t, strict=True)):
+        g.add_edge(int(a), int(b), time=float(w), k=k)
+    return net, g
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_betweenness_matches_networkx(seed):
+    net, g = _random_net(seed)
+    want = nx.edge_betweenness_centrality(g, normalized=False, weight="time")
+    got = bn.edge_betweenness(net)
+    for (a, b), value in want.items():
+        assert got[g.edges[a, b]["k"]] == pytest.approx(value)
+    want_n = nx.betweenness_centrality(g, normalized=False, weight="time")
+    got_n = bn.node_betweenness(net)
+    np.testing.assert_allclose(got_n.to_numpy(), [want_n[i] for i in range(net.n_nodes)])
+
+
+def test_sampled_betweenness_is_the_scaled_subset():
+    net, g = _random_net(5)
+    k, seed = 7, 11
+    sources = np.random.default_rng(seed).choice(net.n_nodes, size=k, replace=False)
+    want = nx.edge_betweenness_centrality_subset(
+        g, sources=[int(s) for s in sources], targets=list(g), normalized=False, weight="time"
+    )
+    got = bn.edge_betweenness(net, k=k, seed=seed)
+    for (a, b), value in want.items():
+        assert got[g.edges[a, b]["k"]] == pytest.approx(value * net.n_nodes / k)
+    exact = bn.edge_betweenness(net)
+    assert bn.edge_betweenness(net, k=net.n_nodes).to_numpy() == pytest.approx(exact.to_numpy())
+
+
+def test_cutoff_betweenness_counts_only_short_paths():
+    net, g = _random_net(6)
+    cutoff = 120.0
+    want = np.zeros(net.n_edges)
+    dist = dict(nx.all_pairs_dijkstra_path_length(g, weight="time"))
+    for s in g:
+        for t, d in dist[s].items():
+            if t == s or d > cutoff:
+                continue
+            paths = list(nx.all_shortest_paths(g, s, t, weight="time"))
+            for p in paths:
+                for a, b in itertools.pairwise(p):
+                    want[g.edges[a, b]["k"]] += 1 / len(paths)
+    got = bn.edge_betweenness(net, cutoff=cutoff)
+    np.testing.assert_allclose(got.to_numpy(), want)
+    assert got.sum() < bn.edge_betweenness(net).sum()
+
+
+def test_bridges_and_articulation_points_match_brute_force():
+    net, g = _random_net(7, n=40, m=50)
+    und = nx.MultiGraph()
+    und.add_nodes_from(range(net.n_nodes))
+    e = net.edges
+    links = {}
+    for k, (a, b) in enumerate(zip(e["u"], e["v"], strict=True)):
+        links.setdefault(frozenset((int(a), int(b))), []).append(k)
+    # Two directions of one road are one link here: merge them by giving the same way.
+    for ks in links.values():
+        net.edges.loc[ks, "osmid"] = ks[0]
+    for pair in links:
+        und.add_edge(*tuple(pair))
+    base = nx.number_connected_components(und)
+    want_edges = []
+    for pair, ks in links.items():
+        h = und.copy()
+        h.remove_edge(*tuple(pair))
+        if nx.number_connected_components(h) > base:
+            want_edges += ks
+    assert bn.bridges(net).tolist() == sorted(want_edges)
+    want_nodes = []
+    for node in und:
+        h = und.copy()
+        h.remove_node(node)
+        if nx.number_connected_components(h) > base - (1 if und.degree(node) == 0 else 0):
+            want_nodes.append(node)
+    assert bn.articulation_points(net).tolist() == sorted(want_nodes)
+
+
+# -- capacities, removal units ---------------------------------------------------------
+
+
+def test_capacity_from_lanes_and_class():
+    coords = {k: (X0 + 100 * k, Y0) for k in range(4)}
+    net, index = _two_way(
+        coords,
+        [(0, 1, 10.0), (1, 2, 10.0), (2, 3, 10.0)],
+        highway=["primary", "motorway", "residential"],
+        lanes=["4", None, "3;2"],
+    )
+    cap = bn.edge_capacity(net)
+    # two-way roads: OSM lanes count both directions -> half each way (at least one)
+    np.testing.assert_allclose(cap, [2 * 1200, 2 * 1200, 2 * 2000, 2 * 2000, 2 * 500, 2 * 500])
+    cap2 = bn.edge_capacity(net, lane_capacity={"primary": 900})
+    assert cap2[0] == 2 * 900 and cap2[2] == 2 * 2000
+    walk, _ = _two_way(coords, [(0, 1, 10.0)], mode="walk")
+    assert bn.edge_capacity(walk).tolist() == [1.0, 1.0]
+    one_way = StreetNetwork.from_arrays(
+        x=[X0, X0 + 100],
+        y=[Y0, Y0],
+        u=[0],
+        v=[1],
+        length=[100],
+        time=[10],
+        mode="drive",
+        crs=CRS,
+        highway=["trunk"],
+        lanes=["3"],
+    )
+    assert bn.edge_capacity(one_way).tolist() == [3 * 1800]
+
+
+def test_removal_units():
+    # a street 0-1-2-3 (2 segments through degree-2 nodes) meeting a junction at 1? No:
+    # 0-1-2 chain, 2 a junction with 3 and 4.
+    coords = {k: (X0 + 100 * k, Y0 + (50 if k == 4 else 0)) for k in range(5)}
+    net, index = _two_way(coords, [(0, 1, 5.0), (1, 2, 5.0), (2, 3, 5.0), (2, 4, 5.0), (3, 4, 5.0)])
+    roads = bn.removal_sets(net, "road")
+    # 0-1-2 is one road (1 has two neighbours); 2-3-4 is another (3, 4 have two neighbours
+    # each): a loop from the junction 2 back to itself.
+    assert sorted(len(s) for s in roads.values()) == [4, 6]
+    nodes = bn.removal_sets(net, "node")
+    assert sorted(nodes) == [0, 2]  # only nodes that are not inside a road
+    assert nodes[2].tolist() == sorted(
+        np.flatnonzero((net.edges["u"] == 2) | (net.edges["v"] == 2)).tolist()
+    )
+    assert len(bn.removal_sets(net, "edge")) == net.n_edges
+    assert len(bn.removal_sets(net, "way")) == 5
+
+
+def test_node_kind_ranks_a_bridge_end_first():
+    net, index = _river()
+    pop = _population(index)
+    east_pop = sum(pop[index[(i, j)]] for i in EAST for j in range(3))
+    result = bn.find_bottlenecks(
+        net,
+        core=_core_latlon(),
+        zones=_zones(),
+        population=pop,
+        core_radius=50,
+        kind="node",
+        top=4,
+        betweenness_k=None,
+    )
+    top = result.table.iloc[0]
+    # Closing the west end of the bridge cuts off the east bank and the junction's own
+    # people; closing the east end cuts off the east bank only (that node is in it).
+    assert top["key"] == index[(2, 1)]
+    assert top["cut_off"] == pytest.approx(east_pop + pop[index[(2, 1)]])
+    second = result.table.iloc[1]
+    assert second["key"] == index[(4, 1)] and second["cut_off"] == pytest.approx(east_pop)
+    assert result.table.geometry.iloc[0].geom_type == "Point"
+
+
+# -- outputs ---------------------------------------------------------------------------
+
+
+def test_write_outputs_with_escaped_names(tmp_path):
+    evil = "<script>alert('x')</script> & Brücke"
+    net, index = _river(names=[evil])
+    result = bn.find_bottlenecks(
+        net,
+        core=_core_latlon(),
+        zones=_zones(),
+        population=_population(index),
+        core_radius=50,
+        top=3,
+        betweenness_k=5,
+    )
+    paths = result.write(tmp_path / "out")
+    names = sorted(p.name for p in paths)
+    assert names == [
+        "baseline.csv",
+        "bottlenecks.csv",
+        "bottlenecks.geojson",
+        "bottlenecks.html",
+        "cuts.csv",
+    ]
+    with open(tmp_path / "out" / "bottlenecks.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["rank"]) for r in rows] == [1, 2, 3]
+    assert rows[0]["name"] == evil
+    assert float(rows[0]["cut_off"]) == pytest.approx(result.table["cut_off"].iloc[0])
+    geo = json.loads((tmp_path / "out" / "bottlenecks.geojson").read_text(encoding="utf-8"))
+    assert len(geo["features"]) == 3
+    lon, lat = geo["features"][0]["geometry"]["coordinates"][0]
+    assert 8 < lon < 9 and 49 < lat < 50
+    page = (tmp_path / "out" / "bottlenecks.html").read_text(encoding="utf-8")
+    assert "alert(&#x27;x&#x27;)" in page or "alert(&#39;x&#39;)" in page
+    assert "<script>alert(" not in page
+    assert not list((tmp_path / "out").glob(".*tmp"))
+
+
+# -- error paths -----------------------------------------------------------------------
+
+
+def test_errors_of_parameters():
+    net, index = _river()
+    pop = _population(index)
+    core = [index[CORE]]
+    with pytest.raises(ParameterError, match="kind='bus'"):
+        bn.removal_sets(net, "bus")
+    with pytest.raises(ParameterError, match="k=0 sampled sources"):
+        bn.edge_betweenness(net, k=0)
+    with pytest.raises(ParameterError, match="cutoff=-5"):
+        bn.node_betweenness(net, cutoff=-5)
+    with pytest.raises(ParameterError, match="direction='up'"):
+        bn.od_betweenness(net, core, pop, direction="up")
+    with pytest.raises(ParameterError, match="direction='sideways'"):
+        bn.min_cuts(net, core, {"a": [1]}, direction="sideways")
+    with pytest.raises(ParameterError, match="destinations has shape"):
+        bn.od_betweenness(net, core, pop[:-1])
+    with pytest.raises(ParameterError, match="finite and non-negative"):
+        bn.od_betweenness(net, core, -pop)
+    with pytest.raises(ParameterError, match="not OSM ids"):
+        bn.od_betweenness(net, [10**9], pop)
+    with pytest.raises(ParameterError, match="sources is empty"):
+        bn.population_weighted_times(net, [], pop)
+    with pytest.raises(ParameterError, match="capacity has shape"):
+        bn.min_cuts(net, core, {"a": [1]}, capacity=[1.0, 2.0])
+    with pytest.raises(ParameterError, match="lane capacities must be positive"):
+        bn.edge_capacity(net, lane_capacity={"primary": -1})
+    with pytest.raises(ParameterError, match="cutoffs"):
+        bn.criticality(net, core, pop, {0: [0]}, cutoffs=[0])
+    with pytest.raises(ParameterError, match="removes no edge"):
+        bn.criticality(net, core, pop, {0: []})
+    with pytest.raises(ParameterError, match="edge positions outside"):
+        bn.criticality(net, core, pop, {0: [net.n_edges]})
+    with pytest.raises(ParameterError, match="n_jobs=0"):
+        bn.criticality(net, core, pop, {0: [0]}, n_jobs=0)
+    kw = {"core": _core_latlon(), "zones": _zones(), "population": pop, "core_radius": 50}
+    with pytest.raises(ParameterError, match="top=0"):
+        bn.find_bottlenecks(net, top=0, **kw)
+    with pytest.raises(ParameterError, match="kind='lane'"):
+        bn.find_bottlenecks(net, kind="lane", **kw)
+    with pytest.raises(ParameterError, match="core_radius=-1"):
+        bn.core_periphery(net, core=_core_latlon(), zones=_zones(), core_radius=-1)
+
+
+def test_errors_of_the_study_area():
+    net, index = _river()
+    with pytest.raises(OutsideNetworkError, match="core"):
+        bn.core_periphery(net, core=(48.0, 8.0), zones=_zones())
+    far = gpd.GeoDataFrame({"name": ["moon"]}, geometry=[box(0, 0, 1, 1)], crs=CRS)
+    with pytest.raises(ParameterError, match="no population lies in the periphery"):
+        bn.core_periphery(net, core=_core_latlon(), zones=far)
+    twice = gpd.GeoDataFrame({"name": ["a", "a"]}, geometry=list(_zones().geometry), crs=CRS)
+    with pytest.raises(ParameterError, match="'a' appears twice"):
+        bn.core_periphery(net, core=_core_latlon(), zones=twice)
+    empty = StreetNetwork.from_arrays(x=[X0], y=[Y0], u=[], v=[], length=[], time=[], crs=CRS)
+    with pytest.raises(EmptyNetworkError, match="0 edges"):
+        bn.bridges(empty)
+
+
+def test_error_when_no_trip_uses_the_network():
+    # The east bank without any bridge: no trip from the core reaches it.
+    net, index = _river(bridge_rows=())
+    pop = np.zeros(net.n_nodes)
+    for i in EAST:
+        pop[index[(i, 0)]] = 5.0
+    with pytest.raises(EmptyNetworkError, match="no trip between the core and the zones"):
+        bn.find_bottlenecks(
+            net, core=_core_latlon(), zones=_zones(), population=pop, core_radius=50
+        )
+
+
+def test_rings_as_zones_leave_out_the_core():
+    net, index = _river()
+    study = bn.core_periphery(net, core=_core_latlon(), zones=0.3, core_radius=120)
+    # rings every 300 m around the core; nodes within 120 m form the core area
+    assert set(study.core_nodes.tolist()) == {index[k] for k in [(0, 0), (0, 1), (0, 2), (1, 1)]}
+    assert (study.zone_of_node[study.core_nodes] == -1).all()
+    assert study.population.sum() == net.n_nodes - 4  # one per node outside the core
+    assert math.isclose(study.zones["population"].sum(), net.n_nodes - 4)
+
+
+# -- the command line --------------------------------------------------------------------
+
+
+def _river_pbf(path):
+    """The single-bridge river as an OSM file: residential grids, a primary bridge."""
+    import osmium
+
+    ids = {}
+    writer = osmium.SimpleWriter(str(path))
+    meta = {"version": 1, "changeset": 1, "uid": 1, "timestamp": "2020-01-01T00:00:00Z"}
+    for n, (i, j) in enumerate(((i, j) for i in (*WEST, *EAST) for j in range(3)), start=1):
+        lon, lat = _lonlat(X0 + i * SPACING, Y0 + j * SPACING)
+        ids[(i, j)] = n
+        writer.add_node(osmium.osm.mutable.Node(id=n, location=(lon, lat), **meta))
+    ways = []
+    for side in (WEST, EAST):
+        for a, b in itertools.pairwise(side):
+            ways += [
+                ((a, j), (b, j), {"highway": "residential", "name": "Gasse"}) for j in range(3)
+            ]
+        for i in side:
+            ways += [
+                ((i, j), (i, j + 1), {"highway": "residential", "name": "Weg"}) for j in range(2)
+            ]
+    ways.append(((2, 1), (4, 1), {"highway": "primary", "name": "Rheinbrücke", "bridge": "yes"}))
+    for w, (a, b, tags) in enumerate(ways, start=1):
+        writer.add_way(osmium.osm.mutable.Way(id=w, nodes=[ids[a], ids[b]], tags=tags, **meta))
+    writer.close()
+    return path
+
+
+def _zones_file(path):
+    _zones().to_crs("EPSG:4326").to_file(path)
+    return path
+
+
+def test_cli_ranks_the_bridge_first(tmp_path, capsys):
+    from connectivity.cli import main
+
+    pbf = _river_pbf(tmp_path / "river.osm.pbf")
+    zones = _zones_file(tmp_path / "zones.geojson")
+    lat, lon = _core_latlon()
+    out = tmp_path / "out"
+    code = main(
+        [
+            "-q",
+            "bottlenecks",
+            "--osm",
+            str(pbf),
+            "--core",
+            f"{lat},{lon}",
+            "--zones",
+            str(zones),
+            "--top",
+            "3",
+            "--core-radius",
+            "50",
+            "--betweenness-sources",
+            "5",
+            "--cutoffs",
+            "1,2",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "1. Rheinbrücke: cut off 9" in printed
+    with open(out / "bottlenecks.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3
+    # no population given: every node of a zone counts 1; the east bank has 9 nodes
+    assert rows[0]["name"] == "Rheinbrücke" and float(rows[0]["cut_off"]) == 9
+    assert rows[0]["highway"] == "primary" and rows[0]["bridge"] == "True"
+    assert "beyond_60s_out" in rows[0] and "beyond_120s_in" in rows[0]
+    with open(out / "cuts.csv", newline="", encoding="utf-8") as f:
+        cuts = {(r["zone"], r["direction"]): r for r in csv.DictReader(f)}
+    # a primary bridge (one lane each way, 1200/h) is cheaper than the core's three
+    # residential roads (3 x 500/h)
+    assert float(cuts[("east", "outbound")]["capacity"]) == 1200
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--mode", "transit"], "--mode transit is not yet available"),
+        (["--gtfs", "feed.zip"], "--gtfs is read only with --mode transit"),
+        (["--mode", "boat"], "unknown street mode 'boat'"),
+        (["--cutoffs", "30,-5"], "--cutoffs '30,-5'"),
+        (["--top", "0"], "--top 0"),
+    ],
+)
+def test_cli_errors_of_options(tmp_path, capsys, extra, message):
+    from connectivity.cli import main
+
+    args = ["bottlenecks", "--osm", str(tmp_path / "x.osm.pbf"), "--core", "49.47,8.45"]
+    code = main([*args, "--rings", "5", "--out", str(tmp_path / "out"), *extra])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("connectivity bottlenecks: error: ") and message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_errors_of_inputs(tmp_path, capsys):
+    from connectivity.cli import main
+
+    pbf = _river_pbf(tmp_path / "river.osm.pbf")
+    base = ["bottlenecks", "--rings", "5", "--out", str(tmp_path / "out")]
+    assert main([*base, "--osm", str(tmp_path / "missing.osm.pbf"), "--core", "49.47,8.45"]) == 2
+    assert "missing.osm.pbf" in capsys.readouterr().err
+    assert main([*base, "--osm", str(pbf), "--core", "49.47,abc"]) == 2
+    assert "--core '49.47,abc' is not LAT,LON" in capsys.readouterr().err
+    assert main([*base, "--osm", str(pbf), "--core", "8.45,49.47"]) == 2
+    assert "from the nearest node" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
