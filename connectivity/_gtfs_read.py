@@ -270,12 +270,18 @@ def _bad(where: str, column: str, table: pa.Table, bad: np.ndarray, what: str, f
 
 
 def parse_times(
-    table: pa.Table, column: str, where: str, *, allow_missing: bool = True
+    table: pa.Table,
+    column: str,
+    where: str,
+    *,
+    allow_missing: bool = True,
+    strict: bool = True,
 ) -> np.ndarray:
     """Parse ``H:MM:SS`` times (hours may exceed 23) into seconds, vectorised.
 
-    Returns an int64 array with -1 where the value is missing; an unparseable value or a
-    missing one where ``allow_missing`` is False raises a :class:`GtfsError`.
+    Returns an int64 array with -1 where the value is missing; an unparseable value (or a
+    missing one where ``allow_missing`` is False) raises a :class:`GtfsError`, or gives -2
+    when ``strict`` is False.
     """
     arr = table[column].combine_chunks() if table.num_rows else pa.array([], pa.string())
     n = len(arr)
@@ -293,6 +299,9 @@ def parse_times(
     ok = valid & (length >= 7) & (length <= 9)
     seconds = np.full(n, -1, np.int64)
     if data is None or not ok.any():
+        if not strict:
+            seconds[valid] = -2
+            return seconds
         _bad(
             where,
             column,
@@ -328,14 +337,17 @@ def parse_times(
     hours = np.where(two, hours + 10 * h1, hours)
     hours = np.where(three, hours + 100 * h2, hours)
     good = ok & digits_ok
-    _bad(
-        where,
-        column,
-        table,
-        valid & ~good,
-        "cannot read the time",
-        "write times as HH:MM:SS (hours may exceed 23)",
-    )
+    if not strict:
+        seconds[valid & ~good] = -2
+    else:
+        _bad(
+            where,
+            column,
+            table,
+            valid & ~good,
+            "cannot read the time",
+            "write times as HH:MM:SS (hours may exceed 23)",
+        )
     seconds[good] = (hours * 3600 + (m0 * 10 + m1) * 60 + s0 * 10 + s1)[good]
     return seconds
 

@@ -88,12 +88,15 @@ class _Feed:
 
     def trip_weights(self) -> np.ndarray:
         """Trips each row of trips.txt makes on a day it runs (expansions counted)."""
-        weights = np.ones(len(self.trip_ids), np.int64)
+        ids = pd.Index(self.trip_ids)
+        first = ~ids.duplicated(keep="first")  # a repeated trip_id is ignored
+        weights = first.astype(np.int64)
         if len(self.frequencies):
             per = self.frequencies.groupby("trip_id", sort=False)["n"].sum()
-            idx = pd.Index(self.trip_ids).get_indexer(per.index)
+            rows = np.flatnonzero(first)
+            idx = ids[first].get_indexer(per.index)
             known = idx >= 0
-            weights[idx[known]] = per.to_numpy()[known]
+            weights[rows[idx[known]]] = per.to_numpy()[known]
         return weights
 
 
