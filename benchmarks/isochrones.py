@@ -34,7 +34,7 @@ def median_time(func, repeat: int = REPEAT) -> tuple[float, object]:
 
 def bench_agglomeration() -> None:
     from connectivity import settings
-    from connectivity.isochrones import _SAMPLES, isochrones, travel_times_from
+    from connectivity.isochrone import _SAMPLES, isochrones, travel_times_from
     from connectivity.streets import load_streets
 
     if not PBF.exists():

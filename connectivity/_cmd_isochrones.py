@@ -125,7 +125,7 @@ def _map_options(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``connectivity isochrones``."""
-    from connectivity.isochrones import isochrones_from_file, write_isochrones
+    from connectivity.isochrone import isochrones_from_file, write_isochrones
     from connectivity.maps import find_leaflet, isochrone_map, save_map
 
     lat, lon = parse_latlon(args.origin)
@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run ``connectivity demo``."""
-    from connectivity.demo import demo
+    from connectivity._demo import demo
 
     result = demo(args.out, offline=args.offline, leaflet=args.leaflet)
     print(f"wrote {len(result.isochrones)} isochrones to {result.geojson}")

@@ -239,7 +239,7 @@ def isochrone_map(
     Parameters
     ----------
     isochrones
-        From :func:`connectivity.isochrones.isochrones`: columns ``cutoff`` (seconds) and
+        From :func:`connectivity.isochrone.isochrones`: columns ``cutoff`` (seconds) and
         ``geometry``, any CRS (drawn in EPSG:4326).
     origin
         ``(lat, lon)`` of the origin, drawn as a circle marker.
@@ -271,7 +271,7 @@ def isochrone_map(
     if "cutoff" not in isochrones.columns:
         raise ParameterError(
             "the isochrones have no 'cutoff' column: pass the GeoDataFrame that "
-            "connectivity.isochrones() returns"
+            "connectivity.isochrone() returns"
         )
     dist = find_leaflet(leaflet) if offline else None
     gdf = isochrones.to_crs("EPSG:4326").sort_values("cutoff").reset_index(drop=True)

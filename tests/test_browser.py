@@ -48,7 +48,7 @@ def rendered(tmp_path_factory):
     except MissingDependencyError as exc:
         pytest.skip(f"the npm package leaflet is missing: {exc}")
     from connectivity import settings
-    from connectivity.demo import demo
+    from connectivity._demo import demo
 
     out = tmp_path_factory.mktemp("browser")
     old = settings.cache_folder

@@ -10,7 +10,7 @@ import shapely
 from shapely.ops import substring
 
 from connectivity import CoordinateError, OutsideNetworkError, ParameterError
-from connectivity.isochrones import (
+from connectivity.isochrone import (
     isochrones,
     travel_time_surface,
     travel_times_from,
@@ -301,3 +301,16 @@ def test_bad_parameters(kwargs, match):
     times = args.pop("times")
     with pytest.raises(ParameterError, match=match):
         isochrones(net, times, **args)
+
+
+def test_public_names_are_the_functions():
+    # A submodule named like a public function would shadow it once imported.
+    import connectivity as cx
+    import connectivity._demo
+    import connectivity.isochrone
+    import connectivity.maps
+
+    assert cx.isochrones is connectivity.isochrone.isochrones
+    assert cx.travel_times_from is connectivity.isochrone.travel_times_from
+    assert cx.demo is connectivity._demo.demo
+    assert cx.isochrone_map is connectivity.maps.isochrone_map

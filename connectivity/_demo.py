@@ -79,7 +79,7 @@ def demo(
     >>> result.html  # doctest: +SKIP
     PosixPath('connectivity-demo/isochrones.html')
     """
-    from connectivity.isochrones import isochrones_from_file, write_isochrones
+    from connectivity.isochrone import isochrones_from_file, write_isochrones
     from connectivity.maps import find_leaflet, isochrone_map, save_map
     from connectivity.streets import demo_pbf
 
