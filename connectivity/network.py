@@ -195,6 +195,19 @@ class IntermodalNetwork:
         """:attr:`graph` transposed (walks *to* a point)."""
         return self.graph.T.tocsr()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without rebuildable caches (sent once to every matrix worker)."""
+        state = self.__dict__.copy()
+        state.pop("graph_t", None)
+        engines = state.pop("_engines", None)
+        if engines and False in engines:
+            state["_engines"] = {False: engines[False]}
+        slim = {id(net): _slim(net) for net in self.modes.values()}
+        slim.setdefault(id(self.streets), _slim(self.streets))
+        state["streets"] = slim[id(self.streets)]
+        state["modes"] = {mode: slim[id(net)] for mode, net in self.modes.items()}
+        return state
+
     # -- interop views --------------------------------------------------------------
 
     def to_networkx(self) -> Any:
@@ -391,6 +404,18 @@ class IntermodalNetwork:
             f"linked={int(self.stop_linked.sum())}, footpaths={len(self.fp_to)}, "
             f"modes={[m.value for m in self.modes]})"
         )
+
+
+def _slim(net: StreetNetwork) -> StreetNetwork:
+    """A copy of a street network holding its fields and CSR matrices only (no search
+    trees, which are rebuilt where needed)."""
+    import copy
+    import dataclasses
+
+    keep = {f.name for f in dataclasses.fields(net)} | {"csr", "csr_length"}
+    clone = copy.copy(net)
+    clone.__dict__ = {k: v for k, v in net.__dict__.items() if k in keep}
+    return clone
 
 
 def _transit_edges(tt: Timetable) -> list[tuple[int, int, dict[str, Any]]]:
