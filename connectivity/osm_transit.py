@@ -1459,15 +1459,31 @@ def _estimate(
         trip_ids = []
         lengths_total = 0.0
         run_total = 0.0
+        same_place = 0
         for k in range(len(lines)):
             idx = [i for i, a in enumerate(assigned) if a == k]
+            seg_start = lengths[seg_bounds[k]]
+            seg_xy = lines[k]
+            seg_d = lengths[seg_bounds[k] : seg_bounds[k + 1]] - seg_start
+            # consecutive stops at one place along the line (a station node beside its
+            # stop position, or stops beyond the part's end) would hop in zero seconds:
+            # keep the one nearer the line
+            kept: list[int] = []
+            for i in idx:
+                if kept:
+                    j = kept[-1]
+                    along = min(offsets[i], seg_start + seg_d[-1]) - max(offsets[j], seg_start)
+                    if along < 1.0:
+                        same_place += 1
+                        if dists[i] < dists[j]:
+                            kept[-1] = i
+                        continue
+                kept.append(i)
+            idx = kept
             if len(idx) < 2:
                 continue
             base_id = f"r{rid}" if len(lines) == 1 else f"r{rid}-{k + 1}"
             trip_ids.append(base_id)
-            seg_start = lengths[seg_bounds[k]]
-            seg_xy = lines[k]
-            seg_d = lengths[seg_bounds[k] : seg_bounds[k + 1]] - seg_start
             lon, lat = inverse.transform(seg_xy[:, 0], seg_xy[:, 1])
             for seq, (lo, la, d) in enumerate(zip(lon, lat, seg_d, strict=True)):
                 shapes.append(
@@ -1514,6 +1530,8 @@ def _estimate(
                     )
                 for a, b, h in rows:
                     frequencies.append((trip_id, _hhmmss(a), _hhmmss(b), int(h), 0))
+        if same_place:
+            problems.append(f"{same_place} stops at the place of the previous one dropped")
         if not trip_ids:
             row.update(status="skipped", problems="; ".join([*problems, "fewer than two stops"]))
             row.update(stops=len(entries), trips=None)

@@ -811,3 +811,34 @@ def test_node_absent_inside_a_way_splits_the_trip(tmp_path: Path) -> None:
     }
     assert lines[f"r{REL_A}-1"] == [nodes[7][:2], nodes[8][:2]]
     assert lines[f"r{REL_A}-2"] == [nodes[9][:2], nodes[91][:2]]
+
+
+def test_stops_at_one_place_along_the_route_are_one(tmp_path: Path) -> None:
+    # a station node 28 m beyond the end of the line projects where stop 9 does
+    nodes = {k: NODES[k] for k in (7, 8, 9)}
+    nodes[95] = (24.9185, 60.2111, {"railway": "station", "name": "Epsilon station"})
+    members = [("n", 7, "stop"), ("n", 9, "stop"), ("n", 95, "stop"), ("w", 4, ""), ("w", 5, "")]
+    feed, row = _single_route(tmp_path, nodes, {4: WAYS[4], 5: WAYS[5]}, {}, members)
+    names = _stop_names(feed)
+    trip = feed["trips"][0]["trip_id"]
+    assert [names[r["stop_id"]] for r in _trip_rows(feed, trip)] == ["Delta", "Epsilon"]
+    assert row["problems"] == "1 stops at the place of the previous one dropped"
+
+
+@pytest.mark.integration
+def test_helsinki_feed_passes_the_audit(helsinki_pbf: Path, tmp_path: Path) -> None:
+    from connectivity.audit import audit
+
+    path, _ = gtfs_from_osm(helsinki_pbf, out=tmp_path / "h.zip", timezone="Europe/Helsinki")
+    problems = audit(path, date="2022-02-22")
+    assert list(problems["severity"]) == [], problems.to_dict("records")
+    assert problems.attrs["summary"]["usable"]
+    assert problems.attrs["summary"]["by_mode"]["tram"]["routes"] == 20
+
+
+def test_handwritten_feed_passes_the_audit(written) -> None:
+    from connectivity.audit import audit
+
+    path, _, _ = written
+    problems = audit(path, date="2024-03-06")
+    assert list(problems["severity"]) == [], problems.to_dict("records")
