@@ -370,7 +370,8 @@ def travel_time_surface(
     values = _check_times(network, times)
     buffer, resolution = _sizes(network, buffer, resolution)
     limit = math.inf if max_time is None else float(max_time)
-    reached_limit = limit if math.isfinite(limit) else np.nanmax(values[np.isfinite(values)])
+    finite = values[np.isfinite(values)]
+    reached_limit = limit if math.isfinite(limit) else float(finite.max(initial=0.0))
     x, y, t = _reached_points(
         network, values, max_time=reached_limit, step=resolution / 2, origin=origin
     )

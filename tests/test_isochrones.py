@@ -263,6 +263,7 @@ def test_nothing_reached_gives_empty_polygons():
     iso = isochrones(net, times, cutoffs=(60, 120))
     assert iso.geometry.is_empty.all()
     assert list(iso["cutoff"]) == [60, 120]
+    assert np.isnan(travel_time_surface(net, times).values).all()
 
 
 def test_write_isochrones(tmp_path):
