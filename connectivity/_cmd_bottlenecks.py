@@ -57,6 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--cutoffs", default="30,45,60", help="travel-time thresholds in minutes (default 30,45,60)"
     )
     parser.add_argument(
+        "--unreachable-penalty",
+        metavar="MIN",
+        help="minutes that a trip made impossible costs in the ranking (default: the "
+        "largest cutoff)",
+    )
+    parser.add_argument(
         "--core-radius",
         type=float,
         default=1000.0,
@@ -108,6 +114,11 @@ def run(args: argparse.Namespace) -> int:
             f"--gtfs is read only with --mode transit; drop it for --mode {mode.value}"
         )
     cutoffs = parse_minutes(args.cutoffs)
+    penalty = (
+        parse_minutes(args.unreachable_penalty, option="--unreachable-penalty")[0]
+        if args.unreachable_penalty is not None
+        else None
+    )
     core = _core(args.core)
     zones = args.rings if args.rings is not None else args.zones
     if args.top < 1:
@@ -124,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         kind=args.kind,
         top=args.top,
         cutoffs=cutoffs,
+        unreachable_penalty=penalty,
         core_radius=args.core_radius,
         betweenness_k=args.betweenness_sources if args.betweenness_sources >= 0 else None,
         n_jobs=args.jobs,
@@ -138,6 +150,6 @@ def run(args: argparse.Namespace) -> int:
         label = row.name or row.ref or row.highway or f"{row.kind} {row.key}"
         print(
             f"{row.rank:>3}. {label}: cut off {row.cut_off:,.0f}, "
-            f"+{row.person_hours:,.1f} person-hours"
+            f"+{row.person_hours:,.1f} person-hours, loss {row.loss_hours:,.1f} h"
         )
     return 0

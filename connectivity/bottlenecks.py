@@ -725,8 +725,10 @@ class _Evaluator:
         sources: np.ndarray,
         weight: np.ndarray,
         cutoffs: tuple[int, ...],
+        penalty: float,
     ) -> None:
         self.arrays = _Arrays(n, u, v, w)
+        self.penalty = penalty
         self.sources = sources
         self.dest = np.flatnonzero(weight > 0)
         self.pair_w = np.broadcast_to(
@@ -759,6 +761,8 @@ class _Evaluator:
             for c in self.cutoffs:
                 row[f"beyond_{c}s_{name}"] = float(w[~(a <= c)].sum() - w[~(b <= c)].sum())
         row["person_hours"] = row["person_hours_out"] + row["person_hours_in"]
+        cut_trips = row["cut_off_out"] + row["cut_off_in"]
+        row["loss_hours"] = row["person_hours"] + cut_trips * self.penalty / 3600.0
         return row
 
 
@@ -789,6 +793,7 @@ def criticality(
     removals: Mapping[Hashable, Any],
     *,
     cutoffs: Iterable[float] = (1800, 2700, 3600),
+    unreachable_penalty: float | None = None,
     n_jobs: int = 1,
     progress: bool | None = None,
 ) -> pd.DataFrame:
@@ -810,6 +815,9 @@ def criticality(
         Candidate key -> edge positions removed together (see :func:`removal_sets`).
     cutoffs
         Thresholds in seconds.
+    unreachable_penalty
+        Seconds that a trip made impossible costs in ``loss_hours`` (None: the largest
+        cutoff).
     n_jobs
         Processes (-1: one per core); each receives the network once. They are
         started with ``spawn`` (safe beside threads), so a calling script needs the
@@ -825,7 +833,9 @@ def criticality(
         ``_in`` and ``person_hours`` (added travel time of the pairs still reachable),
         ``mean_delay_out_s``/``_in_s`` (increase of the population-weighted mean time over
         the pairs still reachable), ``beyond_{c}s_out``/``_in`` (increase of the
-        population beyond each cutoff, the cut-off included).
+        population beyond each cutoff, the cut-off included), and ``loss_hours``
+        (``person_hours`` plus ``unreachable_penalty`` for each trip cut off, per
+        direction: the ranking score).
     """
     from tqdm.auto import tqdm
 
@@ -835,6 +845,12 @@ def criticality(
         raise ParameterError("sources is empty: give at least one core node")
     weight = _weights(network, population, "population")
     cuts = _check_cutoffs(cutoffs)
+    penalty = float(max(cuts) if unreachable_penalty is None else unreachable_penalty)
+    if not (math.isfinite(penalty) and penalty >= 0):
+        raise ParameterError(
+            f"unreachable_penalty={unreachable_penalty!r} must be a non-negative number of "
+            "seconds, or None for the largest cutoff"
+        )
     keys = list(removals)
     sets = [_node_array_edges(network, removals[k], f"removals[{k!r}]") for k in keys]
     workers = _n_workers(n_jobs, len(sets))
@@ -847,6 +863,7 @@ def criticality(
         "sources": src,
         "weight": weight,
         "cutoffs": cuts,
+        "penalty": penalty,
     }
     bar = tqdm(total=len(sets), desc="removals", unit="cand", disable=_no_bar(progress))
     rows: list[dict[str, float]] = []
@@ -869,7 +886,7 @@ def criticality(
                     bar.update()
     finally:
         bar.close()
-    columns = list(rows[0]) if rows else ["cut_off", "person_hours"]
+    columns = list(rows[0]) if rows else ["cut_off", "person_hours", "loss_hours"]
     return pd.DataFrame(rows, index=pd.Index(keys, name="candidate"), columns=columns)
 
 
@@ -1264,6 +1281,7 @@ def find_bottlenecks(
     kind: str = "road",
     top: int = 20,
     cutoffs: Iterable[float] = (1800, 2700, 3600),
+    unreachable_penalty: float | None = None,
     capacity: Mapping[str, float] | Any | None = None,
     betweenness_k: int | None = 100,
     core_radius: float = 1000.0,
@@ -1275,8 +1293,9 @@ def find_bottlenecks(
 
     The ``top`` candidates by core-periphery betweenness (trips between the core and
     the zones' population, both directions) are each removed in turn and the
-    core-periphery travel times recomputed exactly. Candidates are ranked by the
-    population they cut off, then by the person-hours they add. Streets (nodes) wholly
+    core-periphery travel times recomputed exactly. Candidates are ranked by
+    ``loss_hours``: the person-hours added to the trips still possible, plus
+    ``unreachable_penalty`` for every trip (per direction) made impossible. Streets (nodes) wholly
     inside the core area are not candidates: they decide how trips reach the core's
     node, not how the periphery is tied to the core.
 
@@ -1296,6 +1315,9 @@ def find_bottlenecks(
         Number of candidates evaluated and returned.
     cutoffs
         Travel-time thresholds (seconds) of the criticality scores.
+    unreachable_penalty
+        Seconds a trip made impossible costs in the ranking score (None: the largest
+        cutoff).
     capacity
         Edge capacities for the minimum cuts (see :func:`min_cuts`).
     betweenness_k
@@ -1365,6 +1387,7 @@ def find_bottlenecks(
         study.population,
         {k: sets[k] for k in ranked},
         cutoffs=cuts_s,
+        unreachable_penalty=unreachable_penalty,
         n_jobs=n_jobs,
         progress=progress,
     )
@@ -1426,7 +1449,7 @@ def find_bottlenecks(
         rows.append(row)
     table = gpd.GeoDataFrame(rows, geometry="geometry", crs=network.crs).to_crs("EPSG:4326")
     table = table.sort_values(
-        ["cut_off", "person_hours", "od_trips"], ascending=False, kind="stable"
+        ["loss_hours", "cut_off", "od_trips"], ascending=False, kind="stable"
     ).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     baseline = population_weighted_times(network, study.sources, study.population, cutoffs=cuts_s)
@@ -1448,6 +1471,7 @@ _POPUP_COLUMNS = (
     ("ref", "Ref", "{}"),
     ("highway", "Class", "{}"),
     ("cut_off", "Population cut off", "{:,.0f}"),
+    ("loss_hours", "Loss (person-hours, with cut-off trips)", "{:,.1f}"),
     ("person_hours", "Added person-hours", "{:,.1f}"),
     ("mean_delay_out_s", "Mean delay out (s)", "{:,.1f}"),
     ("mean_delay_in_s", "Mean delay in (s)", "{:,.1f}"),

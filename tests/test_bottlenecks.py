@@ -190,6 +190,8 @@ def test_removing_the_single_bridge_cuts_off_exactly_the_far_side():
     assert top["cut_off"] == pytest.approx(east_pop)
     assert top["cut_off_out"] == pytest.approx(east_pop)
     assert top["cut_off_in"] == pytest.approx(east_pop)
+    # ranking score: nothing slower, every cut-off trip costs the largest cutoff (1 h)
+    assert top["loss_hours"] == pytest.approx(2 * east_pop * 3600 / 3600)
     assert "east (outbound)" in top["min_cut_zones"]
     assert top["betweenness"] == pytest.approx(162.0)  # both directions, 81 each
     # Nothing else cuts anyone off: the grids hold cycles.
@@ -243,8 +245,20 @@ def test_second_bridge_doubles_the_cut_and_removal_costs_the_detour():
         assert row["person_hours_in"] == pytest.approx(extra / 3600)
         assert row["person_hours"] == pytest.approx(2 * extra / 3600)
         assert row["mean_delay_out_s"] == pytest.approx(extra / total)
+        assert row["loss_hours"] == pytest.approx(row["person_hours"])
     # The northern half holds more people (population grows with y), so it costs more.
     assert loss.loc[2, "person_hours"] > loss.loc[0, "person_hours"] > 0
+
+
+def test_unreachable_penalty_prices_the_cut_off_trips():
+    net, index = _river()
+    study = _study(net, index)
+    east_pop = study.population[study.zone_of_node == study.zone_names.index("east")].sum()
+    sets = {0: [_edge(net, index, (2, 1), (4, 1)), _edge(net, index, (4, 1), (2, 1))]}
+    loss = bn.criticality(net, study.sources, study.population, sets, unreachable_penalty=600)
+    assert loss.loc[0, "loss_hours"] == pytest.approx(2 * east_pop * 600 / 3600)
+    with pytest.raises(ParameterError, match="unreachable_penalty=-1"):
+        bn.criticality(net, study.sources, study.population, sets, unreachable_penalty=-1)
 
 
 def test_cutoffs_count_the_population_pushed_beyond_them():
