@@ -238,9 +238,11 @@ class Timetable:
         key_route[key_of] = route_of[usable]
         key_rank = np.empty(n_keys, np.int64)
         key_rank[np.lexsort((first_trip, key_route))] = np.arange(n_keys)
+        # Sorting by the sum of all times after the first departure puts trips in a FIFO
+        # order whenever one exists (a trip never earlier than another has a larger sum).
         dep0 = dep[starts[usable]]
-        arr_last = arr[starts[usable + 1] - 1]
-        srt = np.lexsort((arr_last, dep0, key_rank[key_of]))
+        total = np.bincount(trip_of, weights=(arr + dep).astype(np.float64), minlength=n_trips)
+        srt = np.lexsort((usable, total[usable], dep0, key_rank[key_of]))
         t_sorted = usable[srt]
         k_sorted = key_rank[key_of[srt]]
         rows = _rows(starts, counts, t_sorted)

@@ -90,3 +90,108 @@ def test_missing_column_is_a_gtfs_error():
     stops, routes, trips, st = frames({"t": [("a", 0), ("b", 60)]})
     with pytest.raises(GtfsError, match="stop_times frame lacks the column.*arrival"):
         Timetable.from_frames(stops, routes, trips, st.drop(columns="arrival"))
+
+
+# -- property: from_frames against a brute-force check of its contract -------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def random_day(draw):
+    """Trips on 2 routes over 4 stops: random stop sequences (from a few shapes), random
+    pickup rules, random start times and hop times (so trips overtake)."""
+    shapes = [[0, 1, 2], [0, 1, 2, 3], [2, 1, 0], [0, 1, 0]]
+    n_trips = draw(st.integers(0, 14))
+    trips, rows = [], []
+    for t in range(n_trips):
+        shape = shapes[draw(st.integers(0, len(shapes) - 1))]
+        if draw(st.integers(0, 9)) == 0:
+            shape = shape[:1]  # a one-stop trip, which no pattern holds
+        route = draw(st.integers(0, 1))
+        time = draw(st.integers(-600, 3600))
+        no_pickup_at_last = draw(st.booleans())
+        trips.append(route)
+        for i, stop in enumerate(shape):
+            dwell = draw(st.integers(0, 60))
+            rows.append(
+                (t, i * 10, stop, time, time + dwell,
+                 int(no_pickup_at_last and i == len(shape) - 1))
+            )  # fmt: skip
+            time += dwell + draw(st.integers(0, 600))
+    return trips, rows
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_day())
+def test_from_frames_keeps_every_trip_exactly_in_fifo_patterns(day):
+    trip_routes, rows = day
+    stops = pd.DataFrame({"stop_id": list("abcd"), "stop_name": list("abcd"), "lon": 0.0,
+                          "lat": 0.0})  # fmt: skip
+    routes = pd.DataFrame({"route_id": ["r0", "r1"], "route_type": [3, 0]})
+    trips = pd.DataFrame(
+        {"trip_id": [f"t{i}" for i in range(len(trip_routes))], "route": trip_routes}
+    )
+    st_frame = pd.DataFrame(
+        rows,
+        columns=["trip", "stop_sequence", "stop", "arrival", "departure", "pickup_type"],
+    ).sample(frac=1.0, random_state=1)  # any row order
+    tt = Timetable.from_frames(stops, routes, trips, st_frame)
+
+    by_trip: dict[int, list[tuple]] = {}
+    for r in sorted(rows):
+        by_trip.setdefault(r[0], []).append(r)
+    expected_in_pattern = {t for t, rs in by_trip.items() if len(rs) >= 2}
+    seen = {}
+    for p in range(tt.n_patterns):
+        arr, dep = tt.pattern_times(p)
+        # FIFO: no trip earlier than the one before it at any stop
+        assert (np.diff(arr, axis=0) >= 0).all() and (np.diff(dep, axis=0) >= 0).all()
+        pstops = tt.pattern_stops[tt.pattern_stop_ptr[p] : tt.pattern_stop_ptr[p + 1]]
+        board = tt.pattern_board[tt.pattern_stop_ptr[p] : tt.pattern_stop_ptr[p + 1]]
+        ptrips = tt.pattern_trips[tt.pattern_trip_ptr[p] : tt.pattern_trip_ptr[p + 1]]
+        for k, t in enumerate(ptrips.tolist()):
+            assert t not in seen
+            seen[t] = p
+            rs = by_trip[t]
+            assert trip_routes[t] == tt.pattern_route[p]
+            assert pstops.tolist() == [r[2] for r in rs]
+            assert board.tolist() == [r[5] != 1 for r in rs]
+            assert arr[k].tolist() == [r[3] for r in rs]
+            assert dep[k].tolist() == [r[4] for r in rs]
+    assert set(seen) == expected_in_pattern
+    assert tt.trips["pattern"].tolist() == [seen.get(t, -1) for t in range(len(trip_routes))]
+    # trips of one route, stop sequence and rules that never overtake share one pattern
+    keys: dict[tuple, list[int]] = {}
+    for t in expected_in_pattern:
+        rs = by_trip[t]
+        keys.setdefault((trip_routes[t], tuple((r[2], r[5]) for r in rs)), []).append(t)
+    for members in keys.values():
+        times = sorted((tuple(x for r in by_trip[t] for x in (r[3], r[4])), t) for t in members)
+        fifo = all(
+            all(b >= a for a, b in zip(times[i][0], times[i + 1][0], strict=True))
+            for i in range(len(times) - 1)
+        )
+        if fifo:
+            assert len({seen[t] for t in members}) == 1
+    # the tidy frame lists each event of each patterned trip once, in order
+    events = tt.stop_times()
+    assert len(events) == sum(len(by_trip[t]) for t in expected_in_pattern)
+    for t in expected_in_pattern:
+        got = events[events["trip"] == t]
+        assert got["arrival"].tolist() == [r[3] for r in by_trip[t]]
+
+
+def test_trips_tied_at_both_ends_are_ordered_so_the_pattern_stays_one():
+    # same first departure and last arrival; b is earlier in the middle: b then a is FIFO
+    tt = Timetable.from_frames(
+        *frames(
+            {
+                "a": [("a", 0), ("b", 600), ("c", 1200)],
+                "b": [("a", 0), ("b", 300), ("c", 1200)],
+            }
+        )
+    )
+    assert tt.n_patterns == 1
+    assert tt.trips.loc[tt.pattern_trips, "trip_id"].tolist() == ["b", "a"]
