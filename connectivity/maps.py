@@ -336,9 +336,7 @@ def isochrone_map(
             fill_opacity=1.0,
             tooltip=folium.Tooltip(escape(f"origin ({lat:.5f}, {lon:.5f})")),
         ).add_to(m)
-    m.get_root().add_child(
-        _legend_element(list(zip(colours, labels, strict=True)), title or "Travel time")
-    )
+    m.get_root().add_child(_legend_element(list(zip(colours, labels, strict=True)), "Travel time"))
     if title:
         m.get_root().add_child(_title_element(title))
     folium.LayerControl(collapsed=False).add_to(m)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import geopandas as gpd
@@ -190,6 +191,28 @@ def test_missing_and_corrupt_files(tmp_path, capsys):
     assert main(["isochrones", "--osm", str(corrupt), "--origin", STATION]) == 2
     assert "broken.osm.pbf" in one_line_error(capsys, "isochrones")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.osm.pbf"]
+
+
+def test_extract_without_streets_for_the_mode(tmp_path, capsys):
+    osm = tmp_path / "footways.osm"
+    osm.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="test">\n'
+        '<node id="1" version="1" lat="60.1700" lon="24.9400"/>\n'
+        '<node id="2" version="1" lat="60.1710" lon="24.9400"/>\n'
+        '<node id="3" version="1" lat="60.1710" lon="24.9420"/>\n'
+        '<way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/>'
+        '<tag k="highway" v="footway"/></way>\n</osm>\n'
+    )
+    argv = ["isochrones", "--osm", str(osm), "--origin", "60.1705,24.9401", "--cutoffs", "1"]
+    assert main([*argv, "--mode", "drive"]) == 2
+    assert re.search(r"no streets usable for mode drive", one_line_error(capsys, "isochrones"))
+    # The same file walks. The origin is mid-way along the first 111 m leg: 60 s at
+    # 5 km/h reach the leg's start (56 m back) and 83 m forward, round the corner: 139 m
+    # of footway with a 50 m band around it.
+    out = tmp_path / "walk.geojson"
+    assert main(["-q", *argv, "--mode", "walk", "--out", str(out)]) == 0
+    (poly,) = gpd.read_file(out).to_crs(32635).geometry
+    assert poly.area == pytest.approx(139 * 100 + math.pi * 50**2, rel=0.15)
 
 
 def test_offline_map_without_leaflet(tmp_path, capsys):
