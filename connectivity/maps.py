@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ISOCHRONE_COLOURS",
+    "add_legend",
+    "add_title",
     "escape",
     "find_leaflet",
     "isochrone_map",
@@ -165,13 +167,41 @@ def _make_offline(page: str, dist: Path) -> str:
 # -- building maps -------------------------------------------------------------------
 
 
-def _legend_element(entries: Sequence[tuple[str, str]], title: str) -> Any:
+def add_legend(
+    m: folium.Map,
+    entries: Sequence[tuple[str, str]],
+    *,
+    title: str = "",
+    opacity: float = FILL_OPACITY + 0.2,
+) -> None:
+    """Add a legend box (bottom left) to a map.
+
+    Parameters
+    ----------
+    m
+        The map.
+    entries
+        ``(colour, label)`` pairs, one coloured square each; labels are escaped here.
+    title
+        A heading (escaped here); none when empty.
+    opacity
+        Opacity of the squares.
+    """
+    m.get_root().add_child(_legend_element(entries, title, opacity))
+
+
+def add_title(m: folium.Map, title: str) -> None:
+    """Add a title box (top centre) to a map; the text is escaped here."""
+    m.get_root().add_child(_title_element(title))
+
+
+def _legend_element(entries: Sequence[tuple[str, str]], title: str, opacity: float) -> Any:
     """A fixed box with coloured squares; labels and title are escaped here."""
     from branca.element import MacroElement, Template
 
     rows = "".join(
         f'<div class="connectivity-legend-row"><span class="connectivity-legend-swatch" '
-        f'style="background:{colour};opacity:{FILL_OPACITY + 0.2:.2f}"></span>'
+        f'style="background:{escape(colour)};opacity:{opacity:.2f}"></span>'
         f"{escape(label)}</div>"
         for colour, label in entries
     )
@@ -336,9 +366,9 @@ def isochrone_map(
             fill_opacity=1.0,
             tooltip=folium.Tooltip(escape(f"origin ({lat:.5f}, {lon:.5f})")),
         ).add_to(m)
-    m.get_root().add_child(_legend_element(list(zip(colours, labels, strict=True)), "Travel time"))
+    add_legend(m, list(zip(colours, labels, strict=True)), title="Travel time")
     if title:
-        m.get_root().add_child(_title_element(title))
+        add_title(m, title)
     folium.LayerControl(collapsed=False).add_to(m)
     nonempty = [g for g in geoms if not g.is_empty]
     if nonempty:

@@ -145,3 +145,20 @@ def test_bad_input(iso):
         isochrone_map(iso.rename(columns={"cutoff": "minutes"}))
     with pytest.raises(ParameterError, match="2 labels for 3 cutoffs"):
         isochrone_map(iso, labels=["a", "b"])
+
+
+def test_add_legend_and_title_on_any_map():
+    import folium
+
+    from connectivity.maps import add_legend, add_title
+
+    m = folium.Map(tiles=None)
+    add_legend(m, [("#ff0000", "<i>zone</i>"), ("#00ff00", "{{ x }}")], title="a & b")
+    add_title(m, "</div><script>x()</script>")
+    page = map_html(m)
+    assert "&lt;i&gt;zone&lt;/i&gt;" in page and "<i>zone</i>" not in page
+    assert "&#123;&#123; x &#125;&#125;" in page  # not a template expression
+    assert "a &amp; b" in page
+    assert "background:#ff0000" in page
+    assert "&lt;/div&gt;&lt;script&gt;x()&lt;/script&gt;" in page
+    assert "<script>x()" not in page
