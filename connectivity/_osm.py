@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import sys
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -252,6 +253,8 @@ def _read_pbf(
                 str(path),
                 bounding_box=list(bbox) if bbox is not None else None,
                 keep_metadata=False,
+                # pyrosm's own bar on a terminal; elsewhere silent (we log instead).
+                progress=sys.stderr.isatty(),
             )
             nodes, edges = osm.get_network(
                 network_type=_PYROSM_NETWORK[mode],

@@ -353,14 +353,20 @@ class StreetNetwork:
     @cached_property
     def _edge_tree(self) -> tuple[Any, np.ndarray, np.ndarray]:
         """An STRtree over one edge per street (the reverse direction shares it), the
-        edge positions it indexes, and all edge geometries."""
+        edge positions it indexes (ascending), and their geometries."""
         import shapely
 
-        geoms = self.edge_geometries()
         rev = self.reverse_edge
         pos = np.arange(self.n_edges)
         canonical = np.flatnonzero((rev < 0) | (pos < rev))
-        return shapely.STRtree(geoms[canonical]), canonical, geoms
+        if self.geometry is not None:
+            geoms = self.geometry[canonical]
+        else:  # straight lines, built only for the indexed edges
+            xy = self.nodes[["x", "y"]].to_numpy(float)
+            u = self.edges["u"].to_numpy(np.int64)[canonical]
+            v = self.edges["v"].to_numpy(np.int64)[canonical]
+            geoms = shapely.linestrings(np.stack([xy[u], xy[v]], axis=1))
+        return shapely.STRtree(geoms), canonical, geoms
 
     def snap(self, lon: Any, lat: Any, *, max_distance: float = DEFAULT_SNAP_DISTANCE) -> Snapped:
         """Snap points onto their nearest edges (exact projection onto the edge lines).
@@ -406,7 +412,7 @@ class StreetNetwork:
         m = len(points)
         # Ties (a point exactly between streets, or at a node): the lowest edge wins.
         chosen = np.full(m, np.iinfo(np.int64).max, np.int64)
-        np.minimum.at(chosen, hits[0], canonical[hits[1]])
+        np.minimum.at(chosen, hits[0], hits[1])
         missing = chosen == np.iinfo(np.int64).max
         if missing.any():
             i = int(np.flatnonzero(missing)[0])
@@ -414,8 +420,8 @@ class StreetNetwork:
             raise self._outside_error(
                 float(lon_a[i]), float(lat_a[i]), float(dist[0]), max_distance, "street"
             )
-        edge = chosen
-        g = geoms[edge]
+        edge = canonical[chosen]
+        g = geoms[chosen]
         along = shapely.line_locate_point(g, points)
         glen = shapely.length(g)
         fraction = np.where(glen > 0, np.clip(along / np.where(glen > 0, glen, 1), 0, 1), 0.0)
@@ -550,24 +556,17 @@ class StreetNetwork:
         )
         e = self.edges
         names = {"time": "travel_time", "speed": "speed_kph"}
-        skip = {"u", "v"}
-        columns = [c for c in e.columns if c not in skip]
-        values = [e[c].to_numpy() for c in columns]
-        keys = [names.get(c, c) for c in columns]
-        u = osmid[e["u"].to_numpy(np.int64)]
-        v = osmid[e["v"].to_numpy(np.int64)]
+        records = e.drop(columns=["u", "v"]).rename(columns=names).to_dict("records")
+        u = osmid[e["u"].to_numpy(np.int64)].tolist()
+        v = osmid[e["v"].to_numpy(np.int64)].tolist()
         geoms = self.geometry
-
-        def attrs(i: int) -> dict[str, Any]:
-            d = {
-                k: (val[i].item() if hasattr(val[i], "item") else val[i])
-                for k, val in zip(keys, values, strict=True)
-            }
+        for i, d in enumerate(records):
+            # Missing tags are left out, as osmnx does.
+            for key in [k for k, val in d.items() if val is None or val != val]:
+                del d[key]
             if geoms is not None and geoms[i] is not None:
                 d["geometry"] = geoms[i]
-            return d
-
-        graph.add_edges_from((int(u[i]), int(v[i]), attrs(i)) for i in range(len(e)))
+        graph.add_edges_from(zip(u, v, records, strict=True))
         return graph
 
     def __repr__(self) -> str:
