@@ -546,6 +546,8 @@ def isochrones(
     ------
     ParameterError
         Bad ``times`` (wrong length, NaN, negative), cutoffs, buffer or resolution.
+    CoordinateError, OutsideNetworkError
+        An ``origin`` out of range or too far from every street.
 
     Examples
     --------

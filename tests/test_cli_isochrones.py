@@ -68,6 +68,10 @@ def test_demo_writes_geojson_and_map(cache, tmp_path, capsys):
     iso = gpd.read_file(out / "isochrones.geojson")
     assert iso.crs.to_epsg() == 4326
     assert iso.geometry.is_valid.all()
+    for poly in iso.geometry:  # RFC 7946: exteriors counterclockwise, holes clockwise
+        for part in getattr(poly, "geoms", [poly]):
+            assert part.exterior.is_ccw
+            assert not any(ring.is_ccw for ring in part.interiors)
 
     # Every node reached within a cutoff lies in its polygon (times from the network's
     # own routing); nodes farther than buffer + one cell diagonal from every reached part
