@@ -220,6 +220,54 @@ def egress(
                 out[n] = v
 
 
+@njit(cache=True)
+def range_egress(
+    vehicle,
+    departure_times,
+    direct,
+    tree_ptr,
+    tree_node,
+    tree_dist,
+    max_dist,
+    seconds_per_metre,
+    out,
+):  # pragma: no cover - compiled
+    """Travel times to every node for every departure: ``out[k, node]`` (float32) is
+    ``min(direct[node], vehicle[k, s] + walk(s, node) - departure_times[k])``.
+
+    Departures are taken latest first and only the stops whose vehicle arrival improved
+    since the previous (later) departure are walked from again: an earlier departure
+    never arrives later, so the running minimum over stops stays valid (as labels do in
+    range-RAPTOR). ``direct`` is the walk from the origin in seconds (``inf`` beyond it).
+    """
+    n_dep = departure_times.shape[0]
+    n_stops = vehicle.shape[1]
+    n_nodes = direct.shape[0]
+    best = np.full(n_nodes, np.inf)
+    last = np.full(n_stops, UNREACHED, np.int64)
+    order = np.argsort(departure_times)
+    for oi in range(n_dep - 1, -1, -1):
+        k = order[oi]
+        for s in range(n_stops):
+            t = vehicle[k, s]
+            if t >= last[s]:
+                continue
+            last[s] = t
+            for e in range(tree_ptr[s], tree_ptr[s + 1]):
+                dist = tree_dist[e]
+                if dist > max_dist:
+                    break
+                v = t + dist * seconds_per_metre
+                n = tree_node[e]
+                if v < best[n]:
+                    best[n] = v
+        d = departure_times[k]
+        for n in range(n_nodes):
+            v = best[n] - d
+            w = direct[n]
+            out[k, n] = v if v < w else w
+
+
 def timetable_arrays(timetable: Timetable) -> tuple[np.ndarray, ...]:
     """The Timetable arrays in the order :func:`range_raptor` takes them."""
     tt = timetable

@@ -60,7 +60,7 @@ FP_WALK, FP_MIN_TIME, FP_TIMED = 0, 1, 2
 #: Metres of float noise (projections, snapping) tolerated at distance limits.
 _DIST_TOLERANCE = 1e-6
 
-DEFAULT_WALK_SPEED = 4.8
+DEFAULT_WALK_SPEED = 5.0
 DEFAULT_MAX_LINK_DISTANCE = 300.0
 DEFAULT_TRANSFER_RADIUS = 500.0
 DEFAULT_WALK_RADIUS = 2000.0

@@ -36,7 +36,13 @@ from scipy.sparse.csgraph import dijkstra
 
 from connectivity._errors import ParameterError
 from connectivity._modes import Mode
-from connectivity._raptor import UNREACHED, egress, range_raptor, timetable_arrays
+from connectivity._raptor import (
+    UNREACHED,
+    egress,
+    range_egress,
+    range_raptor,
+    timetable_arrays,
+)
 from connectivity.network import FP_MIN_TIME, FP_TIMED, FP_WALK, IntermodalNetwork
 from connectivity.streets import DEFAULT_SNAP_DISTANCE
 
@@ -495,20 +501,17 @@ def _route_point(
     else:
         deps = -q.departures if reverse else q.departures
         arrive, vehicle = _transit(network, eng, q, walk_m, deps)
-        spm = 1.0 / q.metres_per_second
-        out = np.empty(n, np.float64)
-        for i, d in enumerate(deps):
-            out[:] = direct + d
-            egress(
-                vehicle[i],
-                eng.tree_ptr,
-                eng.tree_node,
-                eng.tree_dist,
-                q.max_walk_metres + _DIST_TOLERANCE,
-                spm,
-                out,
-            )
-            node_times[i] = out - d
+        range_egress(
+            vehicle,
+            np.asarray(deps, np.int64),
+            direct,
+            eng.tree_ptr,
+            eng.tree_node,
+            eng.tree_dist,
+            q.max_walk_metres + _DIST_TOLERANCE,
+            1.0 / q.metres_per_second,
+            node_times,
+        )
         stop_times = np.where(arrive < UNREACHED, arrive - deps[:, None], np.inf)
         stop_times = stop_times.astype(np.float32)
     if np.isfinite(q.max_time):
