@@ -315,3 +315,25 @@ def test_public_names_are_the_functions():
     assert cx.travel_times_from is connectivity.isochrone.travel_times_from
     assert cx.demo is connectivity._demo.demo
     assert cx.isochrone_map is connectivity.maps.isochrone_map
+
+
+def test_one_way_street_is_only_reached_forwards():
+    # A 1000 m one-way street 0 -> 1 driven at 36 km/h (100 s).
+    net = StreetNetwork.from_arrays(
+        x=[X0, X0 + 1000],
+        y=[Y0, Y0],
+        u=[0],
+        v=[1],
+        length=[1000],
+        time=[100],
+        mode="drive",
+        crs=CRS,
+    )
+    forwards = isochrones(net, net.travel_times([0]), cutoffs=(50,), buffer=40, resolution=10)
+    (poly,) = projected(forwards, net)
+    assert poly.bounds[2] == pytest.approx(X0 + 500 + 40, abs=20)
+    # From its end nothing of the street is reached: only the band around node 1.
+    backwards = isochrones(net, net.travel_times([1]), cutoffs=(50,), buffer=40, resolution=10)
+    (poly,) = projected(backwards, net)
+    assert poly.bounds[0] == pytest.approx(X0 + 1000 - 40, abs=20)
+    assert poly.area == pytest.approx(math.pi * 40**2, rel=0.25)
