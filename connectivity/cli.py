@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "connectivity._cmd_gtfs_from_osm",
     "connectivity._cmd_bottlenecks",
     "connectivity._cmd_gtfs",
+    "connectivity._cmd_routing",
 )
 
 
