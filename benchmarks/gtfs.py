@@ -4,8 +4,9 @@ Prints medians over repeated runs of:
 
 - ``load_timetable(rnv_gtfs.zip, date=2016-11-04)``: the complete Timetable (calendars,
   times parsed, previous day's trips after midnight, frequencies expanded, FIFO patterns
-  built), with no cache of any kind (the package keeps none between calls);
-- ``load_timetable`` choosing the busiest date itself;
+  built), with the Timetable cache off (``use_cache=False``: every run parses the zip);
+- ``load_timetable`` choosing the busiest date itself (cache off);
+- ``load_timetable`` answered from its cache (content hash of the zip + unpickling);
 - gtfs-kit's bare read on the same file: ``gtfs_kit.read_feed(path, dist_units="km")``
   then ``restrict_to_dates(feed, ["20161104"])`` (it parses no times and builds no
   patterns); skipped with a message when gtfs-kit is not installed (it is not a
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     from connectivity.gtfs import load_timetable
 
     repeat = max(5, args.repeat)
-    tt = load_timetable(FEED, date=DATE)  # warm imports and the OS file cache
+    tt = load_timetable(FEED, date=DATE, use_cache=False)  # warm imports and the OS file cache
     day = tt.trips["day_offset"] == 0
     day_events = int(day.to_numpy()[tt.stop_times()["trip"]].sum())
     print(f"feed: {FEED} ({FEED.stat().st_size / 1e6:.1f} MB), date {DATE}")
@@ -67,11 +68,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(runs on a shared, loaded machine: {os.cpu_count()} cores; medians of {repeat})")
     print()
 
-    ours, ours_all = median_time(lambda: load_timetable(FEED, date=DATE), repeat)
-    busiest, _ = median_time(lambda: load_timetable(FEED), repeat)
+    ours, ours_all = median_time(lambda: load_timetable(FEED, date=DATE, use_cache=False), repeat)
+    busiest, _ = median_time(lambda: load_timetable(FEED, use_cache=False), repeat)
+    import tempfile
+
+    from connectivity import settings
+
+    with tempfile.TemporaryDirectory() as folder:
+        settings.cache_folder = Path(folder)
+        load_timetable(FEED, date=DATE, use_cache=True)
+        cached, _ = median_time(lambda: load_timetable(FEED, date=DATE, use_cache=True), repeat)
     rows = [
         ("load_timetable(date=2016-11-04)", ours, ours_all),
         ("load_timetable() (busiest date)", busiest, None),
+        ("load_timetable(date=...) from the cache", cached, None),
     ]
     kit = None
     try:
@@ -91,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     code = (
         "import time; t = time.perf_counter(); "
         "from connectivity.gtfs import load_timetable; "
-        f"load_timetable({str(FEED)!r}, date={DATE!r}); "
+        f"load_timetable({str(FEED)!r}, date={DATE!r}, use_cache=False); "
         "print(time.perf_counter() - t)"
     )
     fresh = float(

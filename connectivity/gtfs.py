@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectivity._errors import GtfsError, NoServiceError, ParameterError
+from connectivity import settings
+from connectivity._errors import CacheError, GtfsError, NoServiceError, ParameterError
+from connectivity._files import atomic_path, cache_key, file_digest
 from connectivity._gtfs_calendar import Calendar, frequency_counts
 from connectivity._gtfs_modes import TransitMode, route_modes
 from connectivity._gtfs_read import (
@@ -61,6 +64,9 @@ from connectivity.timetable import DAY, Timetable
 __all__ = ["TransitMode", "load_timetable", "service_dates"]
 
 log = logging.getLogger(__name__)
+
+#: Bump when the Timetable built from the same feeds changes, to leave old caches unused.
+_CACHE_VERSION = 1
 
 FeedPath = str | os.PathLike[str]
 Feeds = FeedPath | Sequence[FeedPath]
@@ -109,8 +115,7 @@ def _as_list(feeds: Feeds) -> list[Path]:
     return paths
 
 
-def _open_feeds(feeds: Feeds, feed_ids: Sequence[str] | None) -> list[_Feed]:
-    paths = _as_list(feeds)
+def _feed_ids(paths: list[Path], feed_ids: Sequence[str] | None) -> list[str]:
     if feed_ids is None:
         ids = [p.name.removesuffix(".zip") if p.suffix == ".zip" else p.name for p in paths]
     else:
@@ -126,6 +131,12 @@ def _open_feeds(feeds: Feeds, feed_ids: Sequence[str] | None) -> list[_Feed]:
     bad = [i for i in ids if not i or ":" in i]
     if bad:
         raise ParameterError(f"feed id {bad[0]!r} is empty or holds ':': choose another")
+    return ids
+
+
+def _open_feeds(feeds: Feeds, feed_ids: Sequence[str] | None) -> list[_Feed]:
+    paths = _as_list(feeds)
+    ids = _feed_ids(paths, feed_ids)
     namespaced = len(paths) > 1
     out = []
     for path, feed_id in zip(paths, ids, strict=True):
@@ -206,7 +217,7 @@ def _busiest(dates: pd.DataFrame, feeds: list[_Feed]) -> dt.date:
             f"no trip of {', '.join(str(f.source.path) for f in feeds)} runs on any date: "
             "check that trips.txt uses the service_ids of calendar.txt / calendar_dates.txt"
         )
-    return dates["date"].iloc[int(np.argmax(dates["trips"].to_numpy()))]  # type: ignore[no-any-return]
+    return dates["date"].iloc[int(np.argmax(dates["trips"].to_numpy()))]
 
 
 def _no_service(day: dt.date, dates: pd.DataFrame, feeds: list[_Feed]) -> NoServiceError:
@@ -241,6 +252,7 @@ def load_timetable(
     *,
     date: dt.date | str | None = None,
     feed_ids: Sequence[str] | None = None,
+    use_cache: bool | None = None,
 ) -> Timetable:
     """Load one or several GTFS feeds into a :class:`Timetable` of one service date.
 
@@ -255,6 +267,10 @@ def load_timetable(
     feed_ids
         One id per feed, used to namespace ids (``feed_id:stop_id``) when several feeds
         are loaded; default the file or folder names without ``.zip``.
+    use_cache
+        Whether to read and write the Timetable cache (``timetables/`` under
+        ``connectivity.settings.cache_folder``, keyed by the feeds' content hashes, the
+        feed ids and the date; safe to delete); default ``settings.use_cache``.
 
     Returns
     -------
@@ -269,13 +285,57 @@ def load_timetable(
     NoServiceError
         No trip runs on the date.
     """
-    opened = _open_feeds(feeds, feed_ids)
+    paths = _as_list(feeds)
+    requested = None if date is None else _parse_date(date)
+    cache_file = None
+    if (settings.use_cache if use_cache is None else use_cache) and all(p.exists() for p in paths):
+        digests = [file_digest(p) for p in paths]
+        key = cache_key("timetable", _CACHE_VERSION, digests, _feed_ids(paths, feed_ids), requested)
+        cache_file = Path(settings.cache_folder) / "timetables" / f"{key}.pickle"
+        cached = _read_cache(cache_file)
+        if cached is not None:
+            return cached
+    timetable = _load(paths, requested, feed_ids)
+    if cache_file is not None:
+        _write_cache(cache_file, timetable)
+    return timetable
+
+
+def _read_cache(path: Path) -> Timetable | None:
+    if not path.exists():
+        return None
+    try:
+        with path.open("rb") as f:
+            value = pickle.load(f)
+    except Exception as exc:  # a corrupt or stale entry is rebuilt, never trusted
+        log.warning("unreadable timetable cache %s (%s): rebuilding it", path, exc)
+        return None
+    if not isinstance(value, Timetable):
+        log.warning("timetable cache %s holds no Timetable: rebuilding it", path)
+        return None
+    log.info("timetable read from the cache %s", path)
+    value.meta["cache"] = str(path)
+    return value
+
+
+def _write_cache(path: Path, timetable: Timetable) -> None:
+    try:
+        with atomic_path(path) as tmp, tmp.open("wb") as f:
+            pickle.dump(timetable, f, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError as exc:
+        raise CacheError(
+            f"cannot write the timetable cache {path} ({exc}): set "
+            "connectivity.settings.cache_folder to a writable folder, or pass use_cache=False"
+        ) from None
+
+
+def _load(paths: list[Path], day: dt.date | None, feed_ids: Sequence[str] | None) -> Timetable:
+    opened = _open_feeds(paths, feed_ids)
     dates = _dates_of(opened)
-    if date is None:
+    if day is None:
         day = _busiest(dates, opened)
         log.info("busiest service date: %s", day)
     else:
-        day = _parse_date(date)
         on_day = dates.loc[dates["date"] == day, "trips"]
         on_prev = dates.loc[dates["date"] == day - dt.timedelta(days=1), "trips"]
         if int(on_day.sum()) == 0 and int(on_prev.sum()) == 0:
@@ -305,8 +365,6 @@ def load_timetable(
     ).astype(np.int64)
     stop_times = pd.concat([p.stop_times for p in parts], ignore_index=True)
     transfers = pd.concat([p.transfers for p in parts], ignore_index=True)
-    from connectivity._files import file_digest
-
     meta: dict[str, Any] = {
         "feeds": [str(f.source.path) for f in opened],
         "feed_ids": [f.feed_id for f in opened],

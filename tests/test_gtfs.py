@@ -528,3 +528,38 @@ def test_two_feeds_in_one_zip_is_an_error(tmp_path):
             zf.writestr(f"{sub}/stops.txt", "stop_id\nA\n")
     with pytest.raises(GtfsError, match="holds several feeds"):
         load_timetable(path)
+
+
+# -- the Timetable cache ---------------------------------------------------------------------
+
+
+def test_cache_is_keyed_by_content_and_date_and_survives_corruption(tmp_path, caplog, monkeypatch):
+    from connectivity import CacheError, settings
+
+    feed = write_feed(tmp_path / "f", base_feed())
+    first = load_timetable(feed, date=MON)
+    entries = list((settings.cache_folder / "timetables").glob("*.pickle"))
+    assert len(entries) == 1 and "cache" not in first.meta
+    again = load_timetable(feed, date=MON)
+    assert again.meta["cache"] == str(entries[0])
+    assert np.array_equal(again.departures, first.departures)
+    assert again.trips["trip_id"].tolist() == first.trips["trip_id"].tolist()
+    # another date, and changed content, are other entries
+    load_timetable(feed, date="2024-01-09")
+    files = base_feed()
+    files["stop_times.txt"][0]["departure_time"] = "07:59:00"
+    write_feed(tmp_path / "f", files)
+    changed = load_timetable(feed, date=MON)
+    assert "cache" not in changed.meta and times_of(changed, "t1")[2][0] == 28740
+    assert len(list((settings.cache_folder / "timetables").glob("*.pickle"))) == 3
+    # a corrupt entry is rebuilt with a warning; use_cache=False neither reads nor writes
+    for entry in (settings.cache_folder / "timetables").glob("*.pickle"):
+        entry.write_bytes(b"garbage")
+    rebuilt = load_timetable(feed, date=MON)
+    assert "unreadable timetable cache" in caplog.text and "cache" not in rebuilt.meta
+    assert "cache" not in load_timetable(feed, date=MON, use_cache=False).meta
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, not a folder")
+    monkeypatch.setattr(settings, "cache_folder", blocked)
+    with pytest.raises(CacheError, match="cannot write the timetable cache"):
+        load_timetable(feed, date=MON)
