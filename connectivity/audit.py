@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectivity._gtfs_modes import route_modes
 from connectivity._gtfs_read import parse_float, parse_times, strings
@@ -152,7 +154,33 @@ def audit(
     return frame
 
 
-def _example(ids: np.ndarray, lines: np.ndarray, mask: np.ndarray, what: str) -> str:
+class _Lazy:
+    """A string column whose values are converted only where an example needs one."""
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        self.column = column
+
+    def __getitem__(self, i: int) -> Any:
+        return self.column[int(i)].as_py()
+
+    def __len__(self) -> int:
+        return len(self.column)
+
+
+def _positions(column: pa.ChunkedArray, ids: np.ndarray) -> np.ndarray:
+    """Position of each value of ``column`` among ``ids`` (unique), -1 where absent."""
+    found = pc.index_in(column, value_set=pa.array(ids.tolist(), pa.string()))
+    return np.asarray(found.fill_null(-1).to_numpy(), np.int64)
+
+
+def _in_file(rows: np.ndarray, mask: Any) -> np.ndarray:
+    """A mask over the file's rows, true at ``rows[mask]`` (rows in any order)."""
+    out = np.zeros(int(rows.max(initial=-1)) + 1, bool)
+    out[rows[mask]] = True
+    return out
+
+
+def _example(ids: Any, lines: np.ndarray, mask: np.ndarray, what: str) -> str:
     rows = np.flatnonzero(mask)
     if not len(rows):
         return ""
@@ -305,10 +333,10 @@ def _audit_feed(
     assert st is not None
     w = where("stop_times.txt")
     st_lines = st["_line"].to_numpy()
-    st_trip = strings(st, "trip_id")
-    st_stop = strings(st, "stop_id")
-    trip_pos = pd.Index(trip_ids[~trip_dup]).get_indexer(st_trip)
-    stop_pos = stop_index.get_indexer(st_stop)
+    st_trip = _Lazy(st["trip_id"])
+    st_stop = _Lazy(st["stop_id"])
+    trip_pos = _positions(st["trip_id"], trip_ids[~trip_dup])
+    stop_pos = _positions(st["stop_id"], stop_ids[~dup])
     unknown_trip = trip_pos < 0
     problems.add(
         "error",
@@ -349,15 +377,21 @@ def _audit_feed(
         "stops (location_type 0) that no trip of the feed serves",
     )
 
-    seq = pd.to_numeric(pd.Series(strings(st, "stop_sequence")), errors="coerce").to_numpy(
-        np.float64
-    )
+    try:
+        seq = np.asarray(
+            pc.cast(pc.fill_null(st["stop_sequence"], "nan"), pa.float64()).to_numpy(),
+            np.float64,
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        seq = pd.to_numeric(pd.Series(strings(st, "stop_sequence")), errors="coerce").to_numpy(
+            np.float64
+        )
     bad_seq = ~np.isfinite(seq)
     problems.add(
         "error",
         "unparseable_value",
         int(bad_seq.sum()),
-        _example(strings(st, "stop_sequence"), st_lines, bad_seq, "stop_sequence"),
+        _example(_Lazy(st["stop_sequence"]), st_lines, bad_seq, "stop_sequence"),
         w,
         "stop_sequence values that are not integers",
     )
@@ -369,7 +403,9 @@ def _audit_feed(
         "unparseable_time",
         int(bad_time.sum()),
         _example(
-            np.where(arr == -2, strings(st, "arrival_time"), strings(st, "departure_time")),
+            _Lazy(st["arrival_time"])
+            if bad_time.any() and arr[int(np.argmax(bad_time))] == -2
+            else _Lazy(st["departure_time"]),
             st_lines,
             bad_time,
             "time",
@@ -392,7 +428,7 @@ def _audit_feed(
         "error",
         "stop_times_out_of_order",
         int(dup_seq.sum()),
-        _example(st_trip[order], st_lines[order], dup_seq, "trip"),
+        _example(st_trip, st_lines, _in_file(order, dup_seq), "trip"),
         w,
         "stop_sequence values repeated within a trip: the order of its stops is unknown",
     )
@@ -404,7 +440,7 @@ def _audit_feed(
         "error",
         "missing_end_time",
         int(end_untimed.sum()),
-        _example(st_trip[order], st_lines[order], end_untimed, "trip"),
+        _example(st_trip, st_lines, _in_file(order, end_untimed), "trip"),
         w,
         "first or last stops of trips without a time (the trips are left out)",
     )
@@ -413,7 +449,7 @@ def _audit_feed(
         "info",
         "interpolated_time",
         int(middle_untimed.sum()),
-        _example(st_trip[order], st_lines[order], middle_untimed, "trip"),
+        _example(st_trip, st_lines, _in_file(order, middle_untimed), "trip"),
         w,
         "intermediate stops without times: they are interpolated by distance",
     )
@@ -451,7 +487,7 @@ def _audit_feed(
         "error",
         "time_goes_back",
         n_back,
-        _example(st_trip, st_lines, np.isin(np.arange(len(st_trip)), back_rows[:1]), "trip"),
+        _example(st_trip, st_lines, _in_file(back_rows[:1], True), "trip"),
         w,
         "times that go back along a trip (an arrival before the previous departure, or a "
         "departure before its arrival)",
@@ -471,7 +507,7 @@ def _audit_feed(
         "warning",
         "zero_hop_time",
         int(zero.sum()),
-        _example(st_trip, st_lines, np.isin(np.arange(len(st_trip)), b_i[zero][:1]), "trip"),
+        _example(st_trip, st_lines, _in_file(b_i[zero][:1], True), "trip"),
         w,
         "hops between two different places in zero seconds",
     )
