@@ -820,20 +820,23 @@ def _project_stops(
     seg_len = np.hypot(ab[:, 0], ab[:, 1])
     cum = np.concatenate([[0.0], np.cumsum(seg_len)])
     denom = np.where(seg_len > 0, seg_len**2, 1.0)
+    # stops x segments: position along each segment, distance, offset along the line
+    rel = points[:, None, :] - a[None, :, :]
+    t = np.clip((rel * ab[None, :, :]).sum(axis=2) / denom[None, :], 0.0, 1.0)
+    dx = a[None, :, 0] + t * ab[None, :, 0] - points[:, None, 0]
+    dy = a[None, :, 1] + t * ab[None, :, 1] - points[:, None, 1]
+    dist = np.hypot(dx, dy)
+    off_all = cum[None, :-1] + t * seg_len[None, :]
+    inf = np.full((len(points), 1), np.inf)
+    left = np.concatenate([inf, dist[:, :-1]], axis=1)
+    right = np.concatenate([dist[:, 1:], inf], axis=1)
+    local = (dist <= left) & (dist <= right) & (dist <= max_distance)
+    nearest = np.argmin(dist, axis=1)
     cands: list[tuple[np.ndarray, np.ndarray]] = []
-    for p in points:
-        t = np.clip(((p - a) * ab).sum(axis=1) / denom, 0.0, 1.0)
-        proj = a + t[:, None] * ab
-        d = np.hypot(proj[:, 0] - p[0], proj[:, 1] - p[1])
-        off = cum[:-1] + t * seg_len
-        left = np.concatenate([[np.inf], d[:-1]])
-        right = np.concatenate([d[1:], [np.inf]])
-        local = (d <= left) & (d <= right)
-        keep = np.flatnonzero(local & (d <= max_distance))
-        keep = np.union1d(keep, [int(np.argmin(d))])
-        order = np.argsort(d[keep], kind="stable")[:12]
-        keep = keep[order]
-        cands.append((off[keep], d[keep]))
+    for i in range(len(points)):
+        keep = np.union1d(np.flatnonzero(local[i]), [nearest[i]])
+        keep = keep[np.argsort(dist[i, keep], kind="stable")[:12]]
+        cands.append((off_all[i, keep], dist[i, keep]))
     penalty = 1e9
     costs = [cands[0][1].copy()]
     back: list[np.ndarray] = [np.zeros(len(cands[0][0]), dtype=int)]
@@ -870,10 +873,11 @@ class _StopObject:
 
 
 def _stop_objects(
-    data: RouteRelations, to_xy: Any
+    data: RouteRelations, node_xy: Mapping[int, tuple[float, float]]
 ) -> tuple[dict[str, _StopObject], dict[int, list[tuple[str, str]]]]:
     """Every stop-like member present in the data, and each relation's stop members in
-    order as (key, role)."""
+    order as (key, role). A way (a platform drawn as a line or area) stands at the mean
+    of its nodes."""
     objects: dict[str, _StopObject] = {}
 
     def add(mtype: str, ref: int, kind: str | None) -> str | None:
@@ -883,19 +887,19 @@ def _stop_objects(
         if mtype == "n" and ref in data.node_lonlat:
             tags = data.node_tags.get(ref, {})
             lon, lat = data.node_lonlat[ref]
+            x, y = node_xy[ref]
         elif mtype == "w" and ref in data.way_nodes:
             tags = data.way_tags.get(ref, {})
-            coords = [data.node_lonlat[n] for n in data.way_nodes[ref] if n in data.node_lonlat]
-            if not coords:
+            nodes = [n for n in data.way_nodes[ref] if n in data.node_lonlat]
+            if not nodes:
                 return None
-            lon = float(np.mean([c[0] for c in coords]))
-            lat = float(np.mean([c[1] for c in coords]))
+            lon, lat = np.mean([data.node_lonlat[n] for n in nodes], axis=0)
+            x, y = np.mean([node_xy[n] for n in nodes], axis=0)
         else:
             return None
         kind = kind or _stop_kind_by_tags(tags) or "platform"
-        x, y = to_xy(lon, lat)
         name = tags.get("name") or None
-        objects[key] = _StopObject(key, kind, name, lon, lat, float(x), float(y))
+        objects[key] = _StopObject(key, kind, name, float(lon), float(lat), float(x), float(y))
         return key
 
     sequences: dict[int, list[tuple[str, str]]] = {}
@@ -1244,7 +1248,7 @@ def _estimate(
     xs, ys = forward.transform(lonlat[: len(ids), 0], lonlat[: len(ids), 1])
     node_xy = {int(i): (float(x), float(y)) for i, x, y in zip(ids, xs, ys, strict=True)}
 
-    objects, sequences = _stop_objects(data, lambda lon, lat: forward.transform(lon, lat))
+    objects, sequences = _stop_objects(data, node_xy)
     groups = _group_stops(data, objects, sequences, merge_distance)
     members_of: dict[str, list[_StopObject]] = defaultdict(list)
     for obj in objects.values():
@@ -1485,10 +1489,16 @@ def _estimate(
             base_id = f"r{rid}" if len(lines) == 1 else f"r{rid}-{k + 1}"
             trip_ids.append(base_id)
             lon, lat = inverse.transform(seg_xy[:, 0], seg_xy[:, 1])
-            for seq, (lo, la, d) in enumerate(zip(lon, lat, seg_d, strict=True)):
-                shapes.append(
-                    (base_id, round(float(la), 7), round(float(lo), 7), seq, round(float(d), 1))
+            shapes.extend(
+                zip(
+                    [base_id] * len(seg_d),
+                    np.round(lat, 7).tolist(),
+                    np.round(lon, 7).tolist(),
+                    range(len(seg_d)),
+                    np.round(seg_d, 1).tolist(),
+                    strict=True,
                 )
+            )
             stop_off = np.clip(offsets[idx] - seg_start, 0.0, seg_d[-1])
             # cumulative times, rounded at each stop so the sums stay consistent
             n = len(idx)
