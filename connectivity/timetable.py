@@ -24,6 +24,27 @@ Array layout (``P`` patterns, ``S`` stops, ``T`` trips; positions, not ids):
   twice by a loop pattern has two entries).
 - ``transfers``: the rules of ``transfers.txt`` as positions (``from_stop``,
   ``to_stop``, ``transfer_type``, ``min_transfer_time``).
+
+Frames as :func:`connectivity.gtfs.load_timetable` fills them (ids namespaced
+``feed_id:id`` when several feeds are loaded):
+
+- ``stops``: every row of ``stops.txt`` (``stop_id``, ``stop_name``, ``lon``, ``lat``,
+  ``location_type`` 0 stop / 1 station / 2 entrance / 3 node / 4 boarding area,
+  ``parent_station`` id, ``parent`` its position or -1, ``feed_id``, other columns kept).
+  Only stops serve patterns; stations are there so routing can add station transfers.
+- ``routes``: ``route_id``, ``route_type``, ``mode`` (a
+  :class:`~connectivity.gtfs.TransitMode` value: tram, metro, rail, bus, ferry, cable,
+  gondola, funicular, trolleybus, monorail, coach, air, taxi, other), ``feed_id``, ...
+- ``trips``: ``trip_id`` (unique: ``template#HH:MM:SS`` for a frequency expansion,
+  ``...@-1d`` for a trip of the previous day), ``gtfs_trip_id`` (the id in trips.txt),
+  ``route`` (position), ``route_id``, ``service_id``, ``day_offset`` (0, or -1 for the
+  previous day's trips), ``frequency`` (bool), ``exact_times`` (1 for scheduled trips),
+  ``headway`` (s, 0 for scheduled trips), ``feed_id``, ``pattern`` (-1 for trips of fewer
+  than two stops, which no pattern holds), other trips.txt columns kept.
+- ``transfers``: ``transfer_type`` 0 recommended, 1 timed, 2 minimum time
+  (``min_transfer_time``, 0 where not given), 3 not possible; ``from_trip_id``,
+  ``to_trip_id``, ``from_route_id``, ``to_route_id`` kept when the feed has them (rules of
+  a frequency template apply to all its expansions: match on ``trips.gtfs_trip_id``).
 """
 
 from __future__ import annotations

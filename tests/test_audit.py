@@ -137,6 +137,19 @@ def test_interpolated_times_are_info_and_zero_hops_a_warning(tmp_path):
     assert frame.attrs["summary"]["usable"] is True
 
 
+def test_several_feeds_sum_their_summaries(tmp_path):
+    one = write_feed(tmp_path / "one", base_feed())
+    files = base_feed()
+    files["routes.txt"][0]["route_type"] = 109  # rail, extended type
+    two = write_feed(tmp_path / "two", files, as_zip=True)
+    s = audit([one, two], date=MON).attrs["summary"]
+    assert (s["trips"], s["routes"], s["stops"]) == (4, 2, 6)
+    assert s["by_mode"] == {
+        "bus": {"trips": 2, "routes": 1, "stops": 3},
+        "rail": {"trips": 2, "routes": 1, "stops": 3},
+    }
+
+
 def test_no_service_on_the_date_is_an_error(tmp_path):
     frame = audit(write_feed(tmp_path / "f", base_feed()), date="2024-01-07")
     row = frame.iloc[0]

@@ -211,6 +211,36 @@ def test_trip_without_a_time_at_its_last_stop_is_left_out(tmp_path, caplog):
     assert tt.trips["trip_id"].tolist() == ["t2"]
 
 
+def test_unknown_references_and_duplicates_are_left_out_with_warnings(tmp_path, caplog):
+    files = base_feed()
+    files["stops.txt"].append({"stop_id": "A", "stop_name": "again", "stop_lat": 1,
+                               "stop_lon": 1})  # fmt: skip
+    files["routes.txt"].append({"route_id": "R1", "route_type": 4})
+    files["trips.txt"] += [
+        {"route_id": "R9", "service_id": "WK", "trip_id": "lost"},
+        {"route_id": "R1", "service_id": "WK", "trip_id": "t1"},
+        {"route_id": "R1", "service_id": "WK", "trip_id": "odd"},
+    ]
+    files["stop_times.txt"] += [
+        {"trip_id": "lost", "arrival_time": "10:00:00", "departure_time": "10:00:00",
+         "stop_id": "A", "stop_sequence": 1},
+        {"trip_id": "lost", "arrival_time": "10:05:00", "departure_time": "10:05:00",
+         "stop_id": "B", "stop_sequence": 2},
+        {"trip_id": "odd", "arrival_time": "11:00:00", "departure_time": "11:00:00",
+         "stop_id": "A", "stop_sequence": 1},
+        {"trip_id": "odd", "arrival_time": "11:05:00", "departure_time": "11:05:00",
+         "stop_id": "X", "stop_sequence": 2},
+    ]  # fmt: skip
+    tt = load_timetable(write_feed(tmp_path / "f", files), date=MON)
+    assert sorted(tt.trips["trip_id"]) == ["t1", "t2"]
+    assert tt.meta["dropped_trips"] == 2
+    assert tt.n_stops == 3 and tt.stops.set_index("stop_id").loc["A", "stop_name"] == "Stop A"
+    assert tt.routes.set_index("route_id").loc["R1", "mode"] == "bus"  # first R1 kept
+    for text in ("duplicate stop_id", "duplicate route_id", "duplicate trip_id",
+                 "unknown route_id", "unknown stop_id"):  # fmt: skip
+        assert text in caplog.text, text
+
+
 # -- frequencies ---------------------------------------------------------------------------
 
 
