@@ -743,7 +743,8 @@ def load_streets(
         by the file's content hash and the parameters (also off when
         ``settings.use_cache`` is false).
     bbox
-        ``(west, south, east, north)`` in degrees: read only the streets inside.
+        ``(west, south, east, north)`` in degrees: read only the street segments with
+        at least one end inside the box (as pyrosm crops).
 
     Returns
     -------

@@ -538,14 +538,22 @@ def test_to_networkx_roundtrip_matches_csr_dijkstra(tmp_path):
 # -- real data: counts against an independent osmium reading ---------------------------------
 
 
-def _osmium_ways(path, mode):
+def _osmium_ways(path, mode, bbox=None):
     """Way ids, node ids and node-to-node segments of the mode's ways, read with osmium
     and a tag filter written out here from pyrosm's / osmnx's rules. An extract clips
     ways at its border: nodes outside it are absent, and a way with fewer than two nodes
     inside cannot be a street."""
     import osmium
 
-    present = {n.id for n in osmium.FileProcessor(str(path), osmium.osm.NODE)}
+    present = {
+        n.id
+        for n in osmium.FileProcessor(str(path), osmium.osm.NODE)
+        if bbox is None
+        or (bbox[0] <= n.location.lon <= bbox[2] and bbox[1] <= n.location.lat <= bbox[3])
+    }
+    inside = present
+    if bbox is not None:  # segments with at least one end in the box are read
+        present = {n.id for n in osmium.FileProcessor(str(path), osmium.osm.NODE)}
 
     always = {
         "abandoned",
@@ -620,11 +628,16 @@ def _osmium_ways(path, mode):
         if hit(access, {"no", "private"}):
             continue
         refs = [n.ref for n in w.nodes if n.ref in present]
-        if len(refs) < 2:
+        pairs = [
+            (w.id, a, b)
+            for a, b in zip(refs[:-1], refs[1:], strict=False)
+            if a in inside or b in inside
+        ]
+        if not pairs:
             continue
         ways.add(w.id)
-        nodes.update(refs)
-        segments.update((w.id, a, b) for a, b in zip(refs[:-1], refs[1:], strict=True))
+        nodes.update(r for _, a, b in pairs for r in (a, b))
+        segments.update(pairs)
     return ways, nodes, segments
 
 
@@ -649,3 +662,47 @@ def test_helsinki_ways_match_an_independent_osmium_count(mode):
     if mode == "walk":
         assert net.n_edges + net.meta["dropped_edges"] == 2 * n_segments
     assert net.n_nodes + net.meta["dropped_nodes"] == len(node_ids)
+
+
+@pytest.mark.integration
+def test_helsinki_bbox_reads_the_segments_with_an_end_inside():
+    from connectivity import Mode, demo_pbf, load_streets
+    from connectivity._osm import read_segments
+
+    box = (24.940, 60.165, 24.948, 60.172)
+    ways, node_ids, expected_segments = _osmium_ways(demo_pbf(), "walk", bbox=box)
+    nodes, segments = read_segments(demo_pbf(), Mode.WALK, bbox=box)
+    assert set(segments["osmid"]) == ways
+    assert set(nodes["id"]) == node_ids
+    assert set(zip(segments["osmid"], segments["u"], segments["v"], strict=True)) == (
+        expected_segments
+    )
+    net = load_streets(demo_pbf(), bbox=box)
+    full = load_streets(demo_pbf())
+    assert net.n_nodes < full.n_nodes
+    assert net.meta["cache_key"] != full.meta["cache_key"]
+
+
+@pytest.mark.integration
+def test_rhine_neckar_walk_network_matches_osmium_and_reloads_from_cache(caplog):
+    from conftest import shared_data
+
+    from connectivity import Mode, load_streets
+    from connectivity._osm import read_segments
+
+    path = shared_data("rhein-neckar/rnv.osm.pbf")
+    ways, node_ids, expected_segments = _osmium_ways(path, "walk")
+    nodes, segments = read_segments(path, Mode.WALK)
+    assert set(segments["osmid"]) == ways
+    assert len(segments) == len(expected_segments)
+    net = load_streets(path, mode="walk")
+    assert net.crs == "EPSG:32632"
+    assert net.n_edges + net.meta["dropped_edges"] == 2 * len(expected_segments)
+    with caplog.at_level("INFO", logger="connectivity"):
+        again = load_streets(path, mode="walk")
+    assert "read from the cache" in caplog.text
+    pd.testing.assert_frame_equal(net.edges, again.edges)
+    # A point in Mannheim (Paradeplatz) reaches Heidelberg's centre on foot, slowly.
+    t = again.travel_times_from(8.4660, 49.4875)
+    heidelberg = again.nearest_nodes(8.6930, 49.4100)[0][0]
+    assert 4 * 3600 < t[heidelberg] < 7 * 3600
