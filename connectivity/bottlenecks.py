@@ -378,9 +378,9 @@ def articulation_points(network: StreetNetwork) -> np.ndarray:
 # -- capacities and minimum cuts ------------------------------------------------------
 
 
-def _lanes_per_direction(network: StreetNetwork, highway: np.ndarray) -> np.ndarray:
+def _lanes_per_direction(network: StreetNetwork, highway: pd.Series) -> np.ndarray:
     e = network.edges
-    default = np.array([DEFAULT_LANES.get(h, 1.0) for h in highway], float)
+    default = highway.map(DEFAULT_LANES).fillna(1.0).to_numpy(float)
     if "lanes" not in e.columns:
         return default
     lanes = pd.to_numeric(
@@ -432,8 +432,8 @@ def edge_capacity(
             f"lane capacities must be positive vehicles per hour: got {bad}; fix the "
             "lane_capacity mapping"
         )
-    highway = network.edges["highway"].astype(str).to_numpy()
-    per_lane = np.array([table.get(h, OTHER_LANE_CAPACITY) for h in highway], float)
+    highway = network.edges["highway"].astype(str)
+    per_lane = highway.map(table).fillna(OTHER_LANE_CAPACITY).to_numpy(float)
     return _lanes_per_direction(network, highway) * per_lane
 
 
@@ -502,23 +502,28 @@ def min_cuts(
         ends = ends[:, ::-1]
     n, m = network.n_nodes, network.n_edges
     big = float(cap.sum()) + 1.0
-    source, sink = n, n + 1
+    # One graph for every zone: a super-source n joined to the core, and a sink n + 1 + z
+    # per zone z joined from its nodes. The other zones' sinks have no way out, so no
+    # flow enters them while one zone's flow is computed.
+    source = n
+    zones = list(zone_nodes.items())
+    members = []
+    extra = [np.column_stack([np.full(len(core), source), core])]
+    for z, (zone, nodes) in enumerate(zones):
+        nodes = np.setdiff1d(_node_array(network, nodes, f"zone_nodes[{zone!r}]"), core)
+        members.append(nodes)
+        extra.append(np.column_stack([nodes, np.full(len(nodes), n + 1 + z)]))
+    all_extra = np.concatenate(extra).astype(np.int64)
+    g = igraph.Graph(
+        n=n + 1 + len(zones), edges=np.concatenate([ends, all_extra]).tolist(), directed=True
+    )
+    caps = np.concatenate([cap, np.full(len(all_extra), big)]).tolist()
     rows = []
-    for zone, nodes in zone_nodes.items():
-        nodes = _node_array(network, nodes, f"zone_nodes[{zone!r}]")
-        nodes = np.setdiff1d(nodes, core)
-        if len(nodes) == 0:
+    for z, (zone, _) in enumerate(zones):
+        if len(members[z]) == 0:
             rows.append((zone, direction, math.nan, 0, ()))
             continue
-        extra = np.concatenate(
-            [
-                np.column_stack([np.full(len(core), source), core]),
-                np.column_stack([nodes, np.full(len(nodes), sink)]),
-            ]
-        )
-        g = igraph.Graph(n=n + 2, edges=np.concatenate([ends, extra]).tolist(), directed=True)
-        caps = np.concatenate([cap, np.full(len(extra), big)])
-        flow = g.maxflow(source, sink, caps.tolist())
+        flow = g.maxflow(source, n + 1 + z, caps)
         cut = np.sort(np.asarray([c for c in flow.cut if c < m], np.int64))
         rows.append((zone, direction, float(flow.value), len(cut), tuple(int(c) for c in cut)))
     return pd.DataFrame(rows, columns=["zone", "direction", "capacity", "n_edges", "edges"])
@@ -983,16 +988,35 @@ def removal_sets(network: StreetNetwork, kind: str = "road") -> dict[Hashable, n
     out: dict[Hashable, np.ndarray] = {}
     for key, idx in pd.Series(pos).groupby(groups, sort=False).indices.items():
         members = pos[np.sort(idx)]
-        out[int(members[0]) if kind == "road" else key] = members
+        out[int(members[0]) if kind == "road" else _key(key)] = members
     return out
 
 
-def _set_score(edge_flow: np.ndarray, pair: np.ndarray, members: np.ndarray) -> float:
-    """Trips through a removal set: the busiest of its links, both directions summed
-    (every trip crosses a road's busiest link, and the links of a road carry nearly the
-    same trips; a sum would favour roads split into many segments)."""
-    link_flow = pd.Series(edge_flow[members]).groupby(pair[members]).sum()
-    return float(link_flow.max())
+def _set_scores(
+    network: StreetNetwork, kind: str, edge_flow: np.ndarray, eligible: np.ndarray
+) -> dict[Hashable, float]:
+    """Trips through each removal set with an eligible edge and some trips: the busiest
+    of its links, both directions summed (every trip crosses a road's busiest link, and
+    the links of a road carry nearly the same trips; a sum would favour roads split into
+    many segments). Keys as in :func:`removal_sets`."""
+    pair, _ = _pairs(network)
+    link_flow = np.bincount(pair, weights=edge_flow)[pair]
+    pos = np.arange(network.n_edges, dtype=np.int64)
+    if kind == "edge":
+        key = pos
+    elif kind == "way":
+        key = network.edges["osmid"].to_numpy()
+    else:
+        key = pd.Series(pos).groupby(_roads(network)).transform("min").to_numpy()
+    flow = edge_flow if kind == "edge" else link_flow
+    frame = pd.DataFrame({"key": key, "flow": flow, "eligible": eligible})
+    agg = frame.groupby("key", sort=False).agg(flow=("flow", "max"), eligible=("eligible", "any"))
+    agg = agg[agg["eligible"] & (agg["flow"] > 0)]
+    return {_key(k): float(f) for k, f in agg["flow"].items()}
+
+
+def _key(value: Any) -> Hashable:
+    return int(value) if isinstance(value, int | np.integer) else value
 
 
 # -- the study area: core, zones, population ----------------------------------------
@@ -1364,17 +1388,10 @@ def find_bottlenecks(
     in_core = np.zeros(network.n_nodes, bool)
     in_core[study.core_nodes] = True
     if kind == "node":
-        scores = {k: float(node_od[k]) for k in sets if not in_core[k]}
+        scores = {k: float(node_od[k]) for k in sets if not in_core[k] and node_od[k] > 0}
     else:
-        pair, _ = _pairs(network)
-        busy = edge_od > 0
-        edge_in_core = in_core[arrays.u] & in_core[arrays.v]
-        scores = {
-            k: _set_score(edge_od, pair, s)
-            for k, s in sets.items()
-            if busy[s].any() and not edge_in_core[s].all()
-        }
-    ranked = sorted((k for k, s in scores.items() if s > 0), key=lambda k: -scores[k])[:top]
+        scores = _set_scores(network, kind, edge_od, ~(in_core[arrays.u] & in_core[arrays.v]))
+    ranked = sorted(scores, key=lambda k: -scores[k])[:top]
     if not ranked:
         raise EmptyNetworkError(
             "no trip between the core and the zones uses the network: check that the core "
