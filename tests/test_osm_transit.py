@@ -836,6 +836,15 @@ def test_helsinki_feed_passes_the_audit(helsinki_pbf: Path, tmp_path: Path) -> N
     assert problems.attrs["summary"]["by_mode"]["tram"]["routes"] == 20
 
 
+@pytest.mark.integration
+def test_cli_feed_passes_gtfs_audit(helsinki_pbf: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "helsinki.zip"
+    args = ["-q", "gtfs-from-osm", str(helsinki_pbf), "--out", str(out)]
+    assert main([*args, "--timezone", "Europe/Helsinki"]) == 0
+    capsys.readouterr()
+    assert main(["-q", "gtfs-audit", str(out), "--date", "2022-02-22"]) == 0
+
+
 def test_handwritten_feed_passes_the_audit(written) -> None:
     from connectivity.audit import audit
 
