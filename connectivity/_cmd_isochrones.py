@@ -90,6 +90,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, help="GeoJSON (.geojson), GeoPackage (.gpkg) or GeoParquet file"
     )
     iso.add_argument("--map", type=Path, help="HTML map to write")
+    iso.add_argument(
+        "--surface", type=Path, help="GeoTIFF of the travel-time surface (seconds) to write"
+    )
     _map_options(iso)
     iso.add_argument("--buffer", type=float, help="metres drawn around reached streets")
     iso.add_argument("--resolution", type=float, help="cell size in metres of the polygons")
@@ -125,29 +128,37 @@ def _map_options(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``connectivity isochrones``."""
-    from connectivity.isochrone import isochrones_from_file, write_isochrones
+    from connectivity.isochrone import (
+        isochrones,
+        travel_time_surface,
+        travel_times_from,
+        write_geotiff,
+        write_isochrones,
+    )
     from connectivity.maps import find_leaflet, isochrone_map, save_map
+    from connectivity.streets import load_streets
 
     lat, lon = parse_latlon(args.origin)
     cutoffs = parse_minutes(args.cutoffs)
     out = args.out
-    if out is None and args.map is None:
+    if out is None and args.map is None and args.surface is None:
         out = Path("isochrones.geojson")
     if out is not None and out.suffix.lower() not in (".geojson", ".json", ".gpkg", ".parquet"):
         raise ParameterError(f"--out {out}: use a .geojson, .gpkg or .parquet file name")
+    if args.surface is not None and args.surface.suffix.lower() not in (".tif", ".tiff"):
+        raise ParameterError(f"--surface {args.surface}: use a .tif file name")
     leaflet = find_leaflet(args.leaflet) if args.offline and args.map is not None else None
-    iso = isochrones_from_file(
-        args.osm,
-        lat=lat,
-        lon=lon,
-        mode=args.mode,
-        cutoffs=cutoffs,
-        buffer=args.buffer,
-        resolution=args.resolution,
-        max_distance=args.max_distance,
+    network = load_streets(args.osm, mode=args.mode)
+    times = travel_times_from(
+        network, lat=lat, lon=lon, limit=max(cutoffs), max_distance=args.max_distance
     )
+    shape = {"buffer": args.buffer, "resolution": args.resolution, "origin": (lat, lon)}
+    iso = isochrones(network, times, cutoffs=cutoffs, **shape)
     if out is not None:
         print(f"wrote {len(iso)} isochrones to {write_isochrones(iso, out)}")
+    if args.surface is not None:
+        surface = travel_time_surface(network, times, max_time=max(cutoffs), **shape)
+        print(f"wrote the travel-time surface to {write_geotiff(surface, args.surface)}")
     if args.map is not None:
         m = isochrone_map(
             iso,

@@ -135,6 +135,27 @@ def test_isochrones_command(cache, tmp_path, capsys):
     assert "0-1 min" in page and "1-2.5 min" in page
 
 
+def test_isochrones_surface(cache, tmp_path, capsys):
+    import rasterio
+
+    tif, out = tmp_path / "walk.tif", tmp_path / "walk.geojson"
+    argv = ["-q", "isochrones", "--osm", str(demo_pbf()), "--origin", STATION]
+    argv += ["--cutoffs", "5,10", "--surface", str(tif), "--out", str(out)]
+    assert main(argv) == 0
+    assert f"wrote the travel-time surface to {tif}" in capsys.readouterr().out
+    with rasterio.open(tif) as src:
+        band = src.read(1)
+        cell = src.res[0] * src.res[1]
+        assert src.crs.to_epsg() == 32635
+    assert np.nanmax(band) <= 600
+    # The polygons are the surface's cells within each cutoff.
+    iso = gpd.read_file(out).to_crs(32635)
+    for cutoff, poly in zip([300, 600], iso.geometry, strict=True):
+        assert poly.area == pytest.approx((band <= cutoff).sum() * cell, rel=1e-6)
+    assert main(["isochrones", "--osm", "x.pbf", "--origin", STATION, "--surface", "a.png"]) == 2
+    assert "--surface a.png: use a .tif" in one_line_error(capsys, "isochrones")
+
+
 def test_isochrones_default_output(cache, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["-q", "isochrones", "--osm", str(demo_pbf()), "--origin", STATION]) == 0
