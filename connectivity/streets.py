@@ -113,7 +113,7 @@ class StreetNetwork:
         length = np.asarray(length, float)
         if time is None:
             if speed_kmh is None:
-                raise ValueError("give either time or speed_kmh")
+                raise ParameterError("give either time or speed_kmh")
             time = length / (speed_kmh / 3.6)
         lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
         nodes = pd.DataFrame(
@@ -265,11 +265,39 @@ class StreetNetwork:
     ) -> np.ndarray:
         """One-to-all (or many-to-all, multi-source) travel times in seconds.
 
-        ``sources`` are node positions; ``initial`` optional start times (seconds) per
-        source, so a point snapped mid-edge can start from both ends. Returns a float
-        array over all nodes, ``inf`` where unreachable within ``limit``.
+        Parameters
+        ----------
+        sources
+            Node positions; with several, the time to each node is from the nearest.
+        limit
+            Stop searching beyond this many seconds.
+        initial
+            Start times in seconds, one per source (a point snapped mid-edge starts from
+            both ends with the times of :meth:`Snapped.departure`; ``inf`` leaves a
+            source out).
+
+        Returns
+        -------
+        times
+            Seconds to every node (``n_nodes``), ``inf`` where unreachable within
+            ``limit``.
+
+        Raises
+        ------
+        ParameterError
+            A source that is not a node position, a negative ``limit`` or start time, or
+            ``initial`` not matching ``sources``.
         """
         sources = np.atleast_1d(np.asarray(sources, np.int64))
+        bad = (sources < 0) | (sources >= self.n_nodes)
+        if bad.any():
+            raise ParameterError(
+                f"source {int(sources[bad][0])} is not a node position of the "
+                f"{self.mode} network (0..{self.n_nodes - 1}); find nodes with "
+                "nearest_nodes() or start from a point with travel_times_from()"
+            )
+        if not limit >= 0:
+            raise ParameterError(f"limit must be >= 0 seconds, got {limit!r}")
         if initial is None:
             return np.asarray(
                 dijkstra(self.csr, indices=sources, min_only=True, limit=limit), float
@@ -483,6 +511,8 @@ class StreetNetwork:
         CoordinateError, OutsideNetworkError
             As :meth:`snap`.
         """
+        if not limit >= 0:
+            raise ParameterError(f"limit must be >= 0 seconds, got {limit!r}")
         snapped = self.snap(lon, lat, max_distance=max_distance)
         times = self._times_with_offsets(
             [snapped.departure(i) for i in range(len(snapped))], limit=limit

@@ -167,9 +167,18 @@ def test_travel_times_with_initial_matches_brute_force():
     assert np.isinf(limited[[0, 2]]).all() and limited[1] == 5
 
 
-def test_travel_times_initial_must_match_sources():
+def test_travel_times_parameter_errors():
+    net = square()
     with pytest.raises(ParameterError, match="one start time"):
-        square().travel_times([1, 3], initial=[5.0])
+        net.travel_times([1, 3], initial=[5.0])
+    with pytest.raises(ParameterError, match=r"source 4 is not a node position .*0\.\.3"):
+        net.travel_times(4)
+    with pytest.raises(ParameterError, match="limit must be >= 0"):
+        net.travel_times(0, limit=-1)
+    with pytest.raises(ParameterError, match="limit must be >= 0"):
+        net.travel_times_from(*lonlat(30, 5), limit=float("nan"))
+    with pytest.raises(ParameterError, match="start times .* must be >= 0"):
+        net.travel_times([0], initial=[-1.0])
 
 
 def test_snap_beyond_max_distance_says_how_far_and_where():
