@@ -162,3 +162,11 @@ def test_add_legend_and_title_on_any_map():
     assert "background:#ff0000" in page
     assert "&lt;/div&gt;&lt;script&gt;x()&lt;/script&gt;" in page
     assert "<script>x()" not in page
+
+
+def test_nothing_reached_centres_on_the_origin():
+    empty = gpd.GeoDataFrame({"cutoff": [60.0]}, geometry=[shapely.Polygon()], crs="EPSG:4326")
+    page = map_html(isochrone_map(empty, origin=ORIGIN))
+    assert "L.geoJson(" not in page
+    assert re.search(r"center: \[60\.171, 24\.9414\]", page)
+    assert ".fitBounds(" not in page
