@@ -391,8 +391,10 @@ def map_html(
     m
         A folium map.
     offline
-        Inline Leaflet and drop every reference to the internet; default: as the map
-        was made (``isochrone_map(..., offline=True)``), else not.
+        Inline Leaflet and drop every ``<script src>`` / ``<link href>`` to the internet;
+        default: as the map was made (``isochrone_map(..., offline=True)``), else not. A
+        tile layer already on the map stays: it shows where there is a network, and the
+        map draws without it where there is none.
     leaflet
         Folder of the npm package ``leaflet`` (see :func:`find_leaflet`).
 
