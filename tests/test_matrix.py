@@ -195,6 +195,6 @@ def test_cli_matrix_matches_the_api_and_reports_bad_files(tmp_path, capsys):
         ("bad.csv", "needs lon and lat columns"),
         ("missing.csv", "no such file"),
     ):
-        args[4] = str(tmp_path / bad)
+        args[5] = str(tmp_path / bad)
         assert main(args) == 2
         assert message in capsys.readouterr().err
