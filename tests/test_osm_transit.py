@@ -813,11 +813,13 @@ def test_node_absent_inside_a_way_splits_the_trip(tmp_path: Path) -> None:
     assert lines[f"r{REL_A}-2"] == [nodes[9][:2], nodes[91][:2]]
 
 
-def test_stops_at_one_place_along_the_route_are_one(tmp_path: Path) -> None:
-    # a station node 28 m beyond the end of the line projects where stop 9 does
+@pytest.mark.parametrize("last", [[9, 95], [95, 9]])
+def test_stops_at_one_place_along_the_route_are_one(tmp_path: Path, last: list[int]) -> None:
+    # a station node 28 m beyond the end of the line projects where stop 9 does; the
+    # stop nearer the line is kept, whatever the order
     nodes = {k: NODES[k] for k in (7, 8, 9)}
     nodes[95] = (24.9185, 60.2111, {"railway": "station", "name": "Epsilon station"})
-    members = [("n", 7, "stop"), ("n", 9, "stop"), ("n", 95, "stop"), ("w", 4, ""), ("w", 5, "")]
+    members = [("n", n, "stop") for n in (7, *last)] + [("w", 4, ""), ("w", 5, "")]
     feed, row = _single_route(tmp_path, nodes, {4: WAYS[4], 5: WAYS[5]}, {}, members)
     names = _stop_names(feed)
     trip = feed["trips"][0]["trip_id"]
