@@ -800,3 +800,47 @@ def test_cli_errors_of_inputs(tmp_path, capsys):
     assert main([*base, "--osm", str(pbf), "--core", "8.45,49.47"]) == 2
     assert "from the nearest node" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+# -- real data ---------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_rhine_neckar_cuts_and_trips_are_consistent():
+    from conftest import shared_data
+    from scipy.sparse.csgraph import dijkstra
+
+    from connectivity.streets import load_streets
+
+    pbf = shared_data("rhein-neckar/rnv.osm.pbf")
+    net = load_streets(pbf, mode="drive")
+    # Zones drawn by hand: Ludwigshafen (west of the Rhine) and Heidelberg.
+    zones = gpd.GeoDataFrame(
+        {"name": ["Ludwigshafen", "Heidelberg"]},
+        geometry=[box(8.38, 49.45, 8.44, 49.51), box(8.64, 49.38, 8.73, 49.42)],
+        crs="EPSG:4326",
+    )
+    study = bn.core_periphery(net, core=(49.4794, 8.4694), zones=zones)
+    nodes = study.zone_nodes()
+    assert all(len(v) > 1000 for v in nodes.values())
+    # Every trip leaves the core node along its out-edges: the trips there add up to
+    # the population (one per zone node) that the core reaches.
+    od = bn.od_betweenness(net, study.sources, study.population, direction="outbound")
+    reach = np.isfinite(dijkstra(net.csr, indices=int(study.sources[0])))
+    out_edges = np.flatnonzero(net.edges["u"].to_numpy() == study.sources[0])
+    assert od.iloc[out_edges].sum() == pytest.approx(study.population[reach].sum())
+    cuts = bn.min_cuts(net, study.core_nodes, nodes)
+    cap = bn.edge_capacity(net)
+    for zone, value, edges in cuts[["zone", "capacity", "edges"]].itertuples(index=False):
+        # The cut's value is its edges' capacity, and without them no zone node is
+        # reachable from the core area.
+        assert value == pytest.approx(cap[list(edges)].sum())
+        keep = np.ones(net.n_edges, bool)
+        keep[list(edges)] = False
+        e = net.edges[keep]
+        cut_net = StreetNetwork(
+            mode=net.mode, crs=net.crs, nodes=net.nodes, edges=e.reset_index(drop=True)
+        )
+        times = cut_net.travel_times(study.core_nodes)
+        assert not np.isfinite(times[nodes[zone]]).any()
+        assert np.isfinite(net.travel_times(study.core_nodes)[nodes[zone]]).all()
