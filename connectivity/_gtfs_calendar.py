@@ -10,6 +10,8 @@ exclusive), the way :func:`connectivity.gtfs.load_timetable` builds them.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,8 @@ from connectivity._errors import GtfsError
 from connectivity._gtfs_read import FeedSource, parse_dates, parse_int, parse_times, strings
 
 __all__ = ["Calendar", "frequency_counts"]
+
+log = logging.getLogger(__name__)
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -51,31 +55,37 @@ class Calendar:
                 f"GTFS feed {source.path} has neither calendar.txt nor calendar_dates.txt: "
                 "it needs at least one of them to say on which dates its trips run"
             )
-        pairs = [np.zeros(0, object)], [np.zeros(0, "datetime64[D]")]
+        self.ids = np.zeros(0, object)
+        self.start = self.end = np.zeros(0, "datetime64[D]")
+        self.days = np.zeros((0, 7), bool)
         if cal is not None and cal.num_rows:
             where = source.where("calendar.txt")
-            start = parse_dates(cal, "start_date", where)
-            end = parse_dates(cal, "end_date", where)
-            days = np.stack(
+            ids = strings(cal, "service_id")
+            first = ~pd.Index(ids).duplicated()
+            if not first.all():
+                log.warning(
+                    "%s: %d service_id(s) appear twice (such as %r): the first row is used",
+                    where,
+                    int((~first).sum()),
+                    ids[~first][0],
+                )
+            self.ids = ids[first]
+            self.start = parse_dates(cal, "start_date", where)[first]
+            self.end = parse_dates(cal, "end_date", where)[first]
+            self.days = np.stack(
                 [
                     parse_int(cal, d, where, default=0, low=0, high=1, fix="use 0 or 1")
                     for d in _WEEKDAYS
                 ],
                 axis=1,
-            ).astype(bool)
-            ids = strings(cal, "service_id")
-            lengths = np.maximum((end - start).astype(np.int64) + 1, 0)
-            row = np.repeat(np.arange(len(ids)), lengths)
-            offset = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-            dates = start[row] + offset.astype("timedelta64[D]")
-            weekday = (dates.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
-            keep = days[row, weekday]
-            pairs[0].append(ids[row[keep]])
-            pairs[1].append(dates[keep])
-        frame = pd.DataFrame(
-            {"service_id": np.concatenate(pairs[0]), "date": np.concatenate(pairs[1])}
+            ).astype(bool)[first]
+        self.exceptions = pd.DataFrame(
+            {
+                "service_id": pd.Series(dtype=object),
+                "date": pd.Series(dtype="datetime64[s]"),
+                "runs": pd.Series(dtype=bool),
+            }
         )
-        self.added = self.removed = frame.iloc[:0]
         if exc is not None and exc.num_rows:
             where = source.where("calendar_dates.txt")
             ex = pd.DataFrame(
@@ -87,31 +97,104 @@ class Calendar:
                     ),
                 }
             )
-            self.added = ex.loc[ex["type"] == 1, ["service_id", "date"]]
-            self.removed = ex.loc[ex["type"] == 2, ["service_id", "date"]]
-            frame = pd.concat([frame, self.added], ignore_index=True)
-            if len(self.removed):
-                key = pd.MultiIndex.from_frame(frame)
-                gone = key.isin(pd.MultiIndex.from_frame(self.removed))
-                frame = frame.loc[~gone]
-        frame = frame.drop_duplicates(ignore_index=True)
-        frame["date"] = frame["date"].astype("datetime64[s]")
-        #: One row per (service_id, date) on which the service runs.
-        self.pairs = frame
+            # One row per (service, date): a removal wins over an addition of the same date.
+            runs = ex.groupby(["service_id", "date"], sort=False)["type"].max() == 1
+            self.exceptions = runs.rename("runs").reset_index()
+        self._index = pd.Index(self.ids)
+
+    def _by_calendar(self, services: np.ndarray, dates: np.ndarray) -> np.ndarray:
+        """Whether calendar.txt runs each service on each date (pairwise)."""
+        row = self._index.get_indexer(services)
+        ok = row >= 0
+        r = np.maximum(row, 0)
+        if not len(self.ids):
+            return np.zeros(len(services), bool)
+        d = np.asarray(dates, "datetime64[D]")
+        return ok & (self.start[r] <= d) & (d <= self.end[r]) & self.days[r, _weekday(d)]
 
     def services_on(self, date: dt.date) -> set[str]:
         """The service_ids running on ``date``."""
         day = np.datetime64(date, "D")
-        return set(self.pairs.loc[self.pairs["date"] == day, "service_id"].tolist())
+        on = (self.start <= day) & (day <= self.end) & self.days[:, _weekday(day)]
+        active = set(self.ids[on].tolist())
+        ex = self.exceptions[self.exceptions["date"].to_numpy("datetime64[D]") == day]
+        for service, runs in zip(ex["service_id"], ex["runs"], strict=True):
+            if runs:
+                active.add(service)
+            else:
+                active.discard(service)
+        return active
 
-    def date_range(self) -> tuple[dt.date, dt.date] | None:
-        """The first and last date any service runs (None when none ever does)."""
-        if not len(self.pairs):
-            return None
-        return (
-            pd.Timestamp(self.pairs["date"].min()).date(),
-            pd.Timestamp(self.pairs["date"].max()).date(),
-        )
+    def services_running(self) -> set[str]:
+        """The service_ids that run on at least one date (removals aside)."""
+        span = (self.end - self.start).astype(np.int64)
+        weekday0 = _weekday(self.start)
+        has_date = np.zeros(len(self.ids), bool)
+        for k in range(7):
+            has_date |= self.days[:, k] & (span >= (k - weekday0) % 7)
+        added = self.exceptions.loc[self.exceptions["runs"], "service_id"]
+        return set(self.ids[has_date].tolist()) | set(added.tolist())
+
+    def trips_per_date(self, weights: pd.Series) -> pd.DataFrame:
+        """Trips running on each date, given the trips a day of each service makes.
+
+        Returns ``date`` (datetime64) and ``trips``, from the first to the last date any
+        service runs; computed with difference arrays, so a calendar spanning decades
+        costs no more than its number of days.
+        """
+        dates = [self.start, self.end, self.exceptions["date"].to_numpy("datetime64[D]")]
+        dates = [d for d in dates if len(d)]
+        if not dates:
+            return pd.DataFrame(
+                {"date": pd.Series(dtype="datetime64[s]"), "trips": pd.Series(dtype=np.int64)}
+            )
+        lo = min(d.min() for d in dates)
+        hi = max(d.max() for d in dates)
+        n = int((hi - lo).astype(np.int64)) + 1
+        w_cal = weights.reindex(self.ids, fill_value=0).to_numpy(np.int64)
+        trips = np.zeros(n + 7, np.int64)
+        running = np.zeros(n + 7, np.int64)
+        start = (self.start - lo).astype(np.int64)
+        end = (self.end - lo).astype(np.int64)
+        weekday0 = _weekday(self.start)
+        weekday1 = _weekday(self.end)
+        for k in range(7):
+            first = start + (k - weekday0) % 7
+            last = end - (weekday1 - k) % 7
+            rows = self.days[:, k] & (first <= last)
+            # +w on the first such weekday, -w a week after the last; the running sum
+            # with a stride of 7 then covers every such weekday between them.
+            for diff, w in ((trips, w_cal), (running, np.ones(len(w_cal), np.int64))):
+                np.add.at(diff, first[rows], w[rows])
+                np.add.at(diff, last[rows] + 7, -w[rows])
+        for diff in (trips, running):
+            for phase in range(7):
+                diff[phase::7] = np.cumsum(diff[phase::7])
+        ex = self.exceptions
+        if len(ex):
+            ex_dates = ex["date"].to_numpy("datetime64[D]")
+            base = self._by_calendar(ex["service_id"].to_numpy(object), ex_dates)
+            delta = ex["runs"].to_numpy(bool).astype(np.int64) - base.astype(np.int64)
+            pos = (ex_dates - lo).astype(np.int64)
+            w_ex = weights.reindex(ex["service_id"].to_numpy(object), fill_value=0).to_numpy(
+                np.int64
+            )
+            np.add.at(trips, pos, delta * w_ex)
+            np.add.at(running, pos, delta)
+        trips, running = trips[:n], running[:n]
+        served = np.flatnonzero(running > 0)
+        if not len(served):
+            return pd.DataFrame(
+                {"date": pd.Series(dtype="datetime64[s]"), "trips": pd.Series(dtype=np.int64)}
+            )
+        a, b = int(served[0]), int(served[-1]) + 1
+        days = lo + np.arange(a, b).astype("timedelta64[D]")
+        return pd.DataFrame({"date": days.astype("datetime64[s]"), "trips": trips[a:b]})
+
+
+def _weekday(dates: Any) -> Any:
+    """Monday 0 ... Sunday 6 of datetime64[D] values (1970-01-01 was a Thursday)."""
+    return (np.asarray(dates, "datetime64[D]").astype(np.int64) + 3) % 7
 
 
 def frequency_counts(frequencies: pa.Table | None, where: str) -> pd.DataFrame:

@@ -301,9 +301,7 @@ def _audit_feed(
         where("trips.txt"),
         "trips whose route_id is not in routes.txt (they are left out)",
     )
-    known_services = set(feed.calendar.pairs["service_id"]) | set(
-        feed.calendar.removed["service_id"]
-    )
+    known_services = feed.calendar.services_running()
     no_service = ~pd.Series(feed.trip_services).isin(known_services).to_numpy()
     problems.add(
         "warning",

@@ -172,9 +172,8 @@ def _dates_of(feeds: list[_Feed]) -> pd.DataFrame:
     counts: list[pd.Series] = []
     for feed in feeds:
         per_service = pd.Series(feed.trip_weights()).groupby(feed.trip_services, sort=False).sum()
-        pairs = feed.calendar.pairs
-        n = per_service.reindex(pairs["service_id"].to_numpy(), fill_value=0).to_numpy()
-        counts.append(pd.Series(n, index=pairs["date"].to_numpy()))
+        per_date = feed.calendar.trips_per_date(per_service)
+        counts.append(pd.Series(per_date["trips"].to_numpy(), index=per_date["date"].to_numpy()))
     total = pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype=np.int64)
     if len(total):
         full = pd.date_range(total.index.min(), total.index.max(), freq="D")

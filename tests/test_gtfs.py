@@ -7,6 +7,8 @@ import datetime as dt
 import numpy as np
 import pytest
 from _gtfs_feed import base_feed, hms, write_feed
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectivity import GtfsError, InputFileError, NoServiceError, ParameterError
 from connectivity.gtfs import TransitMode, load_timetable, service_dates
@@ -65,6 +67,104 @@ def test_calendar_dates_add_and_remove_and_service_dates_counts_every_day(tmp_pa
             expected = 2
         assert n == expected, day
     assert counts[dt.date(2024, 2, 1)] == 0  # a gap inside the range is listed with 0
+
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@st.composite
+def random_calendars(draw):
+    """Up to three services: a calendar row each (or none), random exceptions."""
+    base = dt.date(2024, 2, 20)
+    calendar, exceptions = [], []
+    for service in ("A", "B", "C")[: draw(st.integers(1, 3))]:
+        if draw(st.booleans()):
+            start = base + dt.timedelta(days=draw(st.integers(0, 20)))
+            end = start + dt.timedelta(days=draw(st.integers(-2, 30)))
+            row = {"service_id": service, "start_date": f"{start:%Y%m%d}",
+                   "end_date": f"{end:%Y%m%d}"}  # fmt: skip
+            row.update({d: int(draw(st.booleans())) for d in DAYS})
+            calendar.append(row)
+        for _ in range(draw(st.integers(0, 4))):
+            day = base + dt.timedelta(days=draw(st.integers(-3, 55)))
+            exceptions.append(
+                {"service_id": service, "date": f"{day:%Y%m%d}",
+                 "exception_type": draw(st.integers(1, 2))}
+            )  # fmt: skip
+    return calendar, exceptions
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_calendars())
+def test_service_dates_equal_a_day_by_day_brute_force(tmp_path_factory, calendars):
+    calendar, exceptions = calendars
+    files = base_feed()
+    files["trips.txt"] = [
+        {"route_id": "R1", "service_id": s, "trip_id": f"{s}{i}"}
+        for s, n in (("A", 1), ("B", 2), ("C", 4))
+        for i in range(n)
+    ]
+    files["stop_times.txt"] = [
+        {"trip_id": t["trip_id"], "arrival_time": hms(3600 * k), "departure_time": hms(3600 * k),
+         "stop_id": "AB"[k], "stop_sequence": k}
+        for t in files["trips.txt"] for k in (0, 1)
+    ]  # fmt: skip
+    files["calendar.txt"] = calendar
+    files["calendar_dates.txt"] = exceptions
+    if not calendar:
+        del files["calendar.txt"]
+    if not exceptions and not calendar:
+        return
+    feed = write_feed(tmp_path_factory.mktemp("feed"), files)
+    # brute force: every date, every service, the rules read literally
+    trips_of = {"A": 1, "B": 2, "C": 4}
+    expected: dict[dt.date, int] = {}
+    running: set[dt.date] = set()
+    for k in range(-5, 70):
+        day = dt.date(2024, 2, 20) + dt.timedelta(days=k)
+        n = 0
+        for service in trips_of:
+            runs = any(
+                r["service_id"] == service
+                and r["start_date"] <= f"{day:%Y%m%d}" <= r["end_date"]
+                and r[DAYS[day.weekday()]] == 1
+                for r in calendar
+            )
+            types = {e["exception_type"] for e in exceptions
+                     if e["service_id"] == service and e["date"] == f"{day:%Y%m%d}"}  # fmt: skip
+            if 2 in types:
+                runs = False
+            elif 1 in types:
+                runs = True
+            if runs:
+                n += trips_of[service]
+                running.add(day)
+        expected[day] = n
+    dates = service_dates(feed)
+    if not running:
+        assert len(dates) == 0
+        return
+    assert dates["date"].iloc[0] == min(running) and dates["date"].iloc[-1] == max(running)
+    for day, n in zip(dates["date"], dates["trips"], strict=True):
+        assert n == expected[day], day
+
+
+def test_a_calendar_over_a_century_is_counted_without_expanding_it(tmp_path):
+    files = base_feed()
+    files["calendar.txt"][0]["start_date"] = "20000101"
+    files["calendar.txt"][0]["end_date"] = "20991231"
+    files["calendar_dates.txt"] = [
+        {"service_id": "WK", "date": "20500103", "exception_type": 1},  # already runs
+        {"service_id": "WK", "date": "20500101", "exception_type": 2},  # Saturday: no-op
+        {"service_id": "WK", "date": "20500104", "exception_type": 2},
+    ]
+    dates = service_dates(write_feed(tmp_path / "f", files))
+    counts = dict(zip(dates["date"], dates["trips"], strict=True))
+    assert dates["date"].iloc[0] == dt.date(2000, 1, 3)  # the first Monday
+    assert dates["date"].iloc[-1] == dt.date(2099, 12, 31)  # a Thursday
+    assert counts[dt.date(2050, 1, 3)] == 2 and counts[dt.date(2050, 1, 4)] == 0
+    assert counts[dt.date(2050, 1, 1)] == 0 and counts[dt.date(2024, 1, 6)] == 1
+    assert sum(counts.values()) == 2 * 26089 - 2 + 4 * 1  # weekdays, one removed; 4 Saturdays
 
 
 def test_feed_with_only_calendar_dates(tmp_path):
