@@ -480,3 +480,95 @@ def test_cli_walk_mode_times_match_the_api(tmp_path, capsys):
     got = frame[frame["kind"] == "street"]["travel_time_s"].to_numpy()
     assert np.array_equal(np.isnan(got), ~np.isfinite(want))
     np.testing.assert_allclose(got[~np.isnan(got)], np.round(want[np.isfinite(want)]), atol=0)
+
+
+# -- real data ---------------------------------------------------------------------------
+
+
+def _raw_direct_trips(feed, date, origin_stops, dest_stops):
+    """(departure, arrival) of every trip running on ``date`` from an origin stop to a
+    later destination stop, read with the csv module alone."""
+    import csv
+    import io
+    import zipfile
+
+    day = date.strftime("%Y%m%d")
+    weekday = date.strftime("%A").lower()
+    with zipfile.ZipFile(feed) as z:
+
+        def rows(name):
+            with z.open(name) as f:
+                yield from csv.DictReader(io.TextIOWrapper(f, "utf-8-sig"))
+
+        running = {
+            r["service_id"]
+            for r in rows("calendar.txt")
+            if r["start_date"] <= day <= r["end_date"] and r[weekday] == "1"
+        }
+        for r in rows("calendar_dates.txt"):
+            if r["date"] == day:
+                (running.add if r["exception_type"] == "1" else running.discard)(r["service_id"])
+        trips = {r["trip_id"] for r in rows("trips.txt") if r["service_id"] in running}
+
+        def secs(text):
+            h, m, s = (int(x) for x in text.split(":"))
+            return 3600 * h + 60 * m + s
+
+        events: dict[str, list[tuple[int, str, int, int]]] = {}
+        for r in rows("stop_times.txt"):
+            if r["trip_id"] in trips and (
+                r["stop_id"] in origin_stops or r["stop_id"] in dest_stops
+            ):
+                events.setdefault(r["trip_id"], []).append(
+                    (
+                        int(r["stop_sequence"]),
+                        r["stop_id"],
+                        secs(r["arrival_time"]),
+                        secs(r["departure_time"]),
+                    )
+                )
+    found = []
+    for evs in events.values():
+        evs.sort()
+        for i, (_, s, _, dep) in enumerate(evs):
+            if s not in origin_stops:
+                continue
+            for _, z, arr, _ in evs[i + 1 :]:
+                if z in dest_stops:
+                    found.append((s, dep, z, arr))
+    return found
+
+
+@pytest.mark.integration
+def test_rhine_neckar_from_mannheim_hbf_bounded_by_direct_trips():
+    from conftest import shared_data
+
+    from connectivity import load_streets, load_timetable
+
+    folder = shared_data("rhein-neckar")
+    date = dt.date(2016, 11, 4)  # a Friday
+    streets = load_streets(folder / "rnv.osm.pbf", mode="walk")
+    tt = load_timetable(folder / "rnv_gtfs.zip", date=date)
+    net = build_network(streets, tt)
+    stops = tt.stops
+    ids = stops["stop_id"].astype(str).to_numpy()
+    name = stops["stop_name"].to_numpy()
+    ma = set(ids[name == "MA Hauptbahnhof"])
+    origin_pos = int(np.flatnonzero(name == "MA Hauptbahnhof")[0])
+    origin = (float(stops["lon"][origin_pos]), float(stops["lat"][origin_pos]))
+    departure = 8 * 3600
+    res = travel_times(net, origin, departure=departure)
+    walk = travel_times(net, origin, departure=departure, mode="walk").stop_times()
+    walk_to = {ids[i]: walk[i] for i in range(len(ids)) if ids[i] in ma}
+    for target in ("HD Hauptbahnhof", "LU Hauptbahnhof"):
+        dest = set(ids[name == target])
+        trips = _raw_direct_trips(folder / "rnv_gtfs.zip", date, ma, dest)
+        usable = [
+            (arr - departure, arr - dep)
+            for s, dep, _, arr in trips
+            if dep >= departure + np.ceil(walk_to[s] - 1e-3)
+        ]
+        assert usable, f"no direct trip to {target} in stop_times.txt"
+        best, in_vehicle = min(usable)
+        got = min(res.stop_times()[[i for i in range(len(ids)) if ids[i] in dest]])
+        assert in_vehicle <= got <= best, (target, got, best, in_vehicle)
