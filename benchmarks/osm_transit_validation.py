@@ -99,6 +99,46 @@ def errors(pairs, scheduled, speed_kmh: float, dwell: float) -> np.ndarray:
     return est - ref
 
 
+CENTRAL = (24.9414, 60.1719)  # Helsinki Central railway station, lon/lat
+
+
+def _stop_times_from_central(walk, feed: Path):
+    """Walk+transit times from Helsinki Central at 08:00 on 2022-02-22 to every stop:
+    (stops frame, single departure, median over the departures of 08:00-09:00)."""
+    from connectivity.gtfs import load_timetable
+    from connectivity.network import build_network
+    from connectivity.routing import travel_times
+
+    table = load_timetable(feed, date="2022-02-22")
+    network = build_network(walk, table)
+    one = travel_times(network, CENTRAL, departure="2022-02-22T08:00")
+    window = travel_times(network, CENTRAL, departure="2022-02-22T08:00", window=3600)
+    return table.stops, one.stops[0], np.median(window.stops, axis=0)
+
+
+def walk_transit_comparison(walk, estimated: Path, hsl_times) -> list[tuple[str, np.ndarray]]:
+    """Errors (estimated - HSL) of the travel times to the estimated feed's tram stops
+    found by name in HSL (the HSL stop of that name reached first)."""
+    est_stops, est_one, est_win = _stop_times_from_central(walk, estimated)
+    hsl_stops, hsl_one, hsl_win = hsl_times
+    with zipfile.ZipFile(estimated) as z:
+        routes = {r["route_id"] for r in _read(z, "routes.txt") if r["route_type"] == "0"}
+        trips = {t["trip_id"] for t in _read(z, "trips.txt") if t["route_id"] in routes}
+        tram_stops = {r["stop_id"] for r in _read(z, "stop_times.txt") if r["trip_id"] in trips}
+    hsl_names = hsl_stops["stop_name"].to_numpy()
+    one, win = [], []
+    for i, (stop_id, name) in enumerate(
+        zip(est_stops["stop_id"], est_stops["stop_name"], strict=True)
+    ):
+        match = np.flatnonzero(hsl_names == name)
+        if stop_id not in tram_stops or not len(match):
+            continue
+        for errors_, est, ref in ((one, est_one, hsl_one), (win, est_win, hsl_win)):
+            if np.isfinite(est[i]) and np.isfinite(ref[match].min()):
+                errors_.append(est[i] - ref[match].min())
+    return [("08:00 departure", np.array(one)), ("median 08:00-09:00", np.array(win))]
+
+
 def synthetic_city(path: Path, n_routes: int) -> Path:
     """Write a PBF of ``n_routes`` PTv2 bus relations on parallel streets (3 km each)."""
     import osmium
@@ -194,6 +234,26 @@ def main() -> int:
             print(
                 f"  best of the grid: {best[0]:.0f} km/h (median {best[1]:.1f} s, p90 {best[2]:.1f} s)"
             )
+        print("\nwalk+transit from Helsinki Central, 2022-02-22 08:00, to the tram stops")
+        from connectivity.streets import load_streets
+
+        walk = load_streets(pbf, mode="walk")
+        hsl_times = _stop_times_from_central(walk, HSL)
+        for speed in (11.0, DEFAULT_SPEEDS["tram"], 17.0, 20.0):
+            est, _ = gtfs_from_osm(
+                pbf,
+                out=Path(tmp) / f"tram{speed:.0f}.zip",
+                speeds={"tram": speed},
+                dwell=dwell,
+                timezone="Europe/Helsinki",
+            )
+            for label, e in walk_transit_comparison(walk, est, hsl_times):
+                mark = " <- default" if speed == DEFAULT_SPEEDS["tram"] else ""
+                print(
+                    f"  tram {speed:4.1f} km/h, {label}: {len(e)} stops, median |err| "
+                    f"{np.median(np.abs(e)):.0f} s, p90 {np.quantile(np.abs(e), 0.9):.0f} s, "
+                    f"median err {np.median(e):.0f} s{mark}"
+                )
         print(
             f"\ngtfs_from_osm on the Helsinki extract ({len(report)} relations): "
             f"median {statistics.median(timings):.2f} s over {len(timings)} runs "
