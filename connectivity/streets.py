@@ -593,16 +593,20 @@ class StreetNetwork:
         )
         e = self.edges
         names = {"time": "travel_time", "speed": "speed_kph"}
-        records = e.drop(columns=["u", "v"]).rename(columns=names).to_dict("records")
+        columns = [c for c in e.columns if c not in ("u", "v")]
+        keys = [names.get(c, c) for c in columns]
+        values = [e[c].tolist() for c in columns]
         u = osmid[e["u"].to_numpy(np.int64)].tolist()
         v = osmid[e["v"].to_numpy(np.int64)].tolist()
-        geoms = self.geometry
-        for i, d in enumerate(records):
-            # Missing tags are left out, as osmnx does.
-            for key in [k for k, val in d.items() if val is None or val != val]:
-                del d[key]
-            if geoms is not None and geoms[i] is not None:
-                d["geometry"] = geoms[i]
+        # Missing tags (None, NaN) are left out, as osmnx does.
+        records = [
+            {k: val for k, val in zip(keys, row, strict=True) if val is not None and val == val}
+            for row in zip(*values, strict=True)
+        ]
+        if self.geometry is not None:
+            for d, geom in zip(records, self.geometry, strict=True):
+                if geom is not None:
+                    d["geometry"] = geom
         graph.add_edges_from(zip(u, v, records, strict=True))
         return graph
 

@@ -715,3 +715,35 @@ def test_rhine_neckar_walk_network_matches_osmium_and_reloads_from_cache(caplog)
     t = again.travel_times_from(8.4660, 49.4875)
     heidelberg = again.nearest_nodes(8.6930, 49.4100)[0][0]
     assert 4 * 3600 < t[heidelberg] < 7 * 3600
+
+
+def test_snap_and_to_networkx_follow_curved_edge_geometry():
+    import osmnx as ox
+    import shapely
+
+    corner = [(X0, Y0), (X0 + 100, Y0), (X0 + 100, Y0 + 100)]
+    forward = shapely.LineString(corner)
+    net = StreetNetwork.from_arrays(
+        x=[X0, X0 + 100],
+        y=[Y0, Y0 + 100],
+        u=[0, 1],
+        v=[1, 0],
+        length=[200.0, 200.0],
+        speed_kmh=3.6,
+        crs=CRS,
+        geometry=[forward, shapely.LineString(corner[::-1])],
+    )
+    s = net.snap(*lonlat(105, 50))
+    # The L-shaped street passes (100, 50) after 150 of its 200 m; a straight line
+    # between the end nodes would put the point elsewhere.
+    e = int(s.edge[0])
+    f = 0.75 if e == 0 else 0.25
+    assert s.fraction[0] == pytest.approx(f, abs=1e-6)
+    assert s.distance[0] == pytest.approx(5, abs=1e-3)
+    assert (s.x[0] - X0, s.y[0] - Y0) == pytest.approx((100, 50), abs=1e-3)
+    times = net.travel_times_from(*lonlat(105, 50))
+    assert times == pytest.approx([150, 50], abs=1e-3)
+    g = net.to_networkx()
+    _, edges = ox.convert.graph_to_gdfs(g)
+    assert edges.geometry.iloc[0].equals(forward) or edges.geometry.iloc[1].equals(forward)
+    assert edges["length"].tolist() == [200.0, 200.0]
