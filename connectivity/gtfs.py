@@ -19,7 +19,7 @@
   at every stop, else by the straight-line distance between stops, else evenly, and
   flagged in ``Timetable.interpolated``;
 - ``transfers.txt`` rules become ``Timetable.transfers`` (stop positions,
-  ``transfer_type``, ``min_transfer_time`` with 0 where not given, and the trip and
+  ``transfer_type``, ``min_transfer_time`` (float seconds, NaN where not given), and the trip and
   route ids of trip- and route-specific rules);
 - stations and platforms: every row of ``stops.txt`` is a stop (``location_type``,
   ``parent_station`` and its position ``parent`` kept), so routing can add station
@@ -704,7 +704,7 @@ class _FeedDay:
             "from_stop": pd.Series(dtype=np.int64),
             "to_stop": pd.Series(dtype=np.int64),
             "transfer_type": pd.Series(dtype=np.int64),
-            "min_transfer_time": pd.Series(dtype=np.int64),
+            "min_transfer_time": pd.Series(dtype=np.float64),
         }
         if table is None or table.num_rows == 0:
             return pd.DataFrame(columns)
@@ -716,7 +716,7 @@ class _FeedDay:
                 "from_stop": from_stop,
                 "to_stop": to_stop,
                 "transfer_type": parse_int(table, "transfer_type", where, default=0, low=0, high=5),
-                "min_transfer_time": parse_int(table, "min_transfer_time", where, default=0, low=0),
+                "min_transfer_time": _transfer_times(table, where),
             }
         )
         for col in ("from_route_id", "to_route_id", "from_trip_id", "to_trip_id"):
@@ -805,3 +805,16 @@ def _first_of_each(table: pa.Table, column: str, where: str) -> pa.Table:
         ids[dup][0],
     )
     return table.filter(pa.array(~dup))
+
+
+def _transfer_times(table: pa.Table, where: str) -> np.ndarray:
+    """min_transfer_time in seconds, NaN where not given; negative or bad values raise."""
+    seconds = parse_float(table, "min_transfer_time", where, fix="give whole seconds")
+    bad = np.isfinite(seconds) & ((seconds < 0) | (seconds != np.round(seconds)))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise GtfsError(
+            f"{where}, line {table['_line'][i].as_py()}, column min_transfer_time: "
+            f"{seconds[i]:g} is not a whole, non-negative number of seconds: fix it"
+        )
+    return seconds

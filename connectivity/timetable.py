@@ -42,7 +42,7 @@ Frames as :func:`connectivity.gtfs.load_timetable` fills them (ids namespaced
   ``headway`` (s, 0 for scheduled trips), ``feed_id``, ``pattern`` (-1 for trips of fewer
   than two stops, which no pattern holds), other trips.txt columns kept.
 - ``transfers``: ``transfer_type`` 0 recommended, 1 timed, 2 minimum time
-  (``min_transfer_time``, 0 where not given), 3 not possible; ``from_trip_id``,
+  (``min_transfer_time``: float seconds, NaN where not given), 3 not possible; ``from_trip_id``,
   ``to_trip_id``, ``from_route_id``, ``to_route_id`` kept when the feed has them (rules of
   a frequency template apply to all its expansions: match on ``trips.gtfs_trip_id``).
 """
@@ -322,7 +322,7 @@ class Timetable:
                     "from_stop": pd.Series(dtype=np.int64),
                     "to_stop": pd.Series(dtype=np.int64),
                     "transfer_type": pd.Series(dtype=np.int64),
-                    "min_transfer_time": pd.Series(dtype=np.int64),
+                    "min_transfer_time": pd.Series(dtype=np.float64),
                 }
             )
 

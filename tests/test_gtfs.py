@@ -411,8 +411,11 @@ def test_transfers_of_every_type_become_stop_positions(tmp_path):
         ("C", "A"),
     ]  # the rule to an unknown stop is left out
     assert tr["transfer_type"].tolist() == [0, 1, 2, 3]
-    assert tr["min_transfer_time"].tolist() == [0, 0, 240, 0]
+    assert np.array_equal(tr["min_transfer_time"], [np.nan, np.nan, 240, np.nan], equal_nan=True)
     assert tr["from_trip_id"].tolist()[1] == "t1" and tr["to_route_id"].tolist()[2] == "R2"
+    files["transfers.txt"][2]["min_transfer_time"] = -60
+    with pytest.raises(GtfsError, match=r"transfers\.txt, line 4, column min_transfer_time"):
+        load_timetable(write_feed(tmp_path / "g", files), date=MON)
 
 
 def test_stations_platforms_and_parent_positions(tmp_path):
@@ -478,8 +481,8 @@ def test_several_feeds_are_namespaced_by_feed_id(tmp_path):
     # every trip's route position points at a route of its own feed
     assert (tt.routes["feed_id"].to_numpy()[tt.trips["route"]] == tt.trips["feed_id"]).all()
     tr = tt.transfers.iloc[0]
-    assert tt.stops["stop_id"].iloc[tr["from_stop"]] == "third:A"
-    assert tt.stops["stop_id"].iloc[tr["to_stop"]] == "third:B"
+    assert tt.stops["stop_id"].iloc[int(tr["from_stop"])] == "third:A"
+    assert tt.stops["stop_id"].iloc[int(tr["to_stop"])] == "third:B"
     named = load_timetable([one, two], date=MON, feed_ids=["a", "b"])
     assert named.stop_index("b:C") == 5
     with pytest.raises(ParameterError, match="not unique"):
