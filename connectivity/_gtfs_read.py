@@ -212,11 +212,24 @@ def _parse_csv(
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    parse = pcsv.ParseOptions(newlines_in_values=False)
     try:
-        table = pcsv.read_csv(
-            pa.BufferReader(body), read_options=read, convert_options=convert, parse_options=parse
-        )
+        try:
+            table = pcsv.read_csv(
+                pa.BufferReader(body),
+                read_options=read,
+                convert_options=convert,
+                parse_options=pcsv.ParseOptions(newlines_in_values=False),
+            )
+        except pa.ArrowInvalid:
+            if b'"' not in body:
+                raise
+            # A quoted value may hold a line break: parse again, allowing it (slower).
+            table = pcsv.read_csv(
+                pa.BufferReader(body),
+                read_options=read,
+                convert_options=convert,
+                parse_options=pcsv.ParseOptions(newlines_in_values=True),
+            )
     except pa.ArrowInvalid as exc:
         text = str(exc)
         if "UTF8" in text or "utf8" in text.lower():

@@ -519,6 +519,14 @@ def test_zip_folder_subfolder_bom_crlf_quotes_whitespace_extra_columns(tmp_path,
     assert len(tt.transfers) == 0
 
 
+def test_quoted_line_breaks_inside_values(tmp_path):
+    files = base_feed()
+    files["stops.txt"][1]["stop_desc"] = "platform 2,\nnorth side"
+    tt = load_timetable(write_feed(tmp_path / "f", files), date=MON)
+    assert tt.stops.set_index("stop_id").loc["B", "stop_desc"] == "platform 2,\nnorth side"
+    assert tt.n_stops == 3
+
+
 def test_patterns_group_trips_and_are_fifo(tmp_path):
     files = base_feed()
     files["trips.txt"].append({"route_id": "R1", "service_id": "WK", "trip_id": "express"})
