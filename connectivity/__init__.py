@@ -74,6 +74,7 @@ _LAZY: dict[str, str] = {
     "core_times": "connectivity.access",
     "distance_profile": "connectivity.access",
     "report_text": "connectivity.access",
+    "transit_core_times": "connectivity.access",
     "write_indicators": "connectivity.access",
     "gtfs_from_osm": "connectivity.osm_transit",
     "read_route_relations": "connectivity.osm_transit",

@@ -3,9 +3,9 @@
 The caller gives, per mode, the travel times between the core and every node of one
 reference street network (the network that carries the population, usually the walk
 network) as :class:`CoreTimes`: computed here over a street network by
-:func:`core_times` (car, walk, bike), or built from transit routing results with
-:meth:`CoreTimes.from_arrays` (times per departure of a window, or per-node
-percentiles). :func:`core_periphery` turns them into one row per zone; the table goes
+:func:`core_times` (car, walk, bike), by :func:`transit_core_times` (walk+transit over
+a departure window), or built from any routing results with :meth:`CoreTimes.from_arrays`
+(times per departure of a window, or per-node percentiles). :func:`core_periphery` turns them into one row per zone; the table goes
 to a CSV or GeoJSON with :func:`write_indicators` and to a short text with
 :func:`report_text`. :func:`distance_profile` bins travel time against straight-line
 distance from the core.
@@ -52,6 +52,7 @@ __all__ = [
     "core_times",
     "distance_profile",
     "report_text",
+    "transit_core_times",
     "write_indicators",
     "write_report",
 ]
@@ -240,6 +241,66 @@ def core_times(
         nearest = _nearest_nodes_of(network, on)
         from_core, to_core = from_core[nearest], to_core[nearest]
     return CoreTimes({50.0: from_core}, {50.0: to_core}, fixed=True)
+
+
+def transit_core_times(
+    network: Any,
+    core: Any,
+    *,
+    departure: Any,
+    window: float | None = 3600,
+    percentiles: Sequence[float] = (50,),
+    **options: Any,
+) -> CoreTimes:
+    """Walk+transit times between the core and every node of the walk network.
+
+    From the core: :func:`connectivity.routing.travel_times` from the core's point
+    (the point, or a polygon's centroid), leaving at every minute of
+    ``[departure, departure + window)``. To the core:
+    :func:`connectivity.routing.latest_departures` towards the same point, arriving at
+    every minute of ``(departure, departure + window]``: per node, the time from the
+    latest departure that still arrives by that minute. Per-node percentiles are over
+    those minutes (nearest rank, unreached minutes counting as ``inf``).
+
+    Parameters
+    ----------
+    network
+        An :class:`connectivity.network.IntermodalNetwork` with a timetable.
+    core
+        The core (anything :func:`connectivity.zones.read_core` accepts).
+    departure
+        Start of the window, as routing accepts it (seconds after midnight, a time, or
+        ``"YYYY-MM-DDTHH:MM"`` on the timetable's date).
+    window
+        Seconds of the window (``None``: the single minute ``departure``, and arrival
+        by ``departure`` to the core).
+    percentiles
+        Per-node percentiles to keep (the median always).
+    **options
+        Passed to both routing calls (``max_transfers``, ``max_walk_time``, ...).
+
+    Returns
+    -------
+    times
+        Times over the nodes of ``network.streets``.
+    """
+    from connectivity.routing import latest_departures, parse_departure, travel_times
+    from connectivity.zones import read_core
+
+    point = read_core(core)
+    origin = (point.lon, point.lat)
+    start = parse_departure(network, departure)
+    pcts = tuple(sorted({50.0, *(float(p) for p in percentiles)}))
+    forward = travel_times(
+        network, origin, departure=start, window=window, percentiles=pcts, **options
+    )
+    arrival = start + int(window) if window else start
+    backward = latest_departures(
+        network, origin, arrival=arrival, window=window, percentiles=pcts, **options
+    )
+    return CoreTimes.from_arrays(
+        np.asarray(forward.nodes, float), np.asarray(backward.nodes, float), percentiles=pcts
+    )
 
 
 def _nearest_nodes_of(network: StreetNetwork, on: StreetNetwork) -> np.ndarray:

@@ -353,3 +353,145 @@ def test_rhine_neckar_rings_by_car():
         assert row["car_to_core_p50"] == values[math.ceil(len(values) / 2) - 1]
     medians = out["car_from_core_p50"].to_numpy()
     assert medians[0] < medians[2] < medians[4]  # farther rings take longer
+
+
+# -- walk + transit ---------------------------------------------------------------------
+
+# Two bus lines from the core's stop (at C0): to E0 and back, to N0 and back.
+DEP_TO_E, DEP_FROM_E, RIDE_E = [28_800, 30_000, 31_200], [28_200, 29_400, 30_600, 31_800], 900
+DEP_TO_N, DEP_FROM_N, RIDE_N = [29_100, 30_900], [27_900, 29_700, 31_500], 1200
+#: Walk from each node to its town's stop (C0, E0, N0), seconds at 5 km/h.
+WALK_TO_STOP = {"C": [0, 360, 360], "E": [0, 360, 720], "N": [0, 360, 360]}
+
+
+def _bus_timetable(walk: StreetNetwork):
+    import datetime as dt
+
+    import pandas as pd
+
+    from connectivity import Timetable
+
+    at = [IDX["C0"], IDX["E0"], IDX["N0"]]
+    stops = pd.DataFrame(
+        {
+            "stop_id": ["core", "east", "north"],
+            "stop_name": ["Core", "East", "North"],
+            "lon": walk.nodes["lon"].to_numpy()[at],
+            "lat": walk.nodes["lat"].to_numpy()[at],
+        }
+    )
+    routes = pd.DataFrame({"route_id": ["E", "N"], "route_type": [3, 3]})
+    trips, rows = [], []
+    for route, a, b, deps, ride in (
+        (0, 0, 1, DEP_TO_E, RIDE_E),
+        (0, 1, 0, DEP_FROM_E, RIDE_E),
+        (1, 0, 2, DEP_TO_N, RIDE_N),
+        (1, 2, 0, DEP_FROM_N, RIDE_N),
+    ):
+        for dep in deps:
+            t = len(trips)
+            trips.append({"trip_id": f"t{t}", "route": route})
+            rows.append((t, a, 0, dep, dep))
+            rows.append((t, b, 1, dep + ride, dep + ride))
+    stop_times = pd.DataFrame(
+        rows, columns=["trip", "stop", "stop_sequence", "arrival", "departure"]
+    )
+    return Timetable.from_frames(
+        stops, routes, pd.DataFrame(trips), stop_times, date=dt.date(2024, 5, 6)
+    )
+
+
+def _reference_bus_times():
+    """Per departure minute 08:00..08:59 (from the core) and arrival minute 08:01..09:00
+    (to the core), seconds per node, from the schedules by hand: the core town walks (at
+    most 20 minutes), the other towns ride their line, West and the farm are unreached."""
+    minutes = range(60)
+    from_core = np.full((60, len(NODES)), INF)
+    to_core = np.full((60, len(NODES)), INF)
+    for m in minutes:
+        t0 = 28_800 + 60 * m
+        arrival = 28_860 + 60 * m
+        for town, deps_out, deps_in, ride in (
+            ("E", DEP_TO_E, DEP_FROM_E, RIDE_E),
+            ("N", DEP_TO_N, DEP_FROM_N, RIDE_N),
+        ):
+            out = [d for d in deps_out if d >= t0]
+            back = [d for d in deps_in if d + ride <= arrival]
+            for k, walk_s in enumerate(WALK_TO_STOP[town]):
+                node = IDX[f"{town}{k}"]
+                if out:
+                    from_core[m, node] = out[0] + ride - t0 + walk_s
+                if back:
+                    to_core[m, node] = arrival - (back[-1] - walk_s)
+        for k, walk_s in enumerate(WALK_TO_STOP["C"]):
+            from_core[m, IDX[f"C{k}"]] = walk_s
+            to_core[m, IDX[f"C{k}"]] = walk_s
+    return from_core, to_core
+
+
+def _ref_median(values, weights, p=50):
+    """Nearest-rank weighted percentile by a loop over sorted values."""
+    pairs = sorted(zip(values, weights, strict=True))
+    total = sum(weights)
+    cum = 0.0
+    for v, w in pairs:
+        cum += w
+        if cum >= p / 100 * total - 1e-9:
+            return v
+    return math.nan
+
+
+def test_transit_core_times_match_the_schedules():
+    from connectivity.access import transit_core_times
+    from connectivity.network import build_network
+
+    walk = _network("walk")
+    network = build_network(walk, _bus_timetable(walk))
+    transit = transit_core_times(
+        network, _core(), departure=28_800, window=3600, percentiles=(25, 75)
+    )
+    ref_from, ref_to = _reference_bus_times()
+    for p in (25, 50, 75):
+        rank = math.ceil(p / 100 * 60) - 1
+        # (the routing's walk from the core's own node carries ~1e-10 s of float noise)
+        np.testing.assert_allclose(
+            transit.at("from_core", p), np.sort(ref_from, 0)[rank], atol=1e-6
+        )
+        np.testing.assert_allclose(transit.at("to_core", p), np.sort(ref_to, 0)[rank], atol=1e-6)
+    # By hand: E0's 30th best departure minute waits 14 minutes for the bus (900 s ride).
+    assert transit.at("from_core", 50)[IDX["E0"]] == 840 + 900
+
+    drive = _network("drive")
+    car = core_times(drive, _core(), on=walk)
+    out = core_periphery(
+        walk,
+        _zones(),
+        times={"transit": transit, "car": car},
+        population=POP,
+        percentiles=(25, 75),
+        cutoffs=(1800, 2700, 3600),
+    )
+    members = {"Core": "C", "East": "E", "North": "N", "West": "W"}
+    for _, row in out.iterrows():
+        nodes = [IDX[f"{members[row['name']]}{k}"] for k in range(3)]
+        weights = [POP[i] for i in nodes]
+        for direction, ref in (("from_core", ref_from), ("to_core", ref_to)):
+            for p in (25, 50, 75):
+                per_node = np.sort(ref, 0)[math.ceil(p / 100 * 60) - 1]
+                expected = _ref_median([per_node[i] for i in nodes], weights)
+                got = row[f"transit_{direction}_p{p:g}"]
+                assert got == pytest.approx(expected, abs=1e-6), (row["name"], direction, p)
+        median_to = np.sort(ref_to, 0)[29]
+        for c in (1800, 2700, 3600):
+            share = sum(POP[i] for i in nodes if median_to[i] <= c) / sum(weights)
+            assert row[f"transit_share_{c // 60}min"] == pytest.approx(share)
+        car_to = row["car_to_core_p50"]
+        ratio = row["transit_car_ratio_to_core"]
+        if math.isfinite(car_to) and car_to > 0:
+            assert ratio == pytest.approx(row["transit_to_core_p50"] / car_to)
+        else:
+            assert math.isnan(ratio)
+    # The hand-made figures: East from the core, weighted median at E2 (720 s egress).
+    east = out.set_index("name").loc["East"]
+    assert east["transit_from_core_p50"] == 840 + 900 + 720
+    assert math.isinf(out.set_index("name").loc["West", "transit_to_core_p50"])
