@@ -337,16 +337,19 @@ def test_bike_follows_oneway_except_contraflow(tmp_path):
     assert got[(1, 2)][1] == pytest.approx(haversine(1, 2) / 5, rel=1e-3)
 
 
-def test_bzip2_xml_reads_the_same_as_plain(tmp_path):
+@pytest.mark.parametrize("name", ["tiny.osm.bz2", "tiny.osm.gz", "tiny.xml"])
+def test_compressed_and_renamed_xml_reads_the_same_as_plain(tmp_path, name):
     import bz2
+    import gzip
 
     from connectivity import load_streets
 
     plain = write_osm(tmp_path / "tiny.osm")
-    packed = tmp_path / "tiny.osm.bz2"
-    packed.write_bytes(bz2.compress(plain.read_bytes()))
+    other = tmp_path / name
+    pack = {".bz2": bz2.compress, ".gz": gzip.compress}.get(other.suffix, lambda b: b)
+    other.write_bytes(pack(plain.read_bytes()))
     a = load_streets(plain, mode="drive", use_cache=False)
-    b = load_streets(packed, mode="drive", use_cache=False)
+    b = load_streets(other, mode="drive", use_cache=False)
     assert edge_table(a) == edge_table(b)
 
 
