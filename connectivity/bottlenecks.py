@@ -56,11 +56,13 @@ if TYPE_CHECKING:
     import folium
     import igraph
 
+    from connectivity.network import IntermodalNetwork
     from connectivity.streets import StreetNetwork
 
 __all__ = [
     "DEFAULT_LANES",
     "DEFAULT_LANE_CAPACITY",
+    "DEFAULT_VEHICLE_CAPACITY",
     "MIN_TIME",
     "Bottlenecks",
     "CorePeriphery",
@@ -78,6 +80,7 @@ __all__ = [
     "population_weighted_times",
     "removal_sets",
     "to_igraph",
+    "transit_view",
 ]
 
 logger = logging.getLogger(__name__)
@@ -111,7 +114,25 @@ DEFAULT_LANES: dict[str, float] = {
     "trunk": 2.0,
 }
 
-KINDS = ("road", "edge", "way", "node")
+KINDS = ("road", "edge", "way", "node", "route", "stop")
+#: Kinds whose candidates are nodes (scored by the trips passing through them).
+_NODE_KINDS = ("node", "stop")
+
+#: Passengers per vehicle by GTFS ``route_type`` (extended types by their hundreds:
+#: 100s rail, 400s urban rail, 700s bus, 900s tram, 1000s water).
+DEFAULT_VEHICLE_CAPACITY: dict[int, float] = {
+    0: 200.0,
+    1: 800.0,
+    2: 600.0,
+    3: 80.0,
+    4: 250.0,
+    5: 60.0,
+    6: 30.0,
+    7: 100.0,
+    11: 80.0,
+    12: 400.0,
+}
+_EXTENDED_TYPES = {1: 2, 4: 1, 7: 3, 9: 0, 10: 4, 11: 11}
 DIRECTIONS = ("outbound", "inbound", "both")
 
 # -- arrays shared by every measure ---------------------------------------------------
@@ -438,6 +459,8 @@ def edge_capacity(
 
 
 def _edges_capacity(network: StreetNetwork, capacity: Any) -> np.ndarray:
+    if capacity is None and "capacity" in network.edges.columns:
+        return network.edges["capacity"].to_numpy(float)
     if capacity is None or isinstance(capacity, Mapping):
         return edge_capacity(network, lane_capacity=capacity)
     cap = np.asarray(capacity, float)
@@ -485,7 +508,7 @@ def min_cuts(
     cuts
         One row per zone: ``zone``, ``direction``, ``capacity`` (vehicles per hour for
         drive; NaN for a zone without nodes), ``n_edges`` and ``edges`` (tuple of edge
-        positions of the cut, sorted).
+        positions of the cut with a positive capacity, sorted).
     """
     import igraph
 
@@ -524,7 +547,8 @@ def min_cuts(
             rows.append((zone, direction, math.nan, 0, ()))
             continue
         flow = g.maxflow(source, n + 1 + z, caps)
-        cut = np.sort(np.asarray([c for c in flow.cut if c < m], np.int64))
+        # Edges of no capacity (walking, in the transit view) carry nothing: left out.
+        cut = np.sort(np.asarray([c for c in flow.cut if c < m and cap[c] > 0], np.int64))
         rows.append((zone, direction, float(flow.value), len(cut), tuple(int(c) for c in cut)))
     return pd.DataFrame(rows, columns=["zone", "direction", "capacity", "n_edges", "edges"])
 
@@ -968,8 +992,32 @@ def removal_sets(network: StreetNetwork, kind: str = "road") -> dict[Hashable, n
         raise ParameterError(f"kind={kind!r}: use one of {', '.join(KINDS)}")
     e = network.edges
     pos = np.arange(network.n_edges, dtype=np.int64)
+    if kind in ("route", "stop") and "kind" not in e.columns:
+        raise ParameterError(
+            f"kind={kind!r} needs a transit network: make one with transit_view(...)"
+        )
     if kind == "edge":
         return {int(i): pos[i : i + 1] for i in pos}
+    if kind == "route":
+        transit = np.flatnonzero((e["kind"] == "transit").to_numpy())
+        routes = e["route_id"].to_numpy()[transit]
+        return {
+            str(r): transit[idx] for r, idx in pd.Series(routes).groupby(routes).indices.items()
+        }
+    if kind == "stop":
+        # Closing a stop: no boarding, alighting or changing there (its links and
+        # transfers go); vehicles still run through it.
+        access = np.flatnonzero(e["kind"].isin(["link", "transfer"]).to_numpy())
+        stop_nodes = np.flatnonzero(
+            network.nodes.get("stop", pd.Series(-1, index=network.nodes.index)).to_numpy() >= 0
+        )
+        is_stop = np.zeros(network.n_nodes, bool)
+        is_stop[stop_nodes] = True
+        u = e["u"].to_numpy(np.int64)[access]
+        v = e["v"].to_numpy(np.int64)[access]
+        at = np.concatenate([u[is_stop[u]], v[is_stop[v]]])
+        ids = np.concatenate([access[is_stop[u]], access[is_stop[v]]])
+        return {int(k): np.unique(ids[idx]) for k, idx in pd.Series(at).groupby(at).indices.items()}
     if kind == "node":
         _, ends = _pairs(network)
         ends = ends[ends[:, 0] != ends[:, 1]]
@@ -1004,19 +1052,213 @@ def _set_scores(
     pos = np.arange(network.n_edges, dtype=np.int64)
     if kind == "edge":
         key = pos
+    elif kind == "route":
+        transit = (network.edges["kind"] == "transit").to_numpy()
+        key = np.where(transit, network.edges["route_id"].astype(str).to_numpy(), None)
+        eligible = eligible & transit
     elif kind == "way":
         key = network.edges["osmid"].to_numpy()
     else:
         key = pd.Series(pos).groupby(_roads(network)).transform("min").to_numpy()
     flow = edge_flow if kind == "edge" else link_flow
     frame = pd.DataFrame({"key": key, "flow": flow, "eligible": eligible})
+    frame = frame[frame["eligible"]]
     agg = frame.groupby("key", sort=False).agg(flow=("flow", "max"), eligible=("eligible", "any"))
     agg = agg[agg["eligible"] & (agg["flow"] > 0)]
     return {_key(k): float(f) for k, f in agg["flow"].items()}
 
 
+def _busiest(values: np.ndarray, pair: np.ndarray, members: np.ndarray) -> float:
+    """The largest sum of ``values`` over the edges of one node pair among ``members``."""
+    sums = pd.Series(values[members]).groupby(pair[members]).sum()
+    return float(sums.max())
+
+
 def _key(value: Any) -> Hashable:
     return int(value) if isinstance(value, int | np.integer) else value
+
+
+# -- the transit network's static view ------------------------------------------------
+
+
+def _vehicle_capacity(route_type: Any, table: Mapping[int, float]) -> float:
+    try:
+        t = int(route_type)
+    except (TypeError, ValueError):
+        return table.get(3, 80.0)
+    if t in table:
+        return float(table[t])
+    base = _EXTENDED_TYPES.get(t // 100)
+    return float(table.get(base, 80.0)) if base is not None else float(table.get(3, 80.0))
+
+
+def transit_view(
+    network: IntermodalNetwork,
+    *,
+    vehicle_capacity: Mapping[int, float] | None = None,
+) -> StreetNetwork:
+    """The walk + transit network as one static graph, for the bottleneck measures.
+
+    Nodes are the walk network's nodes followed by one node per stop. Edges: the walk
+    edges (``kind`` ``walk``, time at the network's walking speed), the stop links
+    (``link``), the footpaths between stops (``transfer``) and one edge per consecutive
+    stops of each pattern (``transit``), weighted by the median in-vehicle time plus half
+    the mean headway (the averaged view of UrbanAccess and peartree; the schedule-exact
+    answer is routing's). Transit edges carry ``route_id``, ``name`` (the route's short
+    name) and ``capacity``: vehicles per hour (3600 / headway) x passengers per vehicle;
+    transfers have unlimited capacity and walking none, so a minimum cut counts transit
+    capacity only.
+
+    Parameters
+    ----------
+    network
+        An intermodal network with a timetable (:func:`connectivity.network.build_network`).
+    vehicle_capacity
+        Passengers per vehicle by GTFS ``route_type``, over
+        :data:`DEFAULT_VEHICLE_CAPACITY` (extended types map to their base type).
+
+    Returns
+    -------
+    view
+        A :class:`StreetNetwork` (mode ``walk``) with extra node columns ``stop``
+        (stop index or -1), ``stop_id``, ``name`` and edge columns ``kind``,
+        ``route_id``, ``capacity``; use it with :func:`find_bottlenecks` and
+        ``kind="route"`` or ``kind="stop"``.
+    """
+    from connectivity.network import FP_MIN_TIME, FP_WALK, _transit_edges
+    from connectivity.streets import StreetNetwork
+
+    tt = network.timetable
+    if tt is None or tt.n_patterns == 0:
+        raise ParameterError(
+            "the intermodal network has no transit: build it with a timetable "
+            "(build_network(walk, timetable))"
+        )
+    table = {**DEFAULT_VEHICLE_CAPACITY, **dict(vehicle_capacity or {})}
+    if any(not (c > 0) for c in table.values()):
+        raise ParameterError(f"vehicle capacities must be positive passengers: got {table}")
+    walk = network.streets
+    speed = network.walk_speed / 3.6
+    n, q = walk.n_nodes, network.n_stops
+    stops = tt.stops
+    sx, sy = walk.project(stops["lon"].to_numpy(float), stops["lat"].to_numpy(float))
+    stop_names = stops["stop_name"].astype(str).to_numpy()
+    nodes = pd.concat(
+        [
+            walk.nodes[["osmid", "x", "y", "lon", "lat"]].assign(stop=-1, stop_id=None, name=None),
+            pd.DataFrame(
+                {
+                    "osmid": np.full(q, -1, np.int64),
+                    "x": sx,
+                    "y": sy,
+                    "lon": stops["lon"].to_numpy(float),
+                    "lat": stops["lat"].to_numpy(float),
+                    "stop": np.arange(q),
+                    "stop_id": stops["stop_id"].astype(str).to_numpy(),
+                    "name": stop_names,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+
+    def frame(u: Any, v: Any, length: Any, time: Any, kind: str, **cols: Any) -> pd.DataFrame:
+        u = np.asarray(u, np.int64)
+        out = pd.DataFrame(
+            {
+                "u": u,
+                "v": np.asarray(v, np.int64),
+                "length": np.asarray(length, float),
+                "time": np.asarray(time, float),
+                "osmid": cols.pop("osmid", np.full(len(u), -1, np.int64)),
+                "highway": cols.pop("highway", kind),
+                "name": cols.pop("name", None),
+                "kind": kind,
+                "route_id": cols.pop("route_id", None),
+                "capacity": cols.pop("capacity", 0.0),
+            }
+        )
+        return out
+
+    we = walk.edges
+    parts = [
+        frame(
+            we["u"],
+            we["v"],
+            we["length"],
+            we["length"].to_numpy(float) / speed,
+            "walk",
+            osmid=we["osmid"].to_numpy(),
+            highway=we["highway"].to_numpy(),
+            name=we["name"].to_numpy(),
+        )
+    ]
+    for dist, forward in ((network.link_dist_to, True), (network.link_dist_from, False)):
+        ok = np.isfinite(dist)
+        st, nd = n + network.link_stop[ok], network.link_node[ok]
+        parts.append(
+            frame(
+                st if forward else nd,
+                nd if forward else st,
+                dist[ok],
+                dist[ok] / speed,
+                "link",
+                name=stop_names[network.link_stop[ok]],
+            )
+        )
+    origin = np.repeat(np.arange(q), np.diff(network.fp_ptr))
+    other = origin != network.fp_to
+    fk = network.fp_kind[other]
+    fd = network.fp_dist[other].astype(float)
+    ft = np.where(
+        fk == FP_WALK, fd / speed, np.where(fk == FP_MIN_TIME, network.fp_time[other], 0.0)
+    )
+    parts.append(
+        frame(
+            n + origin[other],
+            n + network.fp_to[other],
+            np.where(fk == FP_WALK, fd, 0.0),
+            ft,
+            "transfer",
+            name=stop_names[origin[other]],
+        )
+    )
+    rows = _transit_edges(tt)
+    routes = tt.routes.set_index(tt.routes["route_id"].astype(str))
+    short = (
+        routes["route_short_name"].astype(str)
+        if "route_short_name" in routes.columns
+        else pd.Series(routes.index, index=routes.index)
+    )
+    a = np.array([r[0] for r in rows], np.int64)
+    b = np.array([r[1] for r in rows], np.int64)
+    route_id = np.array([r[2]["route_id"] for r in rows], object)
+    wait = np.array([r[2]["wait_time"] for r in rows], float)
+    per_vehicle = np.array(
+        [_vehicle_capacity(routes["route_type"].get(r), table) for r in route_id], float
+    )
+    parts.append(
+        frame(
+            n + a,
+            n + b,
+            np.hypot(sx[a] - sx[b], sy[a] - sy[b]),
+            [r[2]["weight"] for r in rows],
+            "transit",
+            name=short.reindex(route_id.astype(str)).to_numpy(),
+            route_id=route_id.astype(str),
+            capacity=3600.0 / np.maximum(2.0 * wait, 1.0) * per_vehicle,
+        )
+    )
+    edges = pd.concat(parts, ignore_index=True)
+    transfer = (edges["kind"] == "transfer").to_numpy()
+    edges.loc[transfer, "capacity"] = float(edges["capacity"].sum()) + 1.0
+    return StreetNetwork(
+        mode=Mode.WALK,
+        crs=walk.crs,
+        nodes=nodes,
+        edges=edges,
+        meta={"view": "transit", "walk_speed": network.walk_speed},
+    )
 
 
 # -- the study area: core, zones, population ----------------------------------------
@@ -1387,7 +1629,7 @@ def find_bottlenecks(
     # the core's node, not how the periphery is tied to the core.
     in_core = np.zeros(network.n_nodes, bool)
     in_core[study.core_nodes] = True
-    if kind == "node":
+    if kind in _NODE_KINDS:
         scores = {k: float(node_od[k]) for k in sets if not in_core[k] and node_od[k] > 0}
     else:
         scores = _set_scores(network, kind, edge_od, ~(in_core[arrays.u] & in_core[arrays.v]))
@@ -1426,13 +1668,14 @@ def find_bottlenecks(
         between_e = between_n = None
     else:
         k = None if betweenness_k is None else min(int(betweenness_k), network.n_nodes)
-        if kind == "node":
+        if kind in _NODE_KINDS:
             between_n = node_betweenness(network, k=k, seed=seed).to_numpy()
             between_e = None
         else:
             between_e = edge_betweenness(network, k=k, seed=seed).to_numpy()
             between_n = None
     # The table.
+    pair, _ = _pairs(network)
     e = network.edges
     geoms = network.edge_geometries()
     xy = network.nodes[["x", "y"]].to_numpy(float)
@@ -1454,12 +1697,17 @@ def find_bottlenecks(
                 sorted({z for i in members for z in cut_zones.get(int(i), [])})
             ),
         }
-        if kind == "node":
+        if kind in _NODE_KINDS:
             row["betweenness"] = math.nan if between_n is None else float(between_n[key])
             row["osmid"] = int(network.nodes["osmid"].iloc[key])
+            if kind == "stop":
+                row["name"] = str(network.nodes["name"].iloc[key])
+                row["stop_id"] = str(network.nodes["stop_id"].iloc[key])
             geom = shapely.Point(xy[key])
         else:
-            row["betweenness"] = math.nan if between_e is None else float(between_e[members].sum())
+            row["betweenness"] = (
+                math.nan if between_e is None else _busiest(between_e, pair, members)
+            )
             geom = shapely.line_merge(shapely.union_all(geoms[members]))
         row.update(loss.loc[key].to_dict())
         row["geometry"] = geom

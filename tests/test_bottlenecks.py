@@ -844,3 +844,145 @@ def test_rhine_neckar_cuts_and_trips_are_consistent():
         times = cut_net.travel_times(study.core_nodes)
         assert not np.isfinite(times[nodes[zone]]).any()
         assert np.isfinite(net.travel_times(study.core_nodes)[nodes[zone]]).all()
+
+
+# -- transit ------------------------------------------------------------------------------
+
+SAT_X = 8000.0  # the satellite town lies 8 km east of the core town
+
+
+def _transit_case():
+    """A core town and a satellite town (3 x 3 street grids, 200 m apart) joined by one
+    long road (walkable, 7.6 km) and by bus route S (every 15 min, 10 min ride); tram U
+    runs inside the core town."""
+    from connectivity import Timetable
+    from connectivity.network import build_network
+
+    coords = {}
+    for town, x0 in (("c", X0), ("s", X0 + SAT_X)):
+        for i in range(3):
+            for j in range(3):
+                coords[(town, i, j)] = (x0 + 200 * i, Y0 + 200 * j)
+    roads = []
+    for town in "cs":
+        for i in range(3):
+            for j in range(3):
+                if i < 2:
+                    roads.append(((town, i, j), (town, i + 1, j), 0))
+                if j < 2:
+                    roads.append(((town, i, j), (town, i, j + 1), 0))
+    roads.append((("c", 2, 1), ("s", 0, 1), 0))
+    index = {k: i for i, k in enumerate(coords)}
+    xy = np.array(list(coords.values()))
+    u, v, length = [], [], []
+    for a, b, _ in roads:
+        d = float(np.hypot(*(xy[index[a]] - xy[index[b]])))
+        u += [index[a], index[b]]
+        v += [index[b], index[a]]
+        length += [d, d]
+    walk = StreetNetwork.from_arrays(
+        x=xy[:, 0], y=xy[:, 1], u=u, v=v, length=length, speed_kmh=5.0, mode="walk", crs=CRS
+    )
+    stop_xy = {"C1": coords[("c", 0, 1)], "C2": coords[("c", 2, 2)], "S1": coords[("s", 1, 1)]}
+    lonlat = [_lonlat(*p) for p in stop_xy.values()]
+    stops = pd_frame(
+        stop_id=list(stop_xy),
+        stop_name=["Core", "Market", "Satellite"],
+        lon=[p[0] for p in lonlat],
+        lat=[p[1] for p in lonlat],
+    )
+    routes = pd_frame(route_id=["S", "U"], route_type=[3, 0], route_short_name=["S 1", "U 7"])
+    trips, times = [], []
+    plan = [("S", 0, 2, 900, 600), ("S", 2, 0, 900, 600), ("U", 0, 1, 600, 120)]
+    plan.append(("U", 1, 0, 600, 120))
+    for r, a, b, headway, ride in plan:
+        for k, start in enumerate(range(6 * 3600, 9 * 3600 + 1, headway)):
+            t = len(trips)
+            trips.append({"trip_id": f"{r}{a}{b}-{k}", "route": 0 if r == "S" else 1})
+            times += [(t, 1, a, start, start), (t, 2, b, start + ride, start + ride)]
+    tt = Timetable.from_frames(
+        stops,
+        routes,
+        pd_frame(**{c: [row[c] for row in trips] for c in ("trip_id", "route")}),
+        pd_frame(
+            **{
+                c: [row[i] for row in times]
+                for i, c in enumerate(["trip", "stop_sequence", "stop", "arrival", "departure"])
+            }
+        ),
+    )
+    net = build_network(walk, tt, walk_speed=5.0)
+    view = bn.transit_view(net)
+    pop = np.zeros(view.n_nodes)
+    for (town, _i, _j), k in index.items():
+        pop[k] = 100.0 if town == "s" else 10.0
+    zones = gpd.GeoDataFrame(
+        {"name": ["satellite", "town"]},
+        geometry=[
+            box(X0 + SAT_X - 50, Y0 - 50, X0 + SAT_X + 450, Y0 + 450),
+            box(X0 - 50, Y0 - 50, X0 + 450, Y0 + 450),
+        ],
+        crs=CRS,
+    )
+    lon, lat = _lonlat(*coords[("c", 0, 1)])
+    return view, pop, zones, (lat, lon), index
+
+
+def pd_frame(**columns):
+    import pandas as pd
+
+    return pd.DataFrame(columns)
+
+
+def test_the_route_serving_a_satellite_is_the_top_transit_bottleneck():
+    view, pop, zones, core, index = _transit_case()
+    kinds = view.edges["kind"].value_counts()
+    assert kinds["transit"] == 4 and kinds["walk"] == 2 * (2 * 12 + 1)
+    result = bn.find_bottlenecks(
+        view,
+        core=core,
+        zones=zones,
+        population=pop,
+        kind="route",
+        top=2,
+        core_radius=50,
+        betweenness_k=None,
+    )
+    top = result.table.iloc[0]
+    assert top["key"] == "S" and top["name"] == "S 1"
+    assert top["cut_off"] == 0  # the long road is still walkable
+    # Without the bus the satellite's 900 people walk instead: core node -> (c,2,1)
+    # (400 m + 200 m), the road (7,600 m), then the satellite grid.
+    walk_speed = 5 / 3.6
+    assert top["person_hours_out"] > 900 * (8000 / walk_speed - 2000) / 3600
+    assert result.table.iloc[1]["key"] == "U"
+    assert top["loss_hours"] > 10 * result.table.iloc[1]["loss_hours"]
+    cuts = result.cuts.set_index(["zone", "direction"])
+    # 4 buses an hour x 80 passengers, on the one outbound bus edge
+    assert cuts.loc[("satellite", "outbound"), "capacity"] == pytest.approx(4 * 80)
+    (edge,) = cuts.loc[("satellite", "outbound"), "edges"]
+    assert view.edges["route_id"].iloc[edge] == "S"
+    assert view.edges["kind"].iloc[edge] == "transit"
+
+
+def test_closing_the_satellite_stop_is_the_top_stop():
+    view, pop, zones, core, index = _transit_case()
+    result = bn.find_bottlenecks(
+        view,
+        core=core,
+        zones=zones,
+        population=pop,
+        kind="stop",
+        top=3,
+        core_radius=50,
+        betweenness_k=0,
+    )
+    top = result.table.iloc[0]
+    assert top["stop_id"] == "S1" and top["name"] == "Satellite"
+    assert top["geometry"].geom_type == "Point"
+
+
+def test_transit_errors():
+    net, _ = _river()
+    with pytest.raises(ParameterError, match="needs a transit network"):
+        bn.removal_sets(net, "route")
