@@ -487,6 +487,8 @@ def test_several_feeds_are_namespaced_by_feed_id(tmp_path):
     assert named.stop_index("b:C") == 5
     with pytest.raises(ParameterError, match="not unique"):
         load_timetable([one, one], date=MON)
+    with pytest.raises(ParameterError, match="no GTFS feed given"):
+        load_timetable([], date=MON)
     with pytest.raises(ParameterError, match="1 feed_ids for 2 feeds"):
         load_timetable([one, two], date=MON, feed_ids=["a"])
     single = load_timetable(one, date=MON)
