@@ -425,7 +425,9 @@ def _snap_walk(
     to them (``towards=False``, origins) or from them to the point (destinations)."""
     streets = network.streets
     s = streets.snap(lon, lat, max_distance=max_distance)
-    length = streets.edges["length"].to_numpy(float)
+    length = network.__dict__.get("_edge_length")
+    if length is None:
+        length = network.__dict__["_edge_length"] = streets.edges["length"].to_numpy(float)
     len_fwd = length[s.edge]
     len_rev = np.where(s.reverse_edge >= 0, length[np.maximum(s.reverse_edge, 0)], np.inf)
     f = s.fraction
@@ -446,9 +448,11 @@ def _walk_from(graph: Any, nodes: np.ndarray, offsets: np.ndarray, limit: float)
         return np.full(graph.shape[0], np.inf)
     idx = nodes[ok]
     limit = limit + _DIST_TOLERANCE
-    dist = dijkstra(graph, indices=idx, limit=limit)
-    dist = np.atleast_2d(dist) + offsets[ok][:, None]
-    best = dist.min(axis=0)
+    dist = np.atleast_2d(dijkstra(graph, indices=idx, limit=limit))
+    off = offsets[ok]
+    best = dist[0] + off[0]
+    for row in range(1, len(idx)):  # row-wise: a strided min over axis 0 is slow
+        np.minimum(best, dist[row] + off[row], out=best)
     best[best > limit] = np.inf
     return best
 
