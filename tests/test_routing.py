@@ -102,7 +102,17 @@ def make_timetable(streets, stop_nodes, trips: list[list[Event]], transfers=None
 
 
 def reference_times(
-    streets, stop_nodes, trips, origin_node, departure, *, max_walk, radius, slack, n_rounds
+    streets,
+    stop_nodes,
+    trips,
+    origin_node,
+    departure,
+    *,
+    max_walk,
+    radius,
+    slack,
+    n_rounds,
+    rules=None,
 ):
     """Per street node and stop, travel seconds (inf where unreached)."""
     n = streets.n_nodes
@@ -123,6 +133,10 @@ def reference_times(
     for s, node in enumerate(stop_nodes):
         if int(node) in direct:
             access[s] = int(direct[int(node)])
+    for (q, p), rule in (rules or {}).items():  # transfers.txt: replace or forbid
+        footpaths[q] = [fp for fp in footpaths[q] if fp[0] != p]
+        if rule is not None:
+            footpaths[q].append((p, *rule))
     feed = RefFeed(len(stop_nodes), trips, footpaths)
     arrive, vehicle = reference(feed, access, departure, n_rounds)
     node_t = np.full(n, np.inf)
@@ -572,3 +586,120 @@ def test_rhine_neckar_from_mannheim_hbf_bounded_by_direct_trips():
         best, in_vehicle = min(usable)
         got = min(res.stop_times()[[i for i in range(len(ids)) if ids[i] in dest]])
         assert in_vehicle <= got <= best, (target, got, best, in_vehicle)
+
+
+def write_feed(folder, files):
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text.strip() + "\n")
+    return folder
+
+
+def test_gtfs_feed_with_frequencies_midnight_and_transfer_rules(tmp_path):
+    """A feed loaded by load_timetable: frequencies.txt (exact_times 0), a trip past
+    midnight of the previous day, a transfers.txt minimum time; RAPTOR against the
+    reference on trips expanded here from the raw rows."""
+    from connectivity import load_timetable
+
+    xs = [X0 + 300 * i for i in range(11)]
+    us = list(range(10)) + list(range(1, 11))
+    vs = list(range(1, 11)) + list(range(10))
+    streets = StreetNetwork.from_arrays(
+        x=xs, y=[Y0] * 11, u=us, v=vs, length=[300] * 20, speed_kmh=SPEED, crs="EPSG:32635"
+    )
+    stop_nodes = np.array([0, 5, 10, 3])
+    lon = streets.nodes["lon"].to_numpy()[stop_nodes]
+    lat = streets.nodes["lat"].to_numpy()[stop_nodes]
+    stops_txt = "stop_id,stop_name,stop_lat,stop_lon\n" + "\n".join(
+        f"{sid},{sid},{la:.9f},{lo:.9f}" for sid, la, lo in zip("ABCD", lat, lon, strict=True)
+    )
+    feed = write_feed(
+        tmp_path / "feed",
+        {
+            "agency.txt": "agency_id,agency_name,agency_url,agency_timezone\n"
+            "a,A,http://a.example,Europe/Helsinki",
+            "stops.txt": stops_txt,
+            "routes.txt": "route_id,agency_id,route_short_name,route_type\n1,a,1,3\n2,a,2,3\n3,a,3,3",
+            "calendar.txt": "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,"
+            "start_date,end_date\nS,1,1,1,1,1,1,1,20240101,20241231",
+            "trips.txt": "route_id,service_id,trip_id\n1,S,f\n2,S,b1\n2,S,b2\n3,S,night",
+            "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+            "f,00:00:00,00:00:00,A,1\nf,00:05:00,00:05:00,B,2\n"
+            "b1,07:12:00,07:12:00,B,1\nb1,07:15:00,07:15:00,C,2\n"
+            "b2,07:20:00,07:20:00,B,1\nb2,07:23:00,07:23:00,C,2\n"
+            "night,24:10:00,24:10:00,A,1\nnight,24:20:00,24:20:00,C,2",
+            "frequencies.txt": "trip_id,start_time,end_time,headway_secs,exact_times\n"
+            "f,07:00:00,08:00:00,600,0",
+            "transfers.txt": "from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+            "B,B,2,480\nD,A,3,",
+        },
+    )
+    tt = load_timetable(feed, date=dt.date(2024, 5, 6))
+    order = [tt.stop_index(sid) for sid in "ABCD"]  # positions of A, B, C, D
+    pos = {sid: order[i] for i, sid in enumerate("ABCD")}
+    nodes_by_pos = np.empty(4, np.int64)
+    for i, sid in enumerate("ABCD"):
+        nodes_by_pos[pos[sid]] = stop_nodes[i]
+
+    def ev(sid, t):
+        return Event(pos[sid], t, t)
+
+    trips = [[ev("A", h), ev("B", h + 300)] for h in range(25_200, 28_800, 600)]
+    trips += [[ev("B", 25_920), ev("C", 26_100)], [ev("B", 26_400), ev("C", 26_580)]]
+    trips += [[ev("A", 600), ev("C", 1200)], [ev("A", 87_000), ev("C", 87_600)]]
+    rules = {(pos["B"], pos["B"]): (480, 480), (pos["D"], pos["A"]): None}
+    net = build_network(streets, tt, walk_speed=SPEED, walk_radius=1500, transfer_radius=1000)
+    kw = dict(max_walk=1200, radius=1000, slack=60, n_rounds=5, rules=rules)
+    for departure in (300, 25_000, 25_200, 25_260, 86_000):
+        res = travel_times(net, lonlat(streets, 0), departure=departure, max_walk_time=1200)
+        want_nodes, want_stops = reference_times(streets, nodes_by_pos, trips, 0, departure, **kw)
+        np.testing.assert_allclose(res.node_times(), want_nodes, atol=0.01)
+        np.testing.assert_array_equal(res.stop_times(), want_stops)
+    # by hand: 07:00 from A, B at 07:05, 480 s to change, the 07:20 bus, C at 07:23
+    res = travel_times(net, lonlat(streets, 0), departure=25_200)
+    assert res.stop_times()[pos["C"]] == 23 * 60
+    # 00:05: the previous day's 24:10 trip runs at 00:10 and reaches C at 00:20
+    res = travel_times(net, lonlat(streets, 0), departure=300)
+    assert res.stop_times()[pos["C"]] == 900
+
+
+def test_arrive_by_window_equals_single_arrivals():
+    rng = np.random.default_rng(21)
+    for _ in range(5):
+        streets, stop_nodes, trips, dest = random_case(rng)
+        tt = make_timetable(streets, stop_nodes, trips)
+        net = build_network(streets, tt, walk_speed=SPEED, walk_radius=800)
+        where = lonlat(streets, dest)
+        res = latest_departures(net, where, arrival=2400, window=600, max_walk_time=300)
+        assert res.departures.tolist() == list(range(1860, 2401, 60))
+        for i, a in enumerate(res.departures):
+            one = latest_departures(net, where, arrival=int(a), max_walk_time=300)
+            np.testing.assert_array_equal(res.nodes[i], one.nodes[0])
+        frame = res.to_frame()
+        fin = frame["travel_time_min"].notna()
+        assert (
+            frame.loc[fin, "latest_departure_min"] == 2400 - frame.loc[fin, "travel_time_min"]
+        ).all()
+
+
+def test_bike_mode_uses_the_bike_network_times():
+    walk = grid(3, 4)
+    e = walk.edges
+    bike = StreetNetwork.from_arrays(
+        x=walk.nodes["x"],
+        y=walk.nodes["y"],
+        u=e["u"],
+        v=e["v"],
+        length=e["length"],
+        speed_kmh=18,
+        mode="bike",
+        crs=walk.crs,
+    )
+    net = build_network([walk, bike], None, walk_speed=SPEED)
+    res = travel_times(net, lonlat(walk, 0), departure=0, mode="bike", window=180)
+    assert res.nodes.shape == (3, 12)
+    # 18 km/h = 5 m/s on a 100 m grid: node (r, c) is (r + c) * 20 s away
+    want = [(i // 4 + i % 4) * 20.0 for i in range(12)]
+    np.testing.assert_allclose(res.node_times(), want, atol=1e-6)
+    with pytest.raises(ParameterError, match="arrive-by is available for transit and walk"):
+        latest_departures(net, lonlat(walk, 0), arrival=0, mode="bike")
