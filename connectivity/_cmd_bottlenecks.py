@@ -48,10 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--kind",
-        default="road",
-        choices=["road", "edge", "way", "node"],
-        help="what fails: a road between junctions (default), a directed edge, an OSM way, "
-        "a junction",
+        choices=["road", "edge", "way", "node", "route", "stop"],
+        help="what fails: a road between junctions (default for drive and walk), a directed "
+        "edge, an OSM way, a junction; for transit a route (default) or a stop",
+    )
+    parser.add_argument(
+        "--date", help="service date of the feeds, YYYY-MM-DD (default: the busiest date)"
     )
     parser.add_argument(
         "--cutoffs", default="30,45,60", help="travel-time thresholds in minutes (default 30,45,60)"
@@ -103,16 +105,6 @@ def run(args: argparse.Namespace) -> int:
     from connectivity.bottlenecks import find_bottlenecks
 
     mode_text = str(args.mode).strip().lower()
-    if mode_text == "transit":
-        raise ParameterError(
-            "--mode transit is not yet available: the intermodal network it needs has not "
-            "landed in this version; use --mode drive or --mode walk"
-        )
-    mode = Mode.parse(mode_text)
-    if args.gtfs:
-        raise ParameterError(
-            f"--gtfs is read only with --mode transit; drop it for --mode {mode.value}"
-        )
     cutoffs = parse_minutes(args.cutoffs)
     penalty = (
         parse_minutes(args.unreachable_penalty, option="--unreachable-penalty")[0]
@@ -125,14 +117,33 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--top {args.top}: give at least 1")
     from connectivity.streets import load_streets
 
-    network = load_streets(args.osm, mode=mode)
+    if mode_text == "transit":
+        if not args.gtfs:
+            raise ParameterError("--mode transit needs the feeds: add --gtfs FEED [FEED ...]")
+        from connectivity.bottlenecks import transit_view
+        from connectivity.gtfs import load_timetable
+        from connectivity.network import build_network
+
+        kind = args.kind or "route"
+        timetable = load_timetable(args.gtfs, date=args.date)
+        network = transit_view(build_network(load_streets(args.osm, mode="walk"), timetable))
+        label = "transit"
+    else:
+        mode = Mode.parse(mode_text)
+        if args.gtfs:
+            raise ParameterError(
+                f"--gtfs is read only with --mode transit; drop it for --mode {mode.value}"
+            )
+        kind = args.kind or "road"
+        network = load_streets(args.osm, mode=mode)
+        label = mode.value
     result = find_bottlenecks(
         network,
         core=core,
         zones=zones,
         population=args.population,
         population_column=args.population_column,
-        kind=args.kind,
+        kind=kind,
         top=args.top,
         cutoffs=cutoffs,
         unreachable_penalty=penalty,
@@ -143,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     )
     paths = result.write(args.out, offline=args.offline)
     table = result.table
-    print(f"ranked {len(table)} {args.kind} candidates ({mode.value}); wrote {args.out}:")
+    print(f"ranked {len(table)} {kind} candidates ({label}); wrote {args.out}:")
     for path in paths:
         print(f"  {path}")
     for row in table.head(10).itertuples(index=False):

@@ -769,7 +769,7 @@ def test_cli_ranks_the_bridge_first(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--mode", "transit"], "--mode transit is not yet available"),
+        (["--mode", "transit"], "--mode transit needs the feeds: add --gtfs"),
         (["--gtfs", "feed.zip"], "--gtfs is read only with --mode transit"),
         (["--mode", "boat"], "unknown street mode 'boat'"),
         (["--cutoffs", "30,-5"], "--cutoffs '30,-5'"),
@@ -986,3 +986,108 @@ def test_transit_errors():
     net, _ = _river()
     with pytest.raises(ParameterError, match="needs a transit network"):
         bn.removal_sets(net, "route")
+
+
+def test_cli_transit_ranks_the_satellite_route_first(tmp_path, capsys):
+    import osmium
+    from _gtfs_feed import hms, write_feed
+
+    from connectivity.cli import main
+
+    meta = {"version": 1, "changeset": 1, "uid": 1, "timestamp": "2020-01-01T00:00:00Z"}
+    writer = osmium.SimpleWriter(str(tmp_path / "towns.osm.pbf"))
+    ids = {}
+    for town, x0 in (("c", X0), ("s", X0 + SAT_X)):
+        for i in range(3):
+            for j in range(3):
+                ids[(town, i, j)] = len(ids) + 1
+                lon, lat = _lonlat(x0 + 200 * i, Y0 + 200 * j)
+                writer.add_node(osmium.osm.mutable.Node(id=len(ids), location=(lon, lat), **meta))
+    pairs = [
+        ((t, i, j), (t, i + di, j + dj))
+        for t in "cs"
+        for i in range(3)
+        for j in range(3)
+        for di, dj in ((1, 0), (0, 1))
+        if i + di < 3 and j + dj < 3
+    ]
+    pairs.append((("c", 2, 1), ("s", 0, 1)))
+    for w, (a, b) in enumerate(pairs, start=1):
+        tags = {"highway": "residential", "name": f"Weg {w}"}
+        writer.add_way(osmium.osm.mutable.Way(id=w, nodes=[ids[a], ids[b]], tags=tags, **meta))
+    writer.close()
+    stops = []
+    for sid, name, (x, y) in (
+        ("C1", "Core", (X0, Y0 + 200)),
+        ("C2", "Market", (X0 + 400, Y0 + 400)),
+        ("S1", "Satellite", (X0 + SAT_X + 200, Y0 + 200)),
+    ):
+        lon, lat = _lonlat(x, y)
+        stops.append({"stop_id": sid, "stop_name": name, "stop_lat": lat, "stop_lon": lon})
+    trips, stop_times = [], []
+    for r, a, b, headway, ride in [
+        ("S", "C1", "S1", 900, 600),
+        ("S", "S1", "C1", 900, 600),
+        ("U", "C1", "C2", 600, 120),
+        ("U", "C2", "C1", 600, 120),
+    ]:
+        for k, start in enumerate(range(6 * 3600, 9 * 3600 + 1, headway)):
+            trip = f"{r}{a}{b}-{k}"
+            trips.append({"route_id": r, "service_id": "ALL", "trip_id": trip})
+            for seq, (stop, t) in enumerate(((a, start), (b, start + ride)), start=1):
+                stop_times.append(
+                    {
+                        "trip_id": trip,
+                        "arrival_time": hms(t),
+                        "departure_time": hms(t),
+                        "stop_id": stop,
+                        "stop_sequence": seq,
+                    }
+                )
+    days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    feed = write_feed(
+        tmp_path / "feed",
+        {
+            "agency.txt": [
+                {
+                    "agency_id": "A",
+                    "agency_name": "A",
+                    "agency_url": "https://a.example",
+                    "agency_timezone": "Europe/Berlin",
+                }
+            ],
+            "stops.txt": stops,
+            "routes.txt": [
+                {"route_id": "S", "route_short_name": "S 1", "route_type": 3, "agency_id": "A"},
+                {"route_id": "U", "route_short_name": "U 7", "route_type": 0, "agency_id": "A"},
+            ],
+            "trips.txt": trips,
+            "stop_times.txt": stop_times,
+            "calendar.txt": [
+                {
+                    "service_id": "ALL",
+                    **dict.fromkeys(days, 1),
+                    "start_date": "20240101",
+                    "end_date": "20240131",
+                }
+            ],
+        },
+    )
+    lon, lat = _lonlat(X0, Y0 + 200)
+    zones = gpd.GeoDataFrame(
+        {"name": ["satellite"]},
+        geometry=[box(X0 + SAT_X - 50, Y0 - 50, X0 + SAT_X + 450, Y0 + 450)],
+        crs=CRS,
+    )
+    zones.to_crs("EPSG:4326").to_file(tmp_path / "zones.geojson")
+    out = tmp_path / "out"
+    args = ["-q", "bottlenecks", "--osm", str(tmp_path / "towns.osm.pbf"), "--mode", "transit"]
+    args += ["--gtfs", str(feed), "--date", "2024-01-10", "--core", f"{lat},{lon}"]
+    args += ["--zones", str(tmp_path / "zones.geojson"), "--core-radius", "50", "--top", "2"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert "1. S 1:" in capsys.readouterr().out
+    with open(out / "bottlenecks.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    # only the satellite is a zone, so the tram carries none of its trips: no candidate
+    assert [r["key"] for r in rows] == ["S"]
+    assert float(rows[0]["cut_off"]) == 0 and float(rows[0]["person_hours"]) > 0
