@@ -150,6 +150,28 @@ def test_several_feeds_sum_their_summaries(tmp_path):
     }
 
 
+def test_speeds_allow_a_minute_of_rounding_only_for_whole_minutes(tmp_path):
+    files = base_feed()
+    files["stops.txt"].append(
+        {"stop_id": "D", "stop_name": "D", "stop_lat": 60.0, "stop_lon": 25.054}
+    )  # fmt: skip  (3 km east of A)
+    files["trips.txt"] += [
+        {"route_id": "R1", "service_id": "WK", "trip_id": "rounded"},
+        {"route_id": "R1", "service_id": "WK", "trip_id": "exact"},
+    ]
+    for trip, times in (("rounded", ("12:00:00", "12:01:00")), ("exact", ("13:00:00", "13:01:01"))):
+        for k, (stop, t) in enumerate(zip("AD", times, strict=True)):
+            files["stop_times.txt"].append(
+                {"trip_id": trip, "arrival_time": t, "departure_time": t, "stop_id": stop,
+                 "stop_sequence": k}
+            )  # fmt: skip
+    frame = audit(write_feed(tmp_path / "f", files), date=MON)
+    # 3 km in a rounded minute: 180 km/h, but 90 km/h over two minutes; in 61 s: 177 km/h
+    assert problems_of(frame) == {("warning", "implausible_speed"): 1}
+    assert "trip 'exact'" in frame["example"].iloc[0]
+    assert "177 km/h by bus" in frame["example"].iloc[0]
+
+
 def test_no_service_on_the_date_is_an_error(tmp_path):
     frame = audit(write_feed(tmp_path / "f", base_feed()), date="2024-01-07")
     row = frame.iloc[0]
