@@ -154,7 +154,7 @@ def test_speeds_allow_a_minute_of_rounding_only_for_whole_minutes(tmp_path):
     files = base_feed()
     files["stops.txt"].append(
         {"stop_id": "D", "stop_name": "D", "stop_lat": 60.0, "stop_lon": 25.054}
-    )  # fmt: skip  (3 km east of A)
+    )  # D is 3 km east of A
     files["trips.txt"] += [
         {"route_id": "R1", "service_id": "WK", "trip_id": "rounded"},
         {"route_id": "R1", "service_id": "WK", "trip_id": "exact"},
