@@ -750,3 +750,17 @@ def test_snap_and_to_networkx_follow_curved_edge_geometry():
     _, edges = ox.convert.graph_to_gdfs(g)
     assert edges.geometry.iloc[0].equals(forward) or edges.geometry.iloc[1].equals(forward)
     assert edges["length"].tolist() == [200.0, 200.0]
+
+
+def test_unwritable_cache_folder_is_a_cache_error(tmp_path, monkeypatch):
+    from connectivity import CacheError, load_streets, settings
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setattr(settings, "cache_folder", blocker)
+    path = write_osm(tmp_path / "tiny.osm")
+    with pytest.raises(
+        CacheError, match=r"cannot write the street network cache .*use_cache=False"
+    ):
+        load_streets(path)
+    assert load_streets(path, use_cache=False).n_nodes == 7
