@@ -465,3 +465,30 @@ def test_network_accessibility_equals_pandana():
     # pandana sums in single precision.
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-4)
     assert np.ptp(ours) > 0
+
+
+@pytest.mark.integration
+def test_helsinki_grid_on_the_embedded_walk_network():
+    from connectivity.streets import demo_pbf, load_streets
+
+    path = shared_data("helsinki/population_grid_2020.gpkg")
+    walk = load_streets(demo_pbf(), mode="walk")
+    weights, report = assign_opportunities(walk, f"{path}:population", max_distance=500)
+    # Independently: every cell's centroid in the network's UTM zone, nearest node by
+    # brute force over all node coordinates.
+    grid = gpd.read_file(path).to_crs(walk.crs)
+    centres = grid.geometry.centroid
+    xy = walk.nodes[["x", "y"]].to_numpy()
+    expected = np.zeros(walk.n_nodes)
+    for (cx, cy), value in zip(
+        np.column_stack([centres.x, centres.y]), grid["population"], strict=True
+    ):
+        d = np.hypot(xy[:, 0] - cx, xy[:, 1] - cy)
+        if value > 0 and d.min() <= 500:
+            expected[int(np.argmin(d))] += value
+    assert report.total == grid["population"].sum()
+    assert report.assigned == expected.sum()
+    np.testing.assert_allclose(weights, expected)
+    assert report.assigned + report.unassigned == report.total
+    # The embedded streets cover about 1 x 1.6 km of a grid about 3 x 2.5 km wide.
+    assert 0.2 < report.assigned / report.total < 0.8
