@@ -541,7 +541,7 @@ def min_cuts(
         n=n + 1 + len(zones), edges=np.concatenate([ends, all_extra]).tolist(), directed=True
     )
     caps = np.concatenate([cap, np.full(len(all_extra), big)]).tolist()
-    rows = []
+    rows: list[tuple[str, str, float, int, tuple[int, ...]]] = []
     for z, (zone, _) in enumerate(zones):
         if len(members[z]) == 0:
             rows.append((zone, direction, math.nan, 0, ()))
@@ -1050,11 +1050,12 @@ def _set_scores(
     pair, _ = _pairs(network)
     link_flow = np.bincount(pair, weights=edge_flow)[pair]
     pos = np.arange(network.n_edges, dtype=np.int64)
+    key: np.ndarray
     if kind == "edge":
         key = pos
     elif kind == "route":
         transit = (network.edges["kind"] == "transit").to_numpy()
-        key = np.where(transit, network.edges["route_id"].astype(str).to_numpy(), None)
+        key = network.edges["route_id"].astype(str).to_numpy()  # only transit is eligible
         eligible = eligible & transit
     elif kind == "way":
         key = network.edges["osmid"].to_numpy()
@@ -1521,7 +1522,12 @@ class Bottlenecks:
             self.baseline.to_csv(tmp, index_label="direction")
         paths.append(target)
         target = folder / "bottlenecks.html"
-        save_map(self.to_map(top=top), target, offline=offline, leaflet=leaflet)
+        save_map(
+            self.to_map(top=top),
+            target,
+            offline=offline,
+            leaflet=None if leaflet is None else Path(leaflet),
+        )
         paths.append(target)
         return paths
 
@@ -1630,7 +1636,11 @@ def find_bottlenecks(
     in_core = np.zeros(network.n_nodes, bool)
     in_core[study.core_nodes] = True
     if kind in _NODE_KINDS:
-        scores = {k: float(node_od[k]) for k in sets if not in_core[k] and node_od[k] > 0}
+        scores = {
+            k: float(node_od[int(k)])  # type: ignore[call-overload]
+            for k in sets
+            if not in_core[int(k)] and node_od[int(k)] > 0  # type: ignore[call-overload]
+        }
     else:
         scores = _set_scores(network, kind, edge_od, ~(in_core[arrays.u] & in_core[arrays.v]))
     ranked = sorted(scores, key=lambda k: -scores[k])[:top]
@@ -1846,7 +1856,7 @@ def bottleneck_map(result: Bottlenecks, *, top: int | None = None) -> folium.Map
                     "weight": w,
                     "opacity": 0.9,
                 },
-                popup=popup,
+                popup=popup,  # type: ignore[arg-type]
                 tooltip=tooltip,
             ).add_to(layer)
     layer.add_to(fmap)
