@@ -70,6 +70,7 @@ _LAZY: dict[str, str] = {
     "gravity_accessibility": "connectivity.opportunities",
     "network_accessibility": "connectivity.opportunities",
     "read_opportunities": "connectivity.opportunities",
+    "transit_accessibility": "connectivity.opportunities",
     "CoreTimes": "connectivity.access",
     "core_times": "connectivity.access",
     "distance_profile": "connectivity.access",

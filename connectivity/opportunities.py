@@ -16,7 +16,10 @@ Accessibility from travel times (``origins x nodes`` seconds):
 - :func:`network_accessibility`: the cumulative measure from *every* node of a street
   network, by a compiled, multi-threaded, bounded Dijkstra from each node that holds
   weight (on the reversed graph), so it costs (nodes with weight) x (nodes within the
-  horizon), never ``n^2``.
+  horizon), never ``n^2``;
+- :func:`transit_accessibility`: the cumulative measure by walk+transit from many
+  origins, routed in worker processes and reduced to cutoffs as they come, so no
+  ``origins x nodes`` array is ever held.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ __all__ = [
     "gravity_accessibility",
     "network_accessibility",
     "read_opportunities",
+    "transit_accessibility",
 ]
 
 logger = logging.getLogger(__name__)
@@ -658,4 +662,127 @@ def network_accessibility(
     acc = np.cumsum(acc, axis=1)
     out = np.empty_like(acc)
     out[:, order] = acc
+    return out
+
+
+# -- accessibility by walk + transit from many origins ---------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(network: Any, weights: np.ndarray, cutoffs: np.ndarray, options: dict) -> None:
+    _WORKER.update(network=network, weights=weights, cutoffs=cutoffs, options=options)
+
+
+def _accessibility_chunk(lonlat: np.ndarray) -> np.ndarray:
+    from connectivity.routing import travel_times
+
+    network, weights = _WORKER["network"], _WORKER["weights"]
+    cutoffs, options = _WORKER["cutoffs"], dict(_WORKER["options"])
+    stat = options.pop("stat")
+    out = np.empty((len(lonlat), len(cutoffs)))
+    for i, (lon, lat) in enumerate(lonlat):
+        times = travel_times(network, (float(lon), float(lat)), **options)
+        node = times.node_times(stat) if times.nodes.shape[0] > 1 else times.nodes[0]
+        out[i] = cumulative_accessibility(node, weights, cutoffs=cutoffs)
+    return out
+
+
+def transit_accessibility(
+    network: Any,
+    origins: Any,
+    weights: Any,
+    *,
+    cutoffs: Any,
+    departure: Any,
+    window: float | None = None,
+    stat: str | float = "median",
+    n_jobs: int = 1,
+    progress: bool | None = None,
+    **routing_options: Any,
+) -> np.ndarray:
+    """Cumulative accessibility by walk+transit from many origins.
+
+    Each origin is routed with :func:`connectivity.routing.travel_times` and reduced at
+    once to the weight of the walk-network nodes reached within each cutoff (over a
+    window, per node the ``stat`` of the departure minutes' times).
+
+    Parameters
+    ----------
+    network
+        An :class:`connectivity.network.IntermodalNetwork`.
+    origins
+        ``(lon, lat)`` pairs in degrees (an ``n x 2`` array).
+    weights
+        Opportunities per node of ``network.streets``.
+    cutoffs
+        Cutoffs in seconds (inclusive).
+    departure, window
+        As :func:`connectivity.routing.travel_times`.
+    stat
+        Over a window: ``"median"``, ``"min"`` or a percentile of each node's times.
+    n_jobs
+        Worker processes (-1: one per core); the network goes once to each.
+    progress
+        Show a progress bar; by default when stderr is a terminal.
+    **routing_options
+        Passed to :func:`connectivity.routing.travel_times` (``max_transfers``, ...).
+
+    Returns
+    -------
+    access
+        ``origins x cutoffs``.
+    """
+    import concurrent.futures
+    import multiprocessing
+
+    from tqdm import tqdm
+
+    points = np.asarray(origins, float)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ParameterError(
+            f"origins must be (lon, lat) pairs, an n x 2 array; got shape {points.shape}"
+        )
+    w = np.asarray(weights, float)
+    n = network.streets.n_nodes
+    if w.shape != (n,):
+        raise ParameterError(
+            f"weights have shape {w.shape}, the walk network has {n} nodes: give one "
+            "weight per node"
+        )
+    c = _check_cutoffs(cutoffs)
+    if n_jobs == -1:
+        n_jobs = os.cpu_count() or 1
+    if not (isinstance(n_jobs, int) and n_jobs >= 1):
+        raise ParameterError(f"n_jobs must be a positive number of processes or -1, got {n_jobs!r}")
+    options = dict(routing_options, departure=departure, window=window, stat=stat)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    out = np.empty((len(points), len(c)))
+    size = max(1, min(64, math.ceil(len(points) / (4 * n_jobs))))
+    chunks = [(i, points[i : i + size]) for i in range(0, len(points), size)]
+    with tqdm(total=len(points), desc="origins", unit="origin", disable=not progress) as bar:
+        if n_jobs == 1 or len(chunks) == 1:
+            _init_worker(network, w, c, options)
+            try:
+                for start, chunk in chunks:
+                    out[start : start + len(chunk)] = _accessibility_chunk(chunk)
+                    bar.update(len(chunk))
+            finally:
+                _WORKER.clear()
+            return out
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        with concurrent.futures.ProcessPoolExecutor(
+            max_workers=n_jobs,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(network, w, c, options),
+        ) as pool:
+            futures = {pool.submit(_accessibility_chunk, chunk): start for start, chunk in chunks}
+            for future in concurrent.futures.as_completed(futures):
+                start = futures[future]
+                result = future.result()
+                out[start : start + len(result)] = result
+                bar.update(len(result))
     return out

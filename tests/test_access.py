@@ -495,3 +495,36 @@ def test_transit_core_times_match_the_schedules():
     east = out.set_index("name").loc["East"]
     assert east["transit_from_core_p50"] == 840 + 900 + 720
     assert math.isinf(out.set_index("name").loc["West", "transit_to_core_p50"])
+
+
+def test_transit_accessibility_from_many_origins():
+    from connectivity.network import build_network
+    from connectivity.opportunities import transit_accessibility
+
+    walk = _network("walk")
+    network = build_network(walk, _bus_timetable(walk))
+    core = _core()
+    at = [IDX["C0"], IDX["C1"], IDX["E0"]]
+    origins = np.column_stack([walk.nodes["lon"].to_numpy()[at], walk.nodes["lat"].to_numpy()[at]])
+    cutoffs = (1500, 1800, 2400)
+    one = transit_accessibility(
+        network, origins, POP, cutoffs=cutoffs, departure=28_800, window=3600
+    )
+    two = transit_accessibility(
+        network, origins, POP, cutoffs=cutoffs, departure=28_800, window=3600, n_jobs=2
+    )
+    np.testing.assert_array_equal(one, two)
+    # From the core (C0): the per-node medians of the schedules by hand.
+    ref_from, _ = _reference_bus_times()
+    median = np.sort(ref_from, 0)[29]
+    expected = [POP[median <= c].sum() for c in cutoffs]
+    np.testing.assert_allclose(one[0], expected)
+    assert core.name == "C" and expected[0] < expected[-1]
+    single = transit_accessibility(network, origins[:1], POP, cutoffs=[600], departure=28_800)
+    assert single.tolist() == [[POP[:3].sum()]]  # walks only within ten minutes
+    with pytest.raises(ParameterError, match="n x 2 array"):
+        transit_accessibility(network, [1.0, 2.0], POP, cutoffs=[60], departure=0)
+    with pytest.raises(ParameterError, match="one weight per node"):
+        transit_accessibility(network, origins, POP[:3], cutoffs=[60], departure=0)
+    with pytest.raises(ParameterError, match="n_jobs must be"):
+        transit_accessibility(network, origins, POP, cutoffs=[60], departure=0, n_jobs=0)
