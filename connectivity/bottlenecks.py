@@ -1453,6 +1453,11 @@ class Bottlenecks:
         The resolved :class:`CorePeriphery`.
     mode
         The network's mode.
+    indicators
+        The intact network's indicators per zone from
+        :func:`connectivity.access.core_periphery` (population-weighted median times to
+        and from the core, shares within the cutoffs), for the same core node and
+        population.
     """
 
     table: Any
@@ -1461,6 +1466,7 @@ class Bottlenecks:
     baseline: pd.DataFrame
     study: CorePeriphery
     mode: str
+    indicators: Any = None
 
     def to_map(self, *, top: int | None = None) -> folium.Map:
         """The folium map of :func:`bottleneck_map`."""
@@ -1491,7 +1497,7 @@ class Bottlenecks:
         -------
         paths
             ``bottlenecks.csv`` (geometry as WKT), ``bottlenecks.geojson``, ``cuts.csv``,
-            ``baseline.csv`` and ``bottlenecks.html``.
+            ``baseline.csv``, ``indicators.csv`` (per zone) and ``bottlenecks.html``.
         """
         from connectivity.maps import save_map
 
@@ -1521,6 +1527,10 @@ class Bottlenecks:
         with atomic_path(target) as tmp:
             self.baseline.to_csv(tmp, index_label="direction")
         paths.append(target)
+        if self.indicators is not None:
+            from connectivity.access import write_indicators
+
+            paths.append(write_indicators(self.indicators, folder / "indicators.csv"))
         target = folder / "bottlenecks.html"
         save_map(
             self.to_map(top=top),
@@ -1728,6 +1738,7 @@ def find_bottlenecks(
     ).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     baseline = population_weighted_times(network, study.sources, study.population, cutoffs=cuts_s)
+    indicators = _zone_indicators(network, study, arrays, cuts_s)
     return Bottlenecks(
         table=table,
         cuts=cuts,
@@ -1735,6 +1746,29 @@ def find_bottlenecks(
         baseline=baseline,
         study=study,
         mode=str(network.mode),
+        indicators=indicators,
+    )
+
+
+def _zone_indicators(
+    network: StreetNetwork, study: CorePeriphery, arrays: _Arrays, cutoffs: Sequence[int]
+) -> Any:
+    """The accessibility issue's indicators per zone, over the same times and weights."""
+    from connectivity.access import CoreTimes
+    from connectivity.access import core_periphery as zone_table
+
+    label = "transit" if network.meta.get("view") == "transit" else str(network.mode)
+    label = "car" if label == "drive" else label
+    times = CoreTimes.from_arrays(
+        arrays.times(study.sources)[0], arrays.times(study.sources, reverse=True)[0]
+    )
+    return zone_table(
+        network,
+        study.zones[["name", "geometry"]],
+        times={label: times},
+        population=study.population,
+        cutoffs=cutoffs,
+        ratio=None,
     )
 
 

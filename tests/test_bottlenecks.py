@@ -197,6 +197,18 @@ def test_removing_the_single_bridge_cuts_off_exactly_the_far_side():
     # Nothing else cuts anyone off: the grids hold cycles.
     assert (result.table["cut_off"].iloc[1:] == 0).all()
     assert result.table.crs.to_epsg() == 4326
+    # The accessibility indicators of the intact network, per zone: the east bank's
+    # population-weighted median time from the core, by hand.
+    times = sorted(
+        (240 + GRID_TIME * ((i - 4) + abs(j - 1)), pop[index[(i, j)]])
+        for i in EAST
+        for j in range(3)
+    )
+    cumulative = np.cumsum([p for _, p in times])
+    median = times[int(np.searchsorted(cumulative, east_pop / 2))][0]
+    east = result.indicators.set_index("name").loc["east"]
+    assert east["car_from_core_p50"] == median and east["car_to_core_p50"] == median
+    assert east["population"] == pytest.approx(east_pop)
     assert result.baseline.loc["outbound", "population"] == pytest.approx(
         pop[pop > 0].sum() - pop[index[CORE]]
     )
@@ -585,6 +597,7 @@ def test_write_outputs_with_escaped_names(tmp_path):
         "bottlenecks.geojson",
         "bottlenecks.html",
         "cuts.csv",
+        "indicators.csv",
     ]
     with open(tmp_path / "out" / "bottlenecks.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
