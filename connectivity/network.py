@@ -51,7 +51,7 @@ __all__ = ["IntermodalNetwork", "build_network"]
 logger = logging.getLogger(__name__)
 
 #: Version of the cached arrays; bump it when their meaning changes.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 #: Footpath kinds: a walk (``dist`` metres, plus the slack when boarding), a
 #: ``transfers.txt`` minimum time (``time`` seconds, no slack), a timed transfer (0 s).
@@ -70,6 +70,9 @@ _ARRAYS = (
     "link_node",
     "link_dist_to",
     "link_dist_from",
+    "stop_edge",
+    "stop_fraction",
+    "stop_offset",
     "fp_ptr",
     "fp_to",
     "fp_kind",
@@ -102,6 +105,11 @@ class IntermodalNetwork:
     link_stop, link_node, link_dist_to, link_dist_from
         One row per link: the stop, a street node, the metres from the stop to the node
         and from the node to the stop (``inf`` where the street is one-way).
+    stop_edge, stop_fraction, stop_offset
+        Per stop, the walk edge it is projected onto (-1 where not linked), the position
+        along it (0 at ``u``, 1 at ``v``) and its distance from the edge in metres
+        (positive to the left of ``u -> v``); points near the same street reach it along
+        the street, without going round an end node (see :func:`same_street_distance`).
     fp_ptr, fp_to, fp_kind, fp_dist, fp_time
         The footpaths as a CSR over stops (``FP_WALK`` / ``FP_MIN_TIME`` / ``FP_TIMED``).
     tree_ptr, tree_node, tree_dist
@@ -121,6 +129,9 @@ class IntermodalNetwork:
     link_node: np.ndarray
     link_dist_to: np.ndarray
     link_dist_from: np.ndarray
+    stop_edge: np.ndarray
+    stop_fraction: np.ndarray
+    stop_offset: np.ndarray
     fp_ptr: np.ndarray
     fp_to: np.ndarray
     fp_kind: np.ndarray
@@ -656,13 +667,60 @@ def _augmented_graph(
     return g
 
 
+def same_street_distance(
+    length: np.ndarray,
+    edge: int,
+    reverse_edge: int,
+    fraction: float,
+    offset: float,
+    other_edge: np.ndarray,
+    other_fraction: np.ndarray,
+    other_offset: np.ndarray,
+    *,
+    towards: bool = False,
+) -> np.ndarray:
+    """Metres from a point near ``edge`` (at ``fraction`` along it, ``offset`` metres to
+    its left, negative to its right) to points near the same street (``edge`` or its
+    ``reverse_edge``), or from them to it (``towards``): the straight line between them,
+    as one walks along a street from one doorway to another (the along-street part is
+    exact, the sideways part is the difference of the signed offsets, so a point on the
+    other side of the street crosses it). ``inf`` for points near other streets, or
+    where the needed direction of the street does not exist."""
+    on_edge = other_edge == edge
+    pos = np.where(on_edge, other_fraction, 1.0 - other_fraction)
+    side = np.where(on_edge, other_offset, -other_offset)
+    same = on_edge | ((other_edge == reverse_edge) & (reverse_edge >= 0))
+    forward = (fraction >= pos) if towards else (pos >= fraction)
+    ok = same & (forward | (reverse_edge >= 0))
+    dist = np.hypot((pos - fraction) * length[edge], side - offset)
+    return np.where(ok, dist, np.inf)
+
+
+def signed_offsets(
+    walk: StreetNetwork, edge: np.ndarray, x: np.ndarray, y: np.ndarray, distance: np.ndarray
+) -> np.ndarray:
+    """``distance`` with the sign of the side of ``edge`` (u -> v) the points ``x, y``
+    lie on: positive to the left."""
+    u = walk.edges["u"].to_numpy(np.int64)[edge]
+    v = walk.edges["v"].to_numpy(np.int64)[edge]
+    nx_ = walk.nodes["x"].to_numpy(float)
+    ny_ = walk.nodes["y"].to_numpy(float)
+    cross = (nx_[v] - nx_[u]) * (y - ny_[u]) - (ny_[v] - ny_[u]) * (x - nx_[u])
+    return np.where(cross < 0, -distance, distance)
+
+
 def _link_stops(
     walk: StreetNetwork, stops: pd.DataFrame, max_link_distance: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Project each stop onto its nearest walk edge; rows (stop, node, to, from)."""
+) -> tuple[np.ndarray, ...]:
+    """Project each stop onto its nearest walk edge: rows (stop, node, to, from), and per
+    stop its edge, fraction and offset."""
+    n_stops = len(stops)
+    stop_edge = np.full(n_stops, -1, np.int64)
+    stop_fraction = np.zeros(n_stops)
+    stop_offset = np.zeros(n_stops)
     if len(stops) == 0:
         z = np.zeros(0)
-        return z.astype(np.int64), z.astype(np.int64), z, z
+        return z.astype(np.int64), z.astype(np.int64), z, z, stop_edge, stop_fraction, stop_offset
     lon = stops["lon"].to_numpy(float)
     lat = stops["lat"].to_numpy(float)
     ok = np.isfinite(lon) & np.isfinite(lat)
@@ -688,7 +746,11 @@ def _link_stops(
     link_node = np.concatenate([u, v]).astype(np.int64)
     dist_to = np.concatenate([to_u, to_v])
     dist_from = np.concatenate([from_u, from_v])
-    return link_stop, link_node, dist_to, dist_from
+    sx, sy = walk._to_crs.transform(lon[idx], lat[idx])
+    stop_edge[idx] = e
+    stop_fraction[idx] = f
+    stop_offset[idx] = signed_offsets(walk, e, np.asarray(sx), np.asarray(sy), d)
+    return link_stop, link_node, dist_to, dist_from, stop_edge, stop_fraction, stop_offset
 
 
 def _trees_and_walks(
@@ -750,7 +812,9 @@ def _compute_arrays(
 ) -> dict[str, np.ndarray]:
     n_stops = 0 if timetable is None else timetable.n_stops
     stops = timetable.stops if timetable is not None else pd.DataFrame({"lon": [], "lat": []})
-    link_stop, link_node, dist_to, dist_from = _link_stops(walk, stops, max_link_distance)
+    (link_stop, link_node, dist_to, dist_from, stop_edge, stop_fraction, stop_offset) = _link_stops(
+        walk, stops, max_link_distance
+    )
     graph = _augmented_graph(walk, n_stops, link_stop, link_node, dist_to, dist_from)
     n = walk.n_nodes
     linked = np.unique(link_stop)
@@ -763,12 +827,18 @@ def _compute_arrays(
         rtrees, _ = _trees_and_walks(gt, n, linked, walk_radius, 0.0)
     tree_ptr, tree_node, tree_dist = _tree_csr(n_stops, *trees)
     rtree_ptr, rtree_node, rtree_dist = _tree_csr(n_stops, *rtrees)
+    walks = _add_same_street_walks(
+        walk, walks, stop_edge, stop_fraction, stop_offset, transfer_radius
+    )
     fp = _footpaths(timetable, walk, walks)
     return {
         "link_stop": link_stop,
         "link_node": link_node,
         "link_dist_to": dist_to,
         "link_dist_from": dist_from,
+        "stop_edge": stop_edge,
+        "stop_fraction": stop_fraction,
+        "stop_offset": stop_offset,
         **fp,
         "tree_ptr": tree_ptr,
         "tree_node": tree_node,
@@ -779,6 +849,47 @@ def _compute_arrays(
     }
 
 
+def _add_same_street_walks(
+    walk: StreetNetwork,
+    walks: list[np.ndarray],
+    stop_edge: np.ndarray,
+    stop_fraction: np.ndarray,
+    stop_offset: np.ndarray,
+    transfer_radius: float,
+) -> list[np.ndarray]:
+    """Add the walks between stops projected onto the same street (along it, not round
+    an end node); the shorter of both is kept later by :func:`_footpaths`."""
+    linked = np.flatnonzero(stop_edge >= 0)
+    if len(linked) < 2:
+        return walks
+    rev = walk.reverse_edge
+    length = walk.edges["length"].to_numpy(float)
+    e = stop_edge[linked]
+    street = np.where(rev[e] >= 0, np.minimum(e, rev[e]), e)
+    order = np.argsort(street, kind="stable")
+    src, dst, dist = [walks[0]], [walks[1]], [walks[2]]
+    bounds = np.flatnonzero(np.diff(street[order])) + 1
+    for group in np.split(linked[order], bounds):
+        if len(group) < 2:
+            continue
+        for q in group:
+            d = same_street_distance(
+                length,
+                int(stop_edge[q]),
+                int(rev[stop_edge[q]]),
+                float(stop_fraction[q]),
+                float(stop_offset[q]),
+                stop_edge[group],
+                stop_fraction[group],
+                stop_offset[group],
+            )
+            keep = (d <= transfer_radius + _DIST_TOLERANCE) & (group != q)
+            src.append(np.full(int(keep.sum()), q, np.int64))
+            dst.append(group[keep])
+            dist.append(d[keep])
+    return [np.concatenate(src), np.concatenate(dst), np.concatenate(dist)]
+
+
 def _footpaths(
     timetable: Timetable | None, walk: StreetNetwork, walks: list[np.ndarray]
 ) -> dict[str, np.ndarray]:
@@ -787,7 +898,7 @@ def _footpaths(
     fp: dict[tuple[int, int], tuple[int, float, int]] = {}
     src, dst, dist = walks
     for q, p, d in zip(src.tolist(), dst.tolist(), dist.tolist(), strict=True):
-        if q != p:
+        if q != p and ((q, p) not in fp or fp[(q, p)][1] > d):
             fp[(q, p)] = (FP_WALK, float(d), 0)
     for q in range(n_stops):
         fp[(q, q)] = (FP_WALK, 0.0, 0)

@@ -43,7 +43,14 @@ from connectivity._raptor import (
     range_raptor,
     timetable_arrays,
 )
-from connectivity.network import FP_MIN_TIME, FP_TIMED, FP_WALK, IntermodalNetwork
+from connectivity.network import (
+    FP_MIN_TIME,
+    FP_TIMED,
+    FP_WALK,
+    IntermodalNetwork,
+    same_street_distance,
+    signed_offsets,
+)
 from connectivity.streets import DEFAULT_SNAP_DISTANCE
 
 __all__ = [
@@ -420,14 +427,13 @@ def _reversed_arrays(tt: Any) -> tuple[np.ndarray, ...]:
 
 def _snap_walk(
     network: IntermodalNetwork, lon: Any, lat: Any, *, towards: bool, max_distance: float
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Snap points onto the walk network: ``(k, 2)`` end nodes and metres from the point
-    to them (``towards=False``, origins) or from them to the point (destinations)."""
+    to them (``towards=False``, origins) or from them to the point (destinations), and
+    ``(k, 4)`` rows ``edge, reverse edge, fraction, offset`` of the street it is on."""
     streets = network.streets
     s = streets.snap(lon, lat, max_distance=max_distance)
-    length = network.__dict__.get("_edge_length")
-    if length is None:
-        length = network.__dict__["_edge_length"] = streets.edges["length"].to_numpy(float)
+    length = _edge_lengths(network)
     len_fwd = length[s.edge]
     len_rev = np.where(s.reverse_edge >= 0, length[np.maximum(s.reverse_edge, 0)], np.inf)
     f = s.fraction
@@ -438,11 +444,25 @@ def _snap_walk(
         du = s.distance + f * len_rev
         dv = s.distance + (1 - f) * len_fwd
     nodes = np.column_stack([s.node_u, s.node_v]).astype(np.int64)
-    return nodes, np.column_stack([du, dv])
+    px, py = streets.project(lon, lat)
+    side = signed_offsets(streets, s.edge, px, py, s.distance)
+    street = np.column_stack([s.edge, s.reverse_edge, f, side]).astype(float)
+    return nodes, np.column_stack([du, dv]), street
 
 
-def _walk_from(graph: Any, nodes: np.ndarray, offsets: np.ndarray, limit: float) -> np.ndarray:
-    """Metres from a snapped point (two end nodes with offsets) over ``graph``."""
+def _walk_from(
+    network: IntermodalNetwork,
+    graph: Any,
+    nodes: np.ndarray,
+    offsets: np.ndarray,
+    limit: float,
+    street: np.ndarray | None = None,
+    *,
+    towards: bool = False,
+) -> np.ndarray:
+    """Metres from a snapped point (two end nodes with offsets) over ``graph`` to every
+    node and stop (to the point from them when ``towards``); stops on the point's own
+    street (``street`` from :func:`_snap_walk`) are reached along it directly."""
     ok = np.isfinite(offsets)
     if not ok.any():
         return np.full(graph.shape[0], np.inf)
@@ -453,8 +473,49 @@ def _walk_from(graph: Any, nodes: np.ndarray, offsets: np.ndarray, limit: float)
     best = dist[0] + off[0]
     for row in range(1, len(idx)):  # row-wise: a strided min over axis 0 is slow
         np.minimum(best, dist[row] + off[row], out=best)
+    if street is not None and network.n_stops:
+        edge, rev = int(street[0]), int(street[1])
+        by_edge = _stops_by_edge(network)
+        cand = np.concatenate(
+            [by_edge.get(edge, np.zeros(0, np.int64)), by_edge.get(rev, np.zeros(0, np.int64))]
+        )
+        if len(cand):
+            length = _edge_lengths(network)
+            d = same_street_distance(
+                length,
+                edge,
+                rev,
+                float(street[2]),
+                float(street[3]),
+                network.stop_edge[cand],
+                network.stop_fraction[cand],
+                network.stop_offset[cand],
+                towards=towards,
+            )
+            at = network.n_nodes + cand
+            best[at] = np.minimum(best[at], d)
     best[best > limit] = np.inf
     return best
+
+
+def _edge_lengths(network: IntermodalNetwork) -> np.ndarray:
+    length = network.__dict__.get("_edge_length")
+    if length is None:
+        length = network.streets.edges["length"].to_numpy(float)
+        network.__dict__["_edge_length"] = length
+    return length
+
+
+def _stops_by_edge(network: IntermodalNetwork) -> dict[int, np.ndarray]:
+    cached = network.__dict__.get("_stops_by_edge")
+    if cached is None:
+        linked = np.flatnonzero(network.stop_edge >= 0)
+        cached = {}
+        for e, s in zip(network.stop_edge[linked].tolist(), linked.tolist(), strict=True):
+            cached.setdefault(e, []).append(s)
+        cached = {e: np.asarray(v, np.int64) for e, v in cached.items()}
+        network.__dict__["_stops_by_edge"] = cached
+    return cached
 
 
 def _transit(
@@ -488,6 +549,7 @@ def _route_point(
     network: IntermodalNetwork,
     nodes: np.ndarray,
     offsets: np.ndarray,
+    street: np.ndarray,
     q: _Query,
     *,
     reverse: bool,
@@ -495,7 +557,9 @@ def _route_point(
     """Travel times (departures x nodes, departures x stops) from one snapped point."""
     eng = _engine(network, reverse)
     n = network.n_nodes
-    walk_m = _walk_from(eng.graph, nodes, offsets, q.max_walk_metres)
+    walk_m = _walk_from(
+        network, eng.graph, nodes, offsets, q.max_walk_metres, street, towards=reverse
+    )
     direct = walk_m[:n] / q.metres_per_second
     n_dep = len(q.departures)
     node_times = np.empty((n_dep, n), np.float32)
@@ -535,9 +599,19 @@ def _street_mode(
     snap_distance: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     if mode is Mode.WALK:
-        nodes, offs = _snap_walk(network, lon, lat, towards=reverse, max_distance=snap_distance)
+        nodes, offs, street = _snap_walk(
+            network, lon, lat, towards=reverse, max_distance=snap_distance
+        )
         graph = network.graph_t if reverse else network.graph
-        metres = _walk_from(graph, nodes[0], offs[0], q.max_time * q.metres_per_second)
+        metres = _walk_from(
+            network,
+            graph,
+            nodes[0],
+            offs[0],
+            q.max_time * q.metres_per_second,
+            street[0],
+            towards=reverse,
+        )
         secs = metres[: network.n_nodes] / q.metres_per_second
         stop_secs = metres[network.n_nodes :] / q.metres_per_second
     else:
@@ -762,8 +836,10 @@ def _route(
                 "the network has no timetable: build it with one, or use mode='walk'"
             )
         _check_walk_radius(network, q)
-        nodes, offs = _snap_walk(network, lon, lat, towards=reverse, max_distance=snap_distance)
-        node_t, stop_t = _route_point(network, nodes[0], offs[0], q, reverse=reverse)
+        nodes, offs, street = _snap_walk(
+            network, lon, lat, towards=reverse, max_distance=snap_distance
+        )
+        node_t, stop_t = _route_point(network, nodes[0], offs[0], street[0], q, reverse=reverse)
     else:
         node_t, stop_t = _street_mode(
             network, Mode(m), lon, lat, q, reverse=reverse, snap_distance=snap_distance
@@ -860,7 +936,9 @@ def _matrix_chunk(
     for i in range(len(o_nodes)):
         if ctx.mode == TRANSIT or ctx.mode == Mode.WALK:
             limit = q.max_walk_metres if ctx.mode == TRANSIT else q.max_time * mps
-            walk_m = _walk_from(network.graph, o_nodes[i], o_cost[i], limit)
+            walk_m = _walk_from(
+                network, network.graph, o_nodes[i], o_cost[i, :2], limit, o_cost[i, 2:]
+            )
             direct = walk_m[ctx.uniq] / mps
             if ctx.mode == TRANSIT:
                 eng = _engine(network, False)
@@ -1001,10 +1079,12 @@ def travel_time_matrix(
             raise ParameterError("the network has no timetable: use mode='walk'")
         _check_walk_radius(network, q)
     if m in (TRANSIT, Mode.WALK):
-        o_nodes, o_cost = _snap_walk(
+        o_nodes, o_cost, o_street = _snap_walk(
             network, o_lon, o_lat, towards=False, max_distance=snap_distance
         )
-        d_nodes, d_cost = _snap_walk(
+        # each origin's row: metres to its two end nodes, then its street (4 values)
+        o_cost = np.column_stack([o_cost, o_street])
+        d_nodes, d_cost, _ = _snap_walk(
             network, d_lon, d_lat, towards=True, max_distance=snap_distance
         )
     else:

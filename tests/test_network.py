@@ -221,3 +221,26 @@ def test_bad_inputs_raise():
     empty = StreetNetwork.from_arrays(x=[X0], y=[Y0], u=[], v=[], length=[], speed_kmh=5)
     with pytest.raises(EmptyNetworkError, match="walk network has no edges"):
         build_network(empty, tt)
+
+
+def test_points_near_the_same_street_walk_straight_along_it():
+    from connectivity.routing import travel_times
+
+    streets = line_streets()
+    # two stops by edge 1 -> 2: 30 m north at 140 m, 10 m south at 180 m; one far away
+    xy = [(X0 + 140, Y0 + 30), (X0 + 180, Y0 - 10), (X0 + 400, Y0)]
+    stops = stops_frame(streets, xy)
+    net = build_network(streets, timetable_of(stops), walk_speed=SPEED)
+    assert net.stop_edge[0] >= 0 and net.stop_offset[0] * net.stop_offset[1] < 0
+    fp = footpaths_of(net)
+    # crossing the street: 40 m along it, 30 + 10 m across; not round a node (70 + 50 m)
+    assert fp[(0, 1)][1] == pytest.approx(np.hypot(40, 40), abs=1e-6)
+    assert fp[(1, 0)][1] == pytest.approx(np.hypot(40, 40), abs=1e-6)
+    # an origin at the first stop is there at once; the stop across the street follows
+    res = travel_times(net, (stops["lon"][0], stops["lat"][0]), departure=0, mode="walk")
+    st = res.stop_times()
+    assert st[0] == pytest.approx(0.0, abs=1e-6)
+    assert st[1] == pytest.approx(np.hypot(40, 40), abs=1e-6)
+    assert st[2] == pytest.approx(30 + 60 + 200, abs=1e-6)  # round node 2 to the far stop
+    res = travel_times(net, (stops["lon"][1], stops["lat"][1]), departure=0)
+    assert res.stop_times()[1] == 0 and res.stop_times()[0] == np.ceil(np.hypot(40, 40))
