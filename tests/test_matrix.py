@@ -125,7 +125,9 @@ def test_processes_and_dask_give_the_same_matrix(case):
         distributed.Client(cluster) as client,
     ):
         on_dask = travel_time_matrix(net, o, d, client=client, chunk_size=2, **kw)
+        by_address = travel_time_matrix(net, o, d, client=cluster.scheduler_address, **kw)
     pd.testing.assert_frame_equal(serial, on_dask)
+    pd.testing.assert_frame_equal(serial, by_address)
     assert serial["travel_time_min"].notna().sum() > len(o)  # more than the origins reached
 
 
