@@ -326,7 +326,7 @@ def _nearest_nodes_of(network: StreetNetwork, on: StreetNetwork) -> np.ndarray:
 
 def core_periphery(
     network: StreetNetwork,
-    zones: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame | str | Path,
     *,
     times: Mapping[str, CoreTimes],
     population: Any | None = None,
@@ -344,8 +344,9 @@ def core_periphery(
         The reference network: ``times``, ``population`` and ``accessibility`` are
         given for its nodes.
     zones
-        Named zones (:func:`connectivity.zones.read_zones` or
-        :func:`connectivity.zones.ring_zones`).
+        Named zones: a GeoDataFrame (from :func:`connectivity.zones.read_zones` or
+        :func:`connectivity.zones.ring_zones`; a ``name`` column is used as is) or a
+        vector file path.
     times
         Mode name (``"car"``, ``"transit"``, ``"walk"``...) -> :class:`CoreTimes`.
     population
@@ -407,7 +408,8 @@ def core_periphery(
         for name, values in (accessibility or {}).items()
     }
 
-    zones = read_zones(zones, name_column="name" if "name" in zones.columns else None)
+    has_name = "name" in getattr(zones, "columns", ())
+    zones = read_zones(zones, name_column="name" if has_name else None)
     zone = zone_of_nodes(network, zones)
     out = zones.copy()
     members = [np.flatnonzero(zone == z) for z in range(len(zones))]

@@ -650,7 +650,7 @@ def network_accessibility(
     n = network.n_nodes
     acc = np.zeros((n, len(c)))
     if progress is None:
-        progress = sys.stderr.isatty() and os.environ.get("CONNECTIVITY_QUIET", "") == ""
+        progress = sys.stderr.isatty()
     batch = max(2000, len(sources) // 50)
     with tqdm(total=len(sources), desc="accessibility", unit="node", disable=not progress) as bar:
         for start in range(0, len(sources), batch):

@@ -261,6 +261,18 @@ def test_outputs_csv_geojson_and_report(tmp_path):
         cutoffs=(900, 7200),
         ratio=("walk", "car"),
     )
+    zones_file = tmp_path / "towns.geojson"
+    _zones().to_file(zones_file)
+    from_file = core_periphery(
+        drive,
+        str(zones_file),
+        times={"walk": walk, "car": car},
+        population=POP,
+        cutoffs=(900, 7200),
+        ratio=("walk", "car"),
+    )
+    assert from_file["car_to_core_p50"].tolist() == out["car_to_core_p50"].tolist()
+    zones_file.unlink()
     path = write_indicators(out, tmp_path / "zones.csv")
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
