@@ -1,13 +1,15 @@
 """``connectivity isochrones`` and ``connectivity demo``.
 
 ``isochrones`` draws the isochrones around one point of an OpenStreetMap file (cutoffs in
-minutes on the command line) and writes them as GeoJSON and/or an HTML map; ``demo`` does
-the same on the embedded Helsinki extract.
+minutes on the command line), by a street mode or, with ``--gtfs``, by walk+transit at a
+departure time (a window of departures summarised by a percentile), and writes them as
+GeoJSON and/or an HTML map; ``demo`` does the same on the embedded Helsinki extract.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 from pathlib import Path
 
@@ -69,6 +71,53 @@ def parse_minutes(text: str, *, option: str = "--cutoffs") -> list[float]:
     return [m * 60 for m in minutes]
 
 
+def parse_departure_text(text: str, *, option: str = "--departure") -> dt.datetime:
+    """Parse ``"YYYY-MM-DDTHH:MM"`` (the date chooses the service day of the feeds).
+
+    Raises
+    ------
+    ParameterError
+        Not a date and time.
+    """
+    try:
+        value = dt.datetime.fromisoformat(str(text).strip())
+    except ValueError:
+        value = None
+    if value is None or "T" not in str(text) and " " not in str(text).strip():
+        raise ParameterError(
+            f"{option} {text!r}: give a date and time YYYY-MM-DDTHH:MM, e.g. "
+            f"{option} 2022-02-22T08:00 (the date chooses the feeds' service day)"
+        )
+    return value
+
+
+def parse_window(minutes: float | None, *, option: str = "--window") -> float | None:
+    """Minutes of departure window -> seconds (``None`` or 0: one departure).
+
+    Raises
+    ------
+    ParameterError
+        Negative or not finite.
+    """
+    if minutes is None:
+        return None
+    if not (math.isfinite(minutes) and minutes >= 0):
+        raise ParameterError(f"{option} {minutes:g}: give minutes >= 0, e.g. {option} 60")
+    return minutes * 60 or None
+
+
+def load_transit(osm: Path, feeds: list[Path], departure: dt.datetime) -> tuple:
+    """The walk network of ``osm`` and the intermodal network with ``feeds`` on the
+    departure's date."""
+    from connectivity.gtfs import load_timetable
+    from connectivity.network import build_network
+    from connectivity.streets import load_streets
+
+    walk = load_streets(osm, mode="walk")
+    timetable = load_timetable([Path(f) for f in feeds], date=departure.date())
+    return walk, build_network(walk, timetable)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``isochrones`` and ``demo`` subcommands."""
     iso = subparsers.add_parser(
@@ -81,7 +130,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     iso.add_argument("--osm", required=True, type=Path, help=".osm.pbf, .osm or .osm.bz2 file")
-    iso.add_argument("--mode", default="walk", choices=["walk", "bike", "drive"])
+    iso.add_argument(
+        "--mode",
+        default="walk",
+        choices=["walk", "bike", "drive"],
+        help="street mode (walk with --gtfs: walk+transit)",
+    )
+    iso.add_argument(
+        "--gtfs",
+        nargs="+",
+        type=Path,
+        metavar="FEED",
+        help="GTFS feeds (zip or folder): walk+transit isochrones; needs --departure",
+    )
+    iso.add_argument(
+        "--departure",
+        metavar="YYYY-MM-DDTHH:MM",
+        help="departure with --gtfs; the date chooses the feeds' service day",
+    )
+    iso.add_argument(
+        "--window",
+        type=float,
+        metavar="MIN",
+        help="minutes of departures from --departure on (every minute), summarised per node",
+    )
+    iso.add_argument(
+        "--percentile",
+        type=float,
+        default=50.0,
+        help="percentile of the window's times per node (default 50: the median)",
+    )
     iso.add_argument("--origin", required=True, metavar="LAT,LON", help="origin in degrees")
     iso.add_argument(
         "--cutoffs", default="5,10,15", metavar="MIN,MIN,...", help="minutes (default 5,10,15)"
@@ -147,11 +225,44 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--out {out}: use a .geojson, .gpkg or .parquet file name")
     if args.surface is not None and args.surface.suffix.lower() not in (".tif", ".tiff"):
         raise ParameterError(f"--surface {args.surface}: use a .tif file name")
+    transit = args.gtfs is not None
+    if not transit and (args.departure or args.window is not None):
+        raise ParameterError(
+            "--departure and --window are for walk+transit isochrones: give the feeds with "
+            "--gtfs FEED..."
+        )
+    if transit and args.mode != "walk":
+        raise ParameterError(
+            f"--mode {args.mode} with --gtfs: walk+transit isochrones start and end on foot; "
+            "drop --mode (or give --mode walk)"
+        )
+    if transit and not args.departure:
+        raise ParameterError(
+            "--gtfs needs --departure YYYY-MM-DDTHH:MM (e.g. --departure 2022-02-22T08:00)"
+        )
+    departure = parse_departure_text(args.departure) if transit else None
+    window = parse_window(args.window)
     leaflet = find_leaflet(args.leaflet) if args.offline and args.map is not None else None
-    network = load_streets(args.osm, mode=args.mode)
-    times = travel_times_from(
-        network, lat=lat, lon=lon, limit=max(cutoffs), max_distance=args.max_distance
-    )
+    if departure is not None:
+        from connectivity.transit_isochrone import transit_times_from
+
+        network, intermodal = load_transit(args.osm, args.gtfs, departure)
+        options = {} if args.max_distance is None else {"snap_distance": args.max_distance}
+        times = transit_times_from(
+            intermodal,
+            lat=lat,
+            lon=lon,
+            departure=departure,
+            window=window,
+            percentile=args.percentile,
+            max_time=max(cutoffs),
+            **options,
+        )
+    else:
+        network = load_streets(args.osm, mode=args.mode)
+        times = travel_times_from(
+            network, lat=lat, lon=lon, limit=max(cutoffs), max_distance=args.max_distance
+        )
     shape = {"buffer": args.buffer, "resolution": args.resolution, "origin": (lat, lon)}
     iso = isochrones(network, times, cutoffs=cutoffs, **shape)
     if out is not None:
@@ -165,10 +276,25 @@ def run(args: argparse.Namespace) -> int:
             origin=(lat, lon),
             offline=args.offline,
             leaflet=leaflet,
-            title=f"{args.mode.capitalize()} from {lat:.5f}, {lon:.5f}",
+            title=_title(args, departure, window, lat, lon),
         )
         print(f"wrote the map to {save_map(m, args.map)}")
     return 0
+
+
+def _title(
+    args: argparse.Namespace,
+    departure: dt.datetime | None,
+    window: float | None,
+    lat: float,
+    lon: float,
+) -> str:
+    if departure is None:
+        return f"{args.mode.capitalize()} from {lat:.5f}, {lon:.5f}"
+    when = f"{departure:%Y-%m-%d %H:%M}"
+    if window:
+        when += f" + {window / 60:g} min (p{args.percentile:g})"
+    return f"Walk+transit from {lat:.5f}, {lon:.5f}, {when}"
 
 
 def run_demo(args: argparse.Namespace) -> int:
