@@ -26,6 +26,7 @@ from connectivity._errors import (
     OutsideNetworkError,
     OverpassError,
     ParameterError,
+    ScenarioError,
 )
 from connectivity._modes import Mode
 
@@ -97,6 +98,14 @@ _LAZY: dict[str, str] = {
     "od_betweenness": "connectivity.bottlenecks",
     "population_weighted_times": "connectivity.bottlenecks",
     "removal_sets": "connectivity.bottlenecks",
+    "AddLine": "connectivity.scenario",
+    "AddStop": "connectivity.scenario",
+    "ChangeFrequency": "connectivity.scenario",
+    "RemoveRoutes": "connectivity.scenario",
+    "RemoveStops": "connectivity.scenario",
+    "apply_scenario": "connectivity.scenario",
+    "scenario_timetable": "connectivity.scenario",
+    "write_gtfs": "connectivity.gtfs_write",
 }
 
 __all__ = [
@@ -113,6 +122,7 @@ __all__ = [
     "OutsideNetworkError",
     "OverpassError",
     "ParameterError",
+    "ScenarioError",
     "__version__",
     *sorted(_LAZY),
 ]

@@ -21,6 +21,7 @@ __all__ = [
     "OutsideNetworkError",
     "OverpassError",
     "ParameterError",
+    "ScenarioError",
 ]
 
 
@@ -62,6 +63,11 @@ class NoServiceError(GtfsError):
 
 class ParameterError(ConnectivityError, ValueError):
     """An analysis parameter is out of its valid range."""
+
+
+class ScenarioError(ConnectivityError, ValueError):
+    """A scenario modification is invalid: an unknown route or stop, a headway <= 0, a
+    proposed line off the network or of fewer than two stops."""
 
 
 class CacheError(ConnectivityError, OSError):

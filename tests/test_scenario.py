@@ -1,0 +1,434 @@
+"""Scenarios against hand computations and against networks rebuilt from edited feeds.
+
+Every modification is checked two ways: by hand on a small street line (times worked out
+in the test), and by equality with the same change made to a GTFS feed by hand, loaded
+with load_timetable and built with build_network from scratch (no scenario code).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _gtfs_feed import hms, write_feed
+
+from connectivity import ScenarioError, StreetNetwork, load_timetable
+from connectivity.network import build_network
+from connectivity.routing import travel_times
+from connectivity.scenario import (
+    AddLine,
+    AddStop,
+    ChangeFrequency,
+    RemoveRoutes,
+    RemoveStops,
+    apply_scenario,
+    baseline_frames,
+    line_departures,
+)
+
+X0, Y0 = 500_000.0, 6_670_000.0
+DATE = "2024-01-09"  # a Tuesday of base calendars
+EIGHT = 8 * 3600
+
+
+def street_line(n: int = 41, spacing: float = 100.0) -> StreetNetwork:
+    """Nodes 0..n-1 on a straight east-west street, ``spacing`` metres apart, walked at
+    3.6 km/h (one metre a second)."""
+    x = X0 + spacing * np.arange(n)
+    y = np.full(n, Y0)
+    u = np.concatenate([np.arange(n - 1), np.arange(1, n)])
+    v = np.concatenate([np.arange(1, n), np.arange(n - 1)])
+    return StreetNetwork.from_arrays(
+        x=x, y=y, u=u, v=v, length=np.full(len(u), spacing), speed_kmh=3.6, crs="EPSG:32635"
+    )
+
+
+def street_grid(rows: int, cols: int, spacing: float = 150.0, seed: int = 0) -> StreetNetwork:
+    rng = np.random.default_rng(seed)
+    xs = [X0 + c * spacing for r in range(rows) for c in range(cols)]
+    ys = [Y0 + r * spacing for r in range(rows) for c in range(cols)]
+    us, vs, ls = [], [], []
+    for r in range(rows):
+        for c in range(cols):
+            i = r * cols + c
+            for j in ([i + 1] if c + 1 < cols else []) + ([i + cols] if r + 1 < rows else []):
+                length = spacing + float(rng.integers(0, 40))
+                us += [i, j]
+                vs += [j, i]
+                ls += [length, length]
+    return StreetNetwork.from_arrays(
+        x=xs, y=ys, u=us, v=vs, length=ls, speed_kmh=3.6, crs="EPSG:32635"
+    )
+
+
+def lonlat(streets: StreetNetwork, node: int) -> tuple[float, float]:
+    return float(streets.nodes["lon"][node]), float(streets.nodes["lat"][node])
+
+
+def feed_files(streets, stops: dict[str, int], trips: list[tuple[str, str, list]]) -> dict:
+    """A feed on ``streets``: stops at nodes, trips as (route, trip id, [(stop, arr, dep)])."""
+    routes = sorted({r for r, _, _ in trips})
+    stop_rows = [
+        {
+            "stop_id": s,
+            "stop_name": s,
+            "stop_lat": lonlat(streets, node)[1],
+            "stop_lon": lonlat(streets, node)[0],
+        }
+        for s, node in stops.items()
+    ]
+    stop_times = [
+        {
+            "trip_id": t,
+            "arrival_time": hms(a),
+            "departure_time": hms(d),
+            "stop_id": s,
+            "stop_sequence": i + 1,
+        }
+        for _, t, events in trips
+        for i, (s, a, d) in enumerate(events)
+    ]
+    return {
+        "agency.txt": [
+            {
+                "agency_id": "X",
+                "agency_name": "X",
+                "agency_url": "https://x.example",
+                "agency_timezone": "Europe/Helsinki",
+            }
+        ],
+        "stops.txt": stop_rows,
+        "routes.txt": [{"route_id": r, "route_short_name": r, "route_type": 3} for r in routes],
+        "trips.txt": [{"route_id": r, "service_id": "D", "trip_id": t} for r, t, _ in trips],
+        "stop_times.txt": stop_times,
+        "calendar_dates.txt": [{"service_id": "D", "date": "20240109", "exception_type": 1}],
+    }
+
+
+def built(tmp_path, streets, files, name: str):
+    path = write_feed(tmp_path / name, files, as_zip=True)
+    tt = load_timetable(path, date=DATE, use_cache=False)
+    return build_network(streets, tt, use_cache=False, walk_speed=3.6)
+
+
+def node_times(network, origin, *, departure=EIGHT, window=None, **kw) -> np.ndarray:
+    return travel_times(network, origin, departure=departure, window=window, **kw).nodes
+
+
+def timed(stops: list[str], start: int, runs: list[int], dwell: int = 0) -> list:
+    events, t = [], start
+    for i, s in enumerate(stops):
+        dep = t + (dwell if 0 < i < len(stops) - 1 else 0)
+        events.append((s, t, dep))
+        if i < len(runs):
+            t = dep + runs[i]
+    return events
+
+
+# -- a new line, by hand ------------------------------------------------------------------
+
+
+def test_fast_line_on_streets_alone_by_hand():
+    """No feed (a city without GTFS): a line 0 m -> 3000 m, leaving at 08:05, 60 s ride.
+
+    From node 0 at 08:00, node k is reached walking in 100 k s (at most 1200 s of walk),
+    or by the line: wait to 08:05 (300 s), ride 60 s, walk 100 |30 - k| s (egress at most
+    1200 s); the earlier of the two.
+    """
+    streets = street_line()
+    base = build_network(streets, None, use_cache=False, walk_speed=3.6)
+    line = AddLine(
+        "L",
+        stops=[lonlat(streets, 0), lonlat(streets, 30)],
+        departures=["08:05"],
+        run_times=[60],
+        dwell=0,
+        both_directions=False,
+    )
+    net = apply_scenario(base, line)
+    got = node_times(net, lonlat(streets, 0))[0]
+    k = np.arange(streets.n_nodes)
+    walk = np.where(100 * k <= 1200, 100.0 * k, np.inf)
+    ride = np.where(100 * abs(30 - k) <= 1200, 360.0 + 100 * abs(30 - k), np.inf)
+    np.testing.assert_allclose(got, np.minimum(walk, ride))
+    assert got[30] == 360 and got[18] == 1560 and np.isinf(got[15])
+    # Leaving after the only departure, only the walk remains.
+    late = node_times(net, lonlat(streets, 0), departure=EIGHT + 301)[0]
+    np.testing.assert_allclose(late, walk)
+    # The street arrays are the baseline's own (shared, not rebuilt).
+    assert net.streets is base.streets and net.modes is base.modes
+
+
+def test_fast_line_with_dwell_speed_and_return_direction_by_hand():
+    streets = street_line()
+    base = build_network(streets, None, use_cache=False, walk_speed=3.6)
+    # 3 stops at 0, 1500, 3000 m; 54 km/h = 15 m/s -> 100 s a gap; 30 s dwell at the middle.
+    line = AddLine(
+        "M",
+        stops=[lonlat(streets, i) for i in (0, 15, 30)],
+        headway=600,
+        span=("08:00", "09:00"),
+        speed=54,
+        dwell=30,
+    )
+    net = apply_scenario(base, line)
+    tt = net.timetable
+    assert tt.n_trips == 12  # 08:00 .. 08:50 both ways
+    arr, dep = tt.pattern_times(0)
+    np.testing.assert_array_equal(arr[0], [EIGHT, EIGHT + 100, EIGHT + 230])
+    np.testing.assert_array_equal(dep[0], [EIGHT, EIGHT + 130, EIGHT + 230])
+    # From node 30 at 08:01: next departure of the return trip 08:10, 230 s to node 0.
+    back = node_times(net, lonlat(streets, 30), departure=EIGHT + 60)[0]
+    assert back[0] == 540 + 230
+    assert back[15] == 540 + 100
+    # Network arrays: new stops appended and linked at their nodes.
+    assert net.n_stops == 3 and net.stop_linked.all()
+    np.testing.assert_array_equal(net.stop_node, [0, 15, 30])
+
+
+def test_alignment_cut_every_stop_spacing():
+    streets = street_line()
+    base = build_network(streets, None, use_cache=False, walk_speed=3.6)
+    geojson = {
+        "type": "Feature",
+        "geometry": {
+            "type": "LineString",
+            "coordinates": [lonlat(streets, 0), lonlat(streets, 10), lonlat(streets, 40)],
+        },
+    }
+    net = apply_scenario(base, AddLine("A", alignment=geojson, stop_spacing=1000, headway=900))
+    np.testing.assert_array_equal(net.stop_node, [0, 10, 20, 30, 40])
+    (line,) = net.meta["lines"]
+    assert line["km"] == pytest.approx(4.0, abs=1e-3)
+
+
+def test_incremental_arrays_equal_a_full_build(tmp_path):
+    """New stops' links, trees and footpaths (both ways) equal build_network's from
+    scratch on the scenario's timetable; the routing results too."""
+    streets = street_grid(12, 12)
+    stops = {f"s{i}": node for i, node in enumerate((0, 13, 26, 39, 52, 65, 78))}
+    trips = [
+        ("B", f"b{k}", timed(list(stops), EIGHT + 600 * k, [120] * 6, dwell=20)) for k in range(5)
+    ]
+    files = feed_files(streets, stops, trips)
+    base = built(tmp_path, streets, files, "f")
+    line = AddLine(
+        "N",
+        stops=[lonlat(streets, n) for n in (143, 130, 117, 104, 91, 66)],
+        headway=300,
+        span=("07:30", "09:30"),
+        speed=30,
+    )
+    net = apply_scenario(base, line)
+    full = build_network(streets, net.timetable, use_cache=False, walk_speed=3.6)
+
+    def links(n):  # a set of rows: compare sorted
+        rows = np.column_stack([n.link_stop, n.link_node, n.link_dist_to, n.link_dist_from])
+        return rows[np.lexsort(rows.T[::-1])]
+
+    np.testing.assert_allclose(links(net), links(full))
+    for name in ("tree_ptr", "tree_node", "rtree_ptr", "rtree_node", "stop_edge"):
+        np.testing.assert_array_equal(getattr(net, name), getattr(full, name), err_msg=name)
+    for name in ("tree_dist", "rtree_dist", "stop_fraction", "stop_offset"):
+        np.testing.assert_allclose(getattr(net, name), getattr(full, name), err_msg=name)
+    np.testing.assert_array_equal(net.fp_ptr, full.fp_ptr)
+    np.testing.assert_array_equal(net.fp_to, full.fp_to)
+    np.testing.assert_allclose(net.fp_dist, full.fp_dist)
+    assert len(net.fp_to) > len(base.fp_to) + 6  # walks to and from the new stops
+    for origin in (0, 77, 140):
+        a = node_times(net, lonlat(streets, origin), window=1800)
+        b = node_times(full, lonlat(streets, origin), window=1800)
+        np.testing.assert_array_equal(a, b)
+
+
+# -- removals and frequency changes against edited feeds ---------------------------------
+
+
+@pytest.fixture
+def two_routes():
+    """A grid with a slow route S (every 20 min) and a fast route F over other streets."""
+    streets = street_grid(10, 10)
+    stops = {"a": 0, "b": 44, "c": 99, "d": 9, "e": 90}
+    slow = [("S", f"s{k}", timed(["a", "b", "c"], EIGHT + 1200 * k, [400, 400])) for k in range(4)]
+    fast = [("F", f"f{k}", timed(["d", "b", "e"], EIGHT + 900 * k, [200, 200])) for k in range(5)]
+    return streets, stops, slow, fast
+
+
+def compare(a, b, streets, origins=(0, 9, 55), window=3600):
+    for o in origins:
+        ta = node_times(a, lonlat(streets, o), window=window)
+        tb = node_times(b, lonlat(streets, o), window=window)
+        np.testing.assert_array_equal(ta, tb)
+
+
+def test_remove_route_equals_feed_without_it(tmp_path, two_routes):
+    streets, stops, slow, fast = two_routes
+    base = built(tmp_path, streets, feed_files(streets, stops, slow + fast), "base")
+    net = apply_scenario(base, RemoveRoutes(["F"]))
+    by_hand = built(tmp_path, streets, feed_files(streets, stops, slow), "without")
+    compare(net, by_hand, streets)
+    # The removal matters: with F the times differ somewhere.
+    with pytest.raises(AssertionError):
+        compare(base, by_hand, streets)
+
+
+def test_frequency_change_equals_feed_edited_by_hand(tmp_path, two_routes):
+    streets, stops, slow, fast = two_routes
+    base = built(tmp_path, streets, feed_files(streets, stops, slow + fast), "base")
+    # S every 10 minutes between its first (08:00) and last (09:00) departures.
+    by_hand_trips = [
+        ("S", f"h{k}", timed(["a", "b", "c"], EIGHT + 600 * k, [400, 400])) for k in range(7)
+    ]
+    by_hand = built(tmp_path, streets, feed_files(streets, stops, by_hand_trips + fast), "hand")
+    net = apply_scenario(base, ChangeFrequency(["S"], headway=600))
+    compare(net, by_hand, streets)
+    # scale=2: twice the service is the same timetable here.
+    doubled = apply_scenario(base, ChangeFrequency(["S"], scale=2))
+    compare(doubled, by_hand, streets)
+    # scale=0.5 keeps every other trip: 08:00, 08:40.
+    halved = apply_scenario(base, ChangeFrequency(["S"], scale=0.5))
+    first = sorted(
+        int(halved.timetable.departures[halved.timetable.time_ptr[p]])
+        for p in range(halved.timetable.n_patterns)
+        if halved.timetable.routes["route_id"][halved.timetable.pattern_route[p]] == "S"
+        for _ in [0]
+    )
+    s_trips = halved.timetable.trips[halved.timetable.trips["route_id"] == "S"]
+    assert len(s_trips) == 2 and first == [EIGHT]
+
+
+def test_remove_stop_equals_feed_without_it(tmp_path, two_routes):
+    streets, stops, slow, fast = two_routes
+    base = built(tmp_path, streets, feed_files(streets, stops, slow + fast), "base")
+    net = apply_scenario(base, RemoveStops(["b"]))
+    kept = {s: n for s, n in stops.items() if s != "b"}
+    drop = [(r, t, [e for e in ev if e[0] != "b"]) for r, t, ev in slow + fast]
+    by_hand = built(tmp_path, streets, feed_files(streets, kept, drop), "no_b")
+    compare(net, by_hand, streets)
+    assert not net.stop_linked[base.timetable.stop_index("b")]
+
+
+def test_add_stop_equals_feed_edited_by_hand(tmp_path, two_routes):
+    streets, stops, slow, fast = two_routes
+    base = built(tmp_path, streets, feed_files(streets, stops, slow + fast), "base")
+    # Node 22 lies between a (node 0) and b (node 44) on the diagonal: half way.
+    mod = AddStop("S", *lonlat(streets, 22), between=("a", "b"), stop_id="n", dwell=30)
+    net = apply_scenario(base, mod)
+    edited = []
+    for r, t, ev in slow:
+        (a, ta, da), (b, tb, db), (c, tc, dc) = ev
+        mid = round(da + 0.5 * (tb - da))
+        edited.append(
+            (
+                r,
+                t,
+                [(a, ta, da), ("n", mid, mid + 30), (b, tb + 30, db + 30), (c, tc + 30, dc + 30)],
+            )
+        )
+    by_hand = built(tmp_path, streets, feed_files(streets, {**stops, "n": 22}, edited + fast), "n")
+    compare(net, by_hand, streets, origins=(0, 22, 60))
+    st = net.timetable.stop_times()
+    assert (st["stop"] == net.timetable.stop_index("n")).sum() == 4
+
+
+def test_variants_share_the_baseline_frames(tmp_path, two_routes):
+    streets, stops, slow, fast = two_routes
+    base = built(tmp_path, streets, feed_files(streets, stops, slow + fast), "base")
+    frames = baseline_frames(base)
+    a = apply_scenario(base, RemoveRoutes(["F"]), baseline_frames=frames)
+    b = apply_scenario(base, ChangeFrequency(["F"], headway=300), baseline_frames=frames)
+    assert a.timetable.n_trips == 4
+    assert b.timetable.n_trips == 4 + 13  # F 08:00..09:00 every 5 min
+    assert base.timetable.n_trips == 9  # the baseline is untouched
+
+
+def test_scenario_gtfs_round_trips(tmp_path, two_routes):
+    from test_gtfs_write import assert_same
+
+    from connectivity import audit
+    from connectivity.gtfs_write import write_gtfs
+
+    streets, stops, slow, fast = two_routes
+    base = built(tmp_path, streets, feed_files(streets, stops, slow + fast), "base")
+    net = apply_scenario(
+        base,
+        [
+            AddLine("T", stops=[lonlat(streets, n) for n in (5, 45, 85)], headway=600),
+            ChangeFrequency(["S"], scale=2),
+            AddStop("F", *lonlat(streets, 49), between=("b", "e"), stop_id="n"),
+            RemoveStops(["c"]),
+        ],
+    )
+    out = write_gtfs(net.timetable, tmp_path / "scenario.zip")
+    problems = audit(out, date=DATE)
+    assert not (problems["severity"] == "error").any(), problems.to_string()
+    back = load_timetable(out, date=DATE, use_cache=False)
+    assert_same(net.timetable, back)
+    # and routes the same
+    compare(net, build_network(streets, back, use_cache=False, walk_speed=3.6), streets)
+
+
+# -- departures -------------------------------------------------------------------------
+
+
+def test_headway_periods_are_half_open():
+    line = AddLine("x", stops=[(0, 0), (1, 1)], headways={"06:00-07:00": 1200, "07:00-07:30": 600})
+    assert list(line_departures(line)) == [21600, 22800, 24000, 25200, 25800, 26400]
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def base_line():
+    streets = street_line()
+    return streets, build_network(streets, None, use_cache=False, walk_speed=3.6)
+
+
+def test_errors_of_new_lines(base_line):
+    streets, base = base_line
+    two = [lonlat(streets, 0), lonlat(streets, 30)]
+    with pytest.raises(ScenarioError, match="headway of span must be > 0"):
+        apply_scenario(base, AddLine("L", stops=two, headway=0))
+    with pytest.raises(ScenarioError, match=r"period '06:00-07:00' must be > 0"):
+        apply_scenario(base, AddLine("L", stops=two, headways={"06:00-07:00": -5}))
+    with pytest.raises(ScenarioError, match="a line needs at least 2"):
+        apply_scenario(base, AddLine("L", stops=two[:1], headway=600))
+    with pytest.raises(ScenarioError, match="outside the street network"):
+        apply_scenario(base, AddLine("L", stops=[two[0], (25.5, 60.5)], headway=600))
+    with pytest.raises(ScenarioError, match="exactly one of headway"):
+        apply_scenario(base, AddLine("L", stops=two, headway=600, departures=["08:00"]))
+    with pytest.raises(ScenarioError, match="3 run times for 2 stops"):
+        apply_scenario(base, AddLine("L", stops=two, headway=600, run_times=[1, 2, 3]))
+    with pytest.raises(ScenarioError, match="speed must be > 0"):
+        apply_scenario(base, AddLine("L", stops=two, headway=600, speed=0))
+    with pytest.raises(ScenarioError, match="unknown mode 'hovercraft'"):
+        apply_scenario(base, AddLine("L", stops=two, headway=600, mode="hovercraft"))
+    with pytest.raises(ScenarioError, match="'25:99' is not a valid time"):
+        apply_scenario(base, AddLine("L", stops=two, departures=["25:99"]))
+    with pytest.raises(ScenarioError, match="not a GeoJSON LineString"):
+        apply_scenario(base, AddLine("L", alignment={"type": "Point"}, headway=600))
+    with pytest.raises(ScenarioError, match="longitude first"):
+        apply_scenario(base, AddLine("L", stops=[(60.0, 125.0), (60.0, 25.0)], headway=600))
+    with pytest.raises(ScenarioError, match="no modifications"):
+        apply_scenario(base, [])
+
+
+def test_errors_of_service_changes(tmp_path, two_routes):
+    streets, stops, slow, fast = two_routes
+    base = built(tmp_path, streets, feed_files(streets, stops, slow + fast), "base")
+    with pytest.raises(ScenarioError, match=r"unknown route id\(s\) 'Z'.*2 routes"):
+        apply_scenario(base, RemoveRoutes(["Z"]))
+    with pytest.raises(ScenarioError, match=r"unknown route id\(s\) 'Q'"):
+        apply_scenario(base, ChangeFrequency(["Q"], headway=600))
+    with pytest.raises(ScenarioError, match="the headway must be > 0"):
+        apply_scenario(base, ChangeFrequency(["S"], headway=0))
+    with pytest.raises(ScenarioError, match="either scale or headway"):
+        apply_scenario(base, ChangeFrequency(["S"]))
+    with pytest.raises(ScenarioError, match=r"unknown stop id\(s\) 'zz'"):
+        apply_scenario(base, RemoveStops(["zz"]))
+    with pytest.raises(ScenarioError, match="no trip of the route runs between 'a' and 'c'"):
+        apply_scenario(base, AddStop("S", *lonlat(streets, 50), between=("a", "c")))
+    with pytest.raises(ScenarioError, match="already exists"):
+        apply_scenario(
+            base, AddLine("S", stops=[lonlat(streets, 0), lonlat(streets, 9)], headway=600)
+        )
