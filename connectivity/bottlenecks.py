@@ -1005,9 +1005,9 @@ def removal_sets(network: StreetNetwork, kind: str = "road") -> dict[Hashable, n
             str(r): transit[idx] for r, idx in pd.Series(routes).groupby(routes).indices.items()
         }
     if kind == "stop":
-        # Closing a stop: no boarding, alighting or changing there (its links and
-        # transfers go); vehicles still run through it.
-        access = np.flatnonzero(e["kind"].isin(["link", "transfer"]).to_numpy())
+        # Closing a stop: no boarding, alighting or changing there (its links,
+        # transfers, boardings and alightings go); vehicles still run through it.
+        access = np.flatnonzero(e["kind"].isin(["link", "transfer", "board", "alight"]).to_numpy())
         stop_nodes = np.flatnonzero(
             network.nodes.get("stop", pd.Series(-1, index=network.nodes.index)).to_numpy() >= 0
         )
@@ -1100,15 +1100,18 @@ def transit_view(
 ) -> StreetNetwork:
     """The walk + transit network as one static graph, for the bottleneck measures.
 
-    Nodes are the walk network's nodes followed by one node per stop. Edges: the walk
-    edges (``kind`` ``walk``, time at the network's walking speed), the stop links
-    (``link``), the footpaths between stops (``transfer``) and one edge per consecutive
-    stops of each pattern (``transit``), weighted by the median in-vehicle time plus half
-    the mean headway (the averaged view of UrbanAccess and peartree; the schedule-exact
-    answer is routing's). Transit edges carry ``route_id``, ``name`` (the route's short
-    name) and ``capacity``: vehicles per hour (3600 / headway) x passengers per vehicle;
-    transfers have unlimited capacity and walking none, so a minimum cut counts transit
-    capacity only.
+    Nodes (column ``kind``): the walk network's nodes (``street``), one node per stop
+    (``stop``), and one node per stop of each pattern (``pattern``, where a rider is on
+    board). Edges (column ``kind``): the walk edges (``walk``, time at the network's
+    walking speed), the stop links (``link``), the footpaths between stops
+    (``transfer``), boardings (``board``, stop -> pattern stop, costing half the
+    pattern's mean headway over the day), rides (``transit``, pattern stop -> next
+    pattern stop, the median in-vehicle time) and alightings (``alight``, free). This is
+    the averaged-headway view (as in UrbanAccess and peartree: the wait is paid once per
+    boarding, per pattern; the schedule-exact answer is routing's). Rides carry
+    ``route_id``, ``name`` (the route's short name) and ``capacity``: vehicles per hour
+    (3600 / headway) x passengers per vehicle; transfers, boardings and alightings have
+    unlimited capacity and walking none, so a minimum cut counts transit capacity only.
 
     Parameters
     ----------
@@ -1121,13 +1124,15 @@ def transit_view(
     Returns
     -------
     view
-        A :class:`StreetNetwork` (mode ``walk``) with extra node columns ``stop``
-        (stop index or -1), ``stop_id``, ``name`` and edge columns ``kind``,
+        A :class:`StreetNetwork` (mode ``walk``) with extra node columns ``kind``,
+        ``stop`` (stop index or -1), ``stop_id``, ``name`` and edge columns ``kind``,
         ``route_id``, ``capacity``; use it with :func:`find_bottlenecks` and
-        ``kind="route"`` or ``kind="stop"``.
+        ``kind="route"`` or ``kind="stop"`` (the core and the population are put on
+        street nodes only).
     """
-    from connectivity.network import FP_MIN_TIME, FP_WALK, _transit_edges
+    from connectivity.network import FP_MIN_TIME, FP_WALK
     from connectivity.streets import StreetNetwork
+    from connectivity.timetable import DAY
 
     tt = network.timetable
     if tt is None or tt.n_patterns == 0:
@@ -1146,7 +1151,9 @@ def transit_view(
     stop_names = stops["stop_name"].astype(str).to_numpy()
     nodes = pd.concat(
         [
-            walk.nodes[["osmid", "x", "y", "lon", "lat"]].assign(stop=-1, stop_id=None, name=None),
+            walk.nodes[["osmid", "x", "y", "lon", "lat"]].assign(
+                stop=-1, stop_id=None, name=None, kind="street"
+            ),
             pd.DataFrame(
                 {
                     "osmid": np.full(q, -1, np.int64),
@@ -1157,6 +1164,7 @@ def transit_view(
                     "stop": np.arange(q),
                     "stop_id": stops["stop_id"].astype(str).to_numpy(),
                     "name": stop_names,
+                    "kind": "stop",
                 }
             ),
         ],
@@ -1224,35 +1232,91 @@ def transit_view(
             name=stop_names[origin[other]],
         )
     )
-    rows = _transit_edges(tt)
     routes = tt.routes.set_index(tt.routes["route_id"].astype(str))
     short = (
         routes["route_short_name"].astype(str)
         if "route_short_name" in routes.columns
         else pd.Series(routes.index, index=routes.index)
     )
-    a = np.array([r[0] for r in rows], np.int64)
-    b = np.array([r[1] for r in rows], np.int64)
-    route_id = np.array([r[2]["route_id"] for r in rows], object)
-    wait = np.array([r[2]["wait_time"] for r in rows], float)
-    per_vehicle = np.array(
-        [_vehicle_capacity(routes["route_type"].get(r), table) for r in route_id], float
+    route_ids = routes.index.to_numpy()
+    # One node per stop of each pattern: ride edges chain them, boarding edges (stop ->
+    # pattern stop) cost the wait, half the pattern's mean headway, once per boarding;
+    # alighting edges (pattern stop -> stop) cost nothing.
+    ps_stop: list[int] = []
+    ps_route: list[str] = []
+    ride_u: list[int] = []
+    ride_t: list[float] = []
+    ride_cap: list[float] = []
+    board_w: list[float] = []
+    first_ps = n + q
+    for p in range(tt.n_patterns):
+        arr, dep = tt.pattern_times(p)
+        seq = tt.pattern_stops[tt.pattern_stop_ptr[p] : tt.pattern_stop_ptr[p + 1]]
+        n_trips = arr.shape[0]
+        starts = np.sort(dep[:, 0].astype(float))
+        headway = (starts[-1] - starts[0]) / (n_trips - 1) if n_trips > 1 else float(DAY)
+        if headway <= 0:
+            headway = float(DAY) / n_trips
+        route = str(route_ids[tt.pattern_route[p]])
+        per_vehicle = _vehicle_capacity(routes["route_type"].get(route), table)
+        base = first_ps + len(ps_stop)
+        ps_stop += [int(x) for x in seq]
+        ps_route += [route] * len(seq)
+        board_w += [headway / 2] * len(seq)
+        ride = np.median(arr[:, 1:] - dep[:, :-1], axis=0) if len(seq) > 1 else []
+        for i, t in enumerate(ride):
+            ride_u.append(base + i)
+            ride_t.append(float(t))
+            ride_cap.append(3600.0 / headway * per_vehicle)
+    ps = np.asarray(ps_stop, np.int64)
+    ps_nodes = first_ps + np.arange(len(ps))
+    ps_route_a = np.asarray(ps_route, object).astype(str)
+    nodes = pd.concat(
+        [
+            nodes,
+            pd.DataFrame(
+                {
+                    "osmid": np.full(len(ps), -1, np.int64),
+                    "x": sx[ps],
+                    "y": sy[ps],
+                    "lon": stops["lon"].to_numpy(float)[ps],
+                    "lat": stops["lat"].to_numpy(float)[ps],
+                    "stop": -1,
+                    "stop_id": None,
+                    "name": short.reindex(ps_route_a).to_numpy(),
+                    "kind": "pattern",
+                }
+            ),
+        ],
+        ignore_index=True,
     )
+    ru = np.asarray(ride_u, np.int64)
+    route_of = np.asarray(ps_route_a)[ru - first_ps] if len(ru) else np.array([], str)
     parts.append(
         frame(
-            n + a,
-            n + b,
-            np.hypot(sx[a] - sx[b], sy[a] - sy[b]),
-            [r[2]["weight"] for r in rows],
+            ru,
+            ru + 1,
+            np.hypot(
+                sx[ps[ru - first_ps]] - sx[ps[ru + 1 - first_ps]],
+                sy[ps[ru - first_ps]] - sy[ps[ru + 1 - first_ps]],
+            ),
+            ride_t,
             "transit",
-            name=short.reindex(route_id.astype(str)).to_numpy(),
-            route_id=route_id.astype(str),
-            capacity=3600.0 / np.maximum(2.0 * wait, 1.0) * per_vehicle,
+            name=short.reindex(route_of).to_numpy(),
+            route_id=route_of,
+            capacity=np.asarray(ride_cap, float),
         )
     )
+    for u_, v_, t_, kind in (
+        (n + ps, ps_nodes, np.asarray(board_w, float), "board"),
+        (ps_nodes, n + ps, np.zeros(len(ps)), "alight"),
+    ):
+        parts.append(
+            frame(u_, v_, np.zeros(len(ps)), t_, kind, name=stop_names[ps], route_id=ps_route_a)
+        )
     edges = pd.concat(parts, ignore_index=True)
-    transfer = (edges["kind"] == "transfer").to_numpy()
-    edges.loc[transfer, "capacity"] = float(edges["capacity"].sum()) + 1.0
+    unlimited = edges["kind"].isin(["transfer", "board", "alight"]).to_numpy()
+    edges.loc[unlimited, "capacity"] = float(edges["capacity"].sum()) + 1.0
     return StreetNetwork(
         mode=Mode.WALK,
         crs=walk.crs,
@@ -1314,11 +1378,31 @@ def _population(
     if isinstance(population, np.ndarray | pd.Series | list | tuple):
         return _weights(network, population, "population")
     from connectivity.opportunities import assign_opportunities
+    from connectivity.streets import StreetNetwork
 
+    street = _street_nodes(network)
+    if len(street) == network.n_nodes:
+        on = network
+    else:  # a transit view: people live by the streets, not on stops or in vehicles
+        on = StreetNetwork(
+            mode=network.mode,
+            crs=network.crs,
+            nodes=network.nodes.iloc[street].reset_index(drop=True),
+            edges=network.edges.iloc[:0],
+        )
     weights, _report = assign_opportunities(
-        network, population, column=column, max_distance=max_distance
+        on, population, column=column, max_distance=max_distance
     )
-    return weights
+    out = np.zeros(network.n_nodes)
+    out[street] = weights
+    return out
+
+
+def _street_nodes(network: StreetNetwork) -> np.ndarray:
+    """Positions of the street nodes (all nodes, except in a transit view)."""
+    if "kind" not in network.nodes.columns:
+        return np.arange(network.n_nodes)
+    return np.flatnonzero((network.nodes["kind"] == "street").to_numpy())
 
 
 def core_periphery(
@@ -1376,6 +1460,12 @@ def core_periphery(
     the_core = read_core(core)
     source = the_core.node(network, max_distance=max_distance)
     area = the_core.projected(network.crs)
+    street = _street_nodes(network)
+    if len(street) < network.n_nodes:
+        # A transit view: trips start on the street nearest the core, not at a stop.
+        centre = area.centroid
+        xy_s = network.nodes[["x", "y"]].to_numpy(float)[street]
+        source = int(street[np.argmin(np.hypot(xy_s[:, 0] - centre.x, xy_s[:, 1] - centre.y))])
     if the_core.is_point:
         area = area.buffer(core_radius, quad_segs=32)
     xy = network.nodes[["x", "y"]].to_numpy(float)

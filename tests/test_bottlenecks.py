@@ -951,6 +951,13 @@ def test_the_route_serving_a_satellite_is_the_top_transit_bottleneck():
     view, pop, zones, core, index = _transit_case()
     kinds = view.edges["kind"].value_counts()
     assert kinds["transit"] == 4 and kinds["walk"] == 2 * (2 * 12 + 1)
+    assert kinds["board"] == kinds["alight"] == 8  # 4 patterns of 2 stops
+    # Core node (at stop C1) to the satellite's centre (at stop S1): wait half the
+    # 15-minute headway once, ride 10 minutes.
+    times = view.travel_times([index[("c", 0, 1)]])
+    assert times[index[("s", 1, 1)]] == pytest.approx(450 + 600, abs=0.01)
+    # ... and to the market stop's street corner by tram: wait 300 s, ride 120 s.
+    assert times[index[("c", 2, 2)]] == pytest.approx(300 + 120, abs=0.01)
     result = bn.find_bottlenecks(
         view,
         core=core,
