@@ -18,7 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Find the streets that tie the periphery zones to the core: core-periphery "
             "betweenness picks the candidates, each is removed in turn and the travel times "
             "recomputed exactly. Writes bottlenecks.csv, bottlenecks.geojson, cuts.csv "
-            "(minimum cuts per zone), baseline.csv and bottlenecks.html (a map) into --out."
+            "(minimum cuts per zone), baseline.csv, indicators.csv (per zone) and "
+            "bottlenecks.html (a map) into --out. --mode transit joins the walk network "
+            "and the feeds (averaged headways) and ranks routes or stops."
         ),
     )
     parser.add_argument("--osm", required=True, type=Path, help=".osm.pbf, .osm or .osm.bz2 file")

@@ -15,6 +15,8 @@ and the population cut off or pushed beyond each cutoff.
 
 :func:`find_bottlenecks` runs the whole study and returns a :class:`Bottlenecks` result
 (a ranked GeoDataFrame in EPSG:4326, the cuts, the zones; ``to_map()``, ``write()``).
+For walk + transit, :func:`transit_view` turns an intermodal network into one static
+graph (boarding costs half the headway) on which routes and stops are the candidates.
 
 Conventions
 -----------
