@@ -1376,7 +1376,9 @@ def _population(
     network: StreetNetwork, population: Any, column: str | None, max_distance: float
 ) -> np.ndarray:
     if population is None:
-        return np.ones(network.n_nodes)
+        ones = np.zeros(network.n_nodes)
+        ones[_street_nodes(network)] = 1.0
+        return ones
     if isinstance(population, np.ndarray | pd.Series | list | tuple):
         return _weights(network, population, "population")
     from connectivity.opportunities import assign_opportunities
@@ -1435,7 +1437,7 @@ def core_periphery(
         number: rings of that width in km around the core
         (:func:`connectivity.zones.ring_zones`).
     population
-        None (every node of a zone weighs 1), one value per node position, or anything
+        None (every street node of a zone weighs 1), one value per node position, or anything
         :func:`connectivity.opportunities.assign_opportunities` accepts (points, grid,
         raster), put on the nearest nodes.
     population_column

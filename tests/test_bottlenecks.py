@@ -1002,6 +1002,15 @@ def test_closing_the_satellite_stop_is_the_top_stop():
     assert top["geometry"].geom_type == "Point"
 
 
+def test_transit_view_puts_core_and_people_on_streets():
+    view, _, zones, core, index = _transit_case()
+    study = bn.core_periphery(view, core=core, zones=zones, core_radius=50)
+    street = (view.nodes["kind"] == "street").to_numpy()
+    assert study.sources.tolist() == [index[("c", 0, 1)]]  # not the stop C1 beside it
+    assert study.population[~street].sum() == 0
+    assert study.population.sum() == 18 - 1  # every street node but the core's own
+
+
 def test_transit_errors():
     net, _ = _river()
     with pytest.raises(ParameterError, match="needs a transit network"):
