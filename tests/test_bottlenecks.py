@@ -687,6 +687,33 @@ def test_error_when_no_trip_uses_the_network():
         )
 
 
+def test_population_points_go_to_their_nearest_node(tmp_path):
+    net, index = _river()
+    rng = np.random.default_rng(8)
+    x = rng.uniform(X0 - 40, X0 + 640, 60)
+    y = rng.uniform(Y0 - 40, Y0 + 240, 60)
+    people = rng.integers(1, 100, 60).astype(float)
+    lon, lat = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(x, y)
+    path = tmp_path / "people.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["lon", "lat", "residents"])
+        w.writerows(zip(lon, lat, people, strict=True))
+    study = bn.core_periphery(
+        net, core=_core_latlon(), zones=_zones(), population=f"{path}:residents", core_radius=50
+    )
+    # brute force: each point to its nearest node, then the core node's share dropped
+    xy = net.nodes[["x", "y"]].to_numpy()
+    want = np.zeros(net.n_nodes)
+    for px, py, p in zip(x, y, people, strict=True):
+        want[int(np.argmin(np.hypot(xy[:, 0] - px, xy[:, 1] - py)))] += p
+    want[index[CORE]] = 0
+    np.testing.assert_allclose(study.population, want)
+    zones = study.zones.set_index("name")
+    east = [index[(i, j)] for i in EAST for j in range(3)]
+    assert zones.loc["east", "population"] == pytest.approx(want[east].sum())
+
+
 def test_rings_as_zones_leave_out_the_core():
     net, index = _river()
     study = bn.core_periphery(net, core=_core_latlon(), zones=0.3, core_radius=120)
