@@ -67,11 +67,10 @@ __all__ = [
     "DEFAULT_VEHICLE_CAPACITY",
     "MIN_TIME",
     "Bottlenecks",
-    "CorePeriphery",
+    "StudyArea",
     "articulation_points",
     "bottleneck_map",
     "bridges",
-    "core_periphery",
     "criticality",
     "edge_betweenness",
     "edge_capacity",
@@ -81,6 +80,7 @@ __all__ = [
     "od_betweenness",
     "population_weighted_times",
     "removal_sets",
+    "study_area",
     "to_igraph",
     "transit_view",
 ]
@@ -1332,7 +1332,7 @@ def transit_view(
 
 
 @dataclass(eq=False)
-class CorePeriphery:
+class StudyArea:
     """The core, the periphery zones and the population, resolved onto a network.
 
     Attributes
@@ -1409,7 +1409,7 @@ def _street_nodes(network: StreetNetwork) -> np.ndarray:
     return np.flatnonzero((network.nodes["kind"] == "street").to_numpy())
 
 
-def core_periphery(
+def study_area(
     network: StreetNetwork,
     *,
     core: Any,
@@ -1418,7 +1418,7 @@ def core_periphery(
     population_column: str | None = None,
     core_radius: float = 1000.0,
     max_distance: float = DEFAULT_SNAP_DISTANCE,
-) -> CorePeriphery:
+) -> StudyArea:
     """Resolve the core, the periphery zones and the population onto a network.
 
     Parameters
@@ -1451,7 +1451,7 @@ def core_periphery(
     Returns
     -------
     study
-        The resolved :class:`CorePeriphery`.
+        The resolved :class:`StudyArea`.
     """
     import geopandas as gpd
     import shapely
@@ -1511,7 +1511,7 @@ def core_periphery(
             "zones and the population cover the network outside the core area"
         )
     core_4326 = gpd.GeoSeries([area], crs=network.crs).to_crs("EPSG:4326").iloc[0]
-    return CorePeriphery(
+    return StudyArea(
         core_nodes=core_nodes,
         sources=np.asarray([source], np.int64),
         zone_of_node=zone_of_node,
@@ -1544,7 +1544,7 @@ class Bottlenecks:
     baseline
         :func:`population_weighted_times` of the intact network.
     study
-        The resolved :class:`CorePeriphery`.
+        The resolved :class:`StudyArea`.
     mode
         The network's mode.
     indicators
@@ -1558,7 +1558,7 @@ class Bottlenecks:
     cuts: pd.DataFrame
     zones: Any
     baseline: pd.DataFrame
-    study: CorePeriphery
+    study: StudyArea
     mode: str
     indicators: Any = None
 
@@ -1683,7 +1683,7 @@ def find_bottlenecks(
     network
         A street network (drive, walk or bike).
     core, zones, population, population_column, core_radius
-        The study area, as in :func:`core_periphery`.
+        The study area, as in :func:`study_area`.
     kind
         Unit of failure: ``road`` (both directions of a road link), ``edge``, ``way``
         (a whole OSM way) or ``node``.
@@ -1721,7 +1721,7 @@ def find_bottlenecks(
     if not (isinstance(top, int) and top >= 1):
         raise ParameterError(f"top={top!r} must be an integer >= 1")
     cuts_s = _check_cutoffs(cutoffs)
-    study = core_periphery(
+    study = study_area(
         network,
         core=core,
         zones=zones,
@@ -1845,7 +1845,7 @@ def find_bottlenecks(
 
 
 def _zone_indicators(
-    network: StreetNetwork, study: CorePeriphery, arrays: _Arrays, cutoffs: Sequence[int]
+    network: StreetNetwork, study: StudyArea, arrays: _Arrays, cutoffs: Sequence[int]
 ) -> Any:
     """The accessibility issue's indicators per zone, over the same times and weights."""
     from connectivity.access import CoreTimes

@@ -116,7 +116,7 @@ def _edge(net, index, a, b):
 
 
 def _study(net, index, **kw):
-    return bn.core_periphery(
+    return bn.study_area(
         net,
         core=_core_latlon(),
         zones=_zones(),
@@ -657,19 +657,19 @@ def test_errors_of_parameters():
     with pytest.raises(ParameterError, match="kind='lane'"):
         bn.find_bottlenecks(net, kind="lane", **kw)
     with pytest.raises(ParameterError, match="core_radius=-1"):
-        bn.core_periphery(net, core=_core_latlon(), zones=_zones(), core_radius=-1)
+        bn.study_area(net, core=_core_latlon(), zones=_zones(), core_radius=-1)
 
 
 def test_errors_of_the_study_area():
     net, index = _river()
     with pytest.raises(OutsideNetworkError, match="core"):
-        bn.core_periphery(net, core=(48.0, 8.0), zones=_zones())
+        bn.study_area(net, core=(48.0, 8.0), zones=_zones())
     far = gpd.GeoDataFrame({"name": ["moon"]}, geometry=[box(0, 0, 1, 1)], crs=CRS)
     with pytest.raises(ParameterError, match="no population lies in the periphery"):
-        bn.core_periphery(net, core=_core_latlon(), zones=far)
+        bn.study_area(net, core=_core_latlon(), zones=far)
     twice = gpd.GeoDataFrame({"name": ["a", "a"]}, geometry=list(_zones().geometry), crs=CRS)
     with pytest.raises(ParameterError, match="'a' appears twice"):
-        bn.core_periphery(net, core=_core_latlon(), zones=twice)
+        bn.study_area(net, core=_core_latlon(), zones=twice)
     empty = StreetNetwork.from_arrays(x=[X0], y=[Y0], u=[], v=[], length=[], time=[], crs=CRS)
     with pytest.raises(EmptyNetworkError, match="0 edges"):
         bn.bridges(empty)
@@ -699,7 +699,7 @@ def test_population_points_go_to_their_nearest_node(tmp_path):
         w = csv.writer(f)
         w.writerow(["lon", "lat", "residents"])
         w.writerows(zip(lon, lat, people, strict=True))
-    study = bn.core_periphery(
+    study = bn.study_area(
         net, core=_core_latlon(), zones=_zones(), population=f"{path}:residents", core_radius=50
     )
     # brute force: each point to its nearest node, then the core node's share dropped
@@ -716,7 +716,7 @@ def test_population_points_go_to_their_nearest_node(tmp_path):
 
 def test_rings_as_zones_leave_out_the_core():
     net, index = _river()
-    study = bn.core_periphery(net, core=_core_latlon(), zones=0.3, core_radius=120)
+    study = bn.study_area(net, core=_core_latlon(), zones=0.3, core_radius=120)
     # rings every 300 m around the core; nodes within 120 m form the core area
     assert set(study.core_nodes.tolist()) == {index[k] for k in [(0, 0), (0, 1), (0, 2), (1, 1)]}
     assert (study.zone_of_node[study.core_nodes] == -1).all()
@@ -860,7 +860,7 @@ def test_rhine_neckar_cuts_and_trips_are_consistent():
         geometry=[box(8.38, 49.45, 8.44, 49.51), box(8.64, 49.38, 8.73, 49.42)],
         crs="EPSG:4326",
     )
-    study = bn.core_periphery(net, core=(49.4794, 8.4694), zones=zones)
+    study = bn.study_area(net, core=(49.4794, 8.4694), zones=zones)
     nodes = study.zone_nodes()
     assert all(len(v) > 1000 for v in nodes.values())
     # Every trip leaves the core node along its out-edges: the trips there add up to
@@ -1031,7 +1031,7 @@ def test_closing_the_satellite_stop_is_the_top_stop():
 
 def test_transit_view_puts_core_and_people_on_streets():
     view, _, zones, core, index = _transit_case()
-    study = bn.core_periphery(view, core=core, zones=zones, core_radius=50)
+    study = bn.study_area(view, core=core, zones=zones, core_radius=50)
     street = (view.nodes["kind"] == "street").to_numpy()
     assert study.sources.tolist() == [index[("c", 0, 1)]]  # not the stop C1 beside it
     assert study.population[~street].sum() == 0
