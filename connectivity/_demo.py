@@ -161,10 +161,6 @@ def demo(
     lat, lon = DEMO_ORIGIN
     pbf = demo_pbf()
     walk = load_streets(pbf, mode="walk")
-    walk_times = travel_times_from(walk, lat=lat, lon=lon, limit=max(DEMO_CUTOFFS))
-    iso = isochrones(walk, walk_times, cutoffs=DEMO_CUTOFFS, origin=DEMO_ORIGIN)
-    geojson = write_isochrones(iso, out / "isochrones.geojson")
-
     if gtfs is None:
         feeds = [estimated_feed(pbf, timezone=DEMO_TIMEZONE)]
         source = "estimated from OpenStreetMap routes"
@@ -172,6 +168,10 @@ def demo(
         feeds = [Path(f) for f in ([gtfs] if isinstance(gtfs, str | Path) else gtfs)]
         source = ", ".join(f.name for f in feeds)
     timetable = load_timetable(feeds, date=departure.date())
+    walk_times = travel_times_from(walk, lat=lat, lon=lon, limit=max(DEMO_CUTOFFS))
+    iso = isochrones(walk, walk_times, cutoffs=DEMO_CUTOFFS, origin=DEMO_ORIGIN)
+    geojson = write_isochrones(iso, out / "isochrones.geojson")
+
     network = build_network(walk, timetable)
     times = transit_times_from(
         network,

@@ -264,3 +264,109 @@ def test_offline_map_without_leaflet(tmp_path, capsys):
     argv += ["--map", str(tmp_path / "m.html"), "--offline", "--leaflet", str(tmp_path)]
     assert main(argv) == 2
     assert "npm install leaflet" in one_line_error(capsys, "isochrones")
+
+
+@pytest.fixture
+def estimated(cache):
+    from connectivity.osm_transit import estimated_feed
+
+    return estimated_feed(demo_pbf(), timezone="Europe/Helsinki")
+
+
+def test_isochrones_walk_transit(cache, estimated, tmp_path, capsys):
+    from connectivity.gtfs import load_timetable
+    from connectivity.network import build_network
+    from connectivity.transit_isochrone import transit_isochrones
+
+    out = tmp_path / "transit.geojson"
+    argv = ["-q", "isochrones", "--osm", str(demo_pbf()), "--origin", STATION]
+    argv += ["--gtfs", str(estimated), "--departure", "2022-02-22T08:00", "--window", "10"]
+    argv += ["--cutoffs", "5,10", "--out", str(out), "--map", str(tmp_path / "t.html")]
+    assert main(argv) == 0
+    got = gpd.read_file(out)
+    assert list(got["cutoff"]) == [300, 600]
+    walk = load_streets(demo_pbf(), mode="walk")
+    network = build_network(walk, load_timetable(estimated, date="2022-02-22"))
+    lat, lon = map(float, STATION.split(","))
+    want = transit_isochrones(
+        network, lat=lat, lon=lon, departure="2022-02-22T08:00", window=600, cutoffs=(300, 600)
+    )
+    for a, b in zip(got.geometry, want.geometry, strict=True):
+        assert a.symmetric_difference(b).area < 1e-6 * b.area
+    page = (tmp_path / "t.html").read_text()
+    assert "Walk+transit from 60.17100, 24.94140, 2022-02-22 08:00 + 10 min (p50)" in page
+    # a later percentile reaches less, never more
+    argv[argv.index("--window") + 1 : argv.index("--window") + 2] = ["10", "--percentile", "90"]
+    argv[argv.index("--out") + 1] = str(tmp_path / "p90.geojson")
+    assert main(argv) == 0
+    p90 = gpd.read_file(tmp_path / "p90.geojson")
+    for slow, fast in zip(p90.geometry, got.geometry, strict=True):
+        assert slow.difference(fast).area < 1e-9
+        assert slow.area <= fast.area
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--gtfs", "FEED"], r"--gtfs needs --departure YYYY-MM-DDTHH:MM"),
+        (["--departure", "2022-02-22T08:00"], r"--departure and --window are for walk\+transit"),
+        (["--gtfs", "FEED", "--departure", "08:00"], r"--departure '08:00': give a date and time"),
+        (["--gtfs", "FEED", "--departure", "2022-02-22"], r"give a date and time YYYY-MM-DDTHH:MM"),
+        (
+            ["--gtfs", "FEED", "--mode", "drive", "--departure", "2022-02-22T08:00"],
+            r"--mode drive with --gtfs: walk\+transit isochrones start and end on foot",
+        ),
+        (
+            ["--gtfs", "FEED", "--departure", "2022-02-22T08:00", "--window", "-5"],
+            r"--window -5: give minutes >= 0",
+        ),
+        (
+            ["--gtfs", "FEED", "--departure", "2022-02-22T08:00", "--percentile", "0"],
+            r"percentile=0.0: give a number in \(0, 100\]",
+        ),
+        (["--gtfs", "missing.zip", "--departure", "2022-02-22T08:00"], r"missing\.zip"),
+    ],
+)
+def test_walk_transit_errors(cache, estimated, tmp_path, capsys, extra, message):
+    extra = [str(estimated) if e == "FEED" else e for e in extra]
+    extra = [str(tmp_path / e) if e == "missing.zip" else e for e in extra]
+    argv = ["isochrones", "--osm", str(demo_pbf()), "--origin", STATION, *extra]
+    assert main([*argv, "--out", str(tmp_path / "x.geojson")]) == 2
+    assert re.search(message, one_line_error(capsys, "isochrones"))
+    assert not (tmp_path / "x.geojson").exists()
+
+
+def test_demo_with_a_feed_without_service_on_the_date(cache, estimated, tmp_path, capsys):
+    from conftest import shared_data
+
+    hsl = shared_data("helsinki/hsl_gtfs.zip")
+    code = main(
+        [
+            "demo",
+            "--out",
+            str(tmp_path / "d"),
+            "--gtfs",
+            str(hsl),
+            "--departure",
+            "2022-03-01T08:00",
+        ]
+    )
+    assert code == 2
+    err = one_line_error(capsys, "demo")
+    assert "2022-03-01" in err
+    assert not (tmp_path / "d").exists()  # nothing written
+
+
+def test_demo_with_the_hsl_feed(cache, tmp_path, capsys):
+    from conftest import shared_data
+
+    hsl = shared_data("helsinki/hsl_gtfs.zip")
+    out = tmp_path / "hsl"
+    assert main(["-q", "demo", "--out", str(out), "--gtfs", str(hsl)]) == 0
+    printed = capsys.readouterr().out
+    assert f"from {hsl}" in printed
+    page = (out / "isochrones.html").read_text()
+    assert "walk+transit (hsl_gtfs.zip) leaving 2022-02-22 08:00" in page
+    transit = gpd.read_file(out / "transit_isochrones.geojson")
+    walk = gpd.read_file(out / "isochrones.geojson")
+    assert transit.geometry[1].area > walk.geometry[1].area  # HSL's metro, trams and buses
