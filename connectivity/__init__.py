@@ -107,6 +107,8 @@ _LAZY: dict[str, str] = {
     "apply_scenario": "connectivity.scenario",
     "scenario_timetable": "connectivity.scenario",
     "write_gtfs": "connectivity.gtfs_write",
+    "run_scenario": "connectivity._scenario_study",
+    "read_scenario": "connectivity._scenario_file",
 }
 
 __all__ = [

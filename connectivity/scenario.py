@@ -74,6 +74,8 @@ __all__ = [
     "RemoveRoutes",
     "RemoveStops",
     "apply_scenario",
+    "baseline_frames",
+    "empty_timetable",
     "line_geometries",
     "scenario_timetable",
 ]
@@ -1019,6 +1021,25 @@ def baseline_frames(network: IntermodalNetwork) -> Any:
         An opaque object for :func:`apply_scenario`'s ``baseline_frames``.
     """
     return _Frames(network.timetable)
+
+
+def empty_timetable(date: dt.date | None = None) -> Timetable:
+    """A timetable without stops or trips: the baseline of a city without a feed, so
+    that transit routing (walks only) runs on it and the proposed lines add to it.
+
+    Parameters
+    ----------
+    date
+        The service date the scenario's timetable will describe.
+
+    Returns
+    -------
+    timetable
+        The empty timetable.
+    """
+    frames = _Frames(None)
+    frames.date = date
+    return frames.timetable()
 
 
 def line_geometries(network: IntermodalNetwork) -> Any:

