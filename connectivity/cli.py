@@ -26,7 +26,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "connectivity._cmd_routing",
     "connectivity._cmd_access",
     "connectivity._cmd_scenario",
-    "connectivity._cmd_scenario",
 )
 
 
