@@ -170,3 +170,197 @@ def test_nothing_reached_centres_on_the_origin():
     assert "L.geoJson(" not in page
     assert re.search(r"center: \[60\.171, 24\.9414\]", page)
     assert ".fitBounds(" not in page
+
+
+# -- zone choropleths, routes, the access view ------------------------------------------
+
+EVIL = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def zones():
+    """Three square zones around the origin with indicators of core_periphery's names."""
+    import numpy as np
+
+    lat, lon = ORIGIN
+    squares = [shapely.box(lon + k * 0.01, lat, lon + (k + 1) * 0.01, lat + 0.01) for k in range(3)]
+    return gpd.GeoDataFrame(
+        {
+            "name": ["Centre", EVIL, "Far `${x}` \\ end"],
+            "population": [1200.0, 300.0, 0.0],
+            "transit_to_core_p50": [600.0, 2000.0, np.inf],
+            "transit_from_core_p50": [660.0, 2100.0, np.inf],
+            "car_to_core_p50": [300.0, 800.0, 1500.0],
+            "car_from_core_p50": [300.0, 800.0, 1500.0],
+            "transit_share_30min": [1.0, 0.25, 0.0],
+            "transit_car_ratio_to_core": [2.0, 2.5, np.nan],
+        },
+        geometry=squares,
+        crs="EPSG:4326",
+    )
+
+
+def test_indicator_scales_and_labels():
+    import math
+
+    from connectivity.maps import (
+        NO_VALUE_COLOUR,
+        format_indicator,
+        indicator_label,
+        indicator_scale,
+    )
+
+    time = indicator_scale("transit_to_core_p50", [])
+    assert time.kind == "time"
+    assert [time.colour(v) for v in (900, 901, 5400, 5401, math.inf)] == [
+        time.colours[0],
+        time.colours[1],
+        time.colours[4],
+        time.colours[5],
+        time.colours[5],
+    ]
+    assert time.colour(math.nan) == NO_VALUE_COLOUR
+    share = indicator_scale("car_share_45min", [])
+    assert share.colour(0.2) == share.colours[0] and share.colour(0.81) == share.colours[4]
+    counts = indicator_scale("population", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    assert counts.bounds == (2.0, 4.0, 6.0, 8.0)  # quintiles (inverted CDF)
+    assert counts.colour(1) == counts.colours[0] and counts.colour(10) == counts.colours[-1]
+    assert format_indicator("transit_to_core_p50", math.inf) == "unreached"
+    assert format_indicator("transit_to_core_p50", 1830) == "30 min"
+    assert format_indicator("transit_share_30min", 0.254) == "25 %"
+    assert format_indicator("transit_car_ratio_to_core", 2.345) == "2.35"
+    assert indicator_label("transit_to_core_p90") == "transit to core (p90)"
+    assert indicator_label("car_share_45min") == "car: population within 45 min of the core"
+
+
+def test_access_map_layers_tooltips_and_escaping(zones):
+    from connectivity.maps import access_map
+
+    m = access_map(zones, core=ORIGIN, isochrones=None, title=f"Study of {EVIL}")
+    page = map_html(m)
+    # One layer per default indicator, the first shown, the others in the control only.
+    for label in (
+        "transit to core (median)",
+        "car to core (median)",
+        "transit / car time ratio, to core",
+        "transit: population within 30 min of the core",
+        "population",
+    ):
+        assert re.search(rf'"{re.escape(label)}"\s*:\s*feature_group_', page), label
+    assert page.count(".addTo(map_") >= 2
+    # Zone colours come from the classes: 10 min, 33 min, unreached.
+    for colour in ("#253494", "#41b6c4", "#e31a1c"):
+        assert f'"fillColor": "{colour}"' in page
+    # The evil zone name and title only ever appear escaped: no raw tag anywhere, and the
+    # GeoJSON properties that tooltips insert as HTML hold the escaped text.
+    assert EVIL not in page
+    assert "alert(1)" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the title
+    # the tooltips' properties: escaped here, then JSON-encoded by folium (& -> \u0026)
+    assert '"zone": "\\u0026lt;script\\u0026gt;alert(1)\\u0026lt;/script\\u0026gt;"' in page
+    assert "${x}" not in page and "\\u0026#36;{x}" in page
+    assert "core: 60.17100,24.94140" in page
+    # one legend box, with a section per kind of indicator
+    assert page.count('class="connectivity-legend"') == 1
+    for heading in ("Travel time (zones)", "Share of population", "Time ratio"):
+        assert heading in page
+
+
+def test_access_map_errors(zones):
+    from connectivity.maps import access_map
+
+    with pytest.raises(ParameterError, match="no column 'jobs'"):
+        access_map(zones, columns=["jobs"])
+    with pytest.raises(ParameterError, match="no indicator to map"):
+        access_map(zones[["name", "geometry"]])
+
+
+def test_transit_routes_from_stop_sequences_and_shapes(tmp_path):
+    import zipfile
+
+    import numpy as np
+    import pandas as pd
+
+    from connectivity import Timetable
+    from connectivity.maps import add_routes, transit_routes
+
+    stops = pd.DataFrame(
+        {
+            "stop_id": ["a", "b", "c"],
+            "stop_name": [EVIL, "B", "C"],
+            "lon": [24.94, 24.95, 24.96],
+            "lat": [60.17, 60.171, 60.172],
+        }
+    )
+    routes = pd.DataFrame(
+        {
+            "route_id": ["T", "X"],
+            "route_type": [0, 3],
+            "route_short_name": ["4", EVIL],
+            "route_long_name": ["Tram", ""],
+        }
+    )
+    trips = pd.DataFrame({"trip_id": ["t1", "t2", "t3"], "route": [0, 0, 1]})
+    rows = [(0, 0, 0, 100, 100), (0, 1, 1, 200, 200), (0, 2, 2, 300, 300)]
+    rows += [(1, 0, 0, 700, 700), (1, 1, 1, 800, 800), (1, 2, 2, 900, 900)]  # same pattern
+    rows += [(2, 2, 0, 100, 100), (2, 0, 1, 400, 400)]
+    st = pd.DataFrame(rows, columns=["trip", "stop", "stop_sequence", "arrival", "departure"])
+    tt = Timetable.from_frames(stops, routes, trips, st)
+    lines = transit_routes(tt)
+    assert sorted(lines["route_id"]) == ["T", "X"]  # one line per distinct stop sequence
+    tram = lines.set_index("route_id").loc["T"]
+    np.testing.assert_allclose(np.asarray(tram.geometry.coords), stops[["lon", "lat"]].to_numpy())
+    assert tram["route_color"] == "#00985f" and tram["source"] == "stops"
+    bus = lines.set_index("route_id").loc["X"]
+    np.testing.assert_allclose(np.asarray(bus.geometry.coords), [[24.96, 60.172], [24.94, 60.17]])
+
+    # A feed with shapes.txt: its shapes are drawn instead, with the route's own colour.
+    feed = tmp_path / "f.zip"
+    with zipfile.ZipFile(feed, "w") as z:
+        z.writestr(
+            "routes.txt",
+            "route_id,route_short_name,route_long_name,route_type,route_color\nT,4,Tram,0,FF0000\n",
+        )
+        z.writestr("trips.txt", "route_id,service_id,trip_id,shape_id\nT,s,t1,sh\n")
+        z.writestr(
+            "shapes.txt",
+            "shape_id,shape_pt_lat,shape_pt_lon,shape_pt_sequence\n"
+            "sh,60.17,24.94,1\nsh,60.175,24.945,2\nsh,60.172,24.96,3\n",
+        )
+    tt.routes["feed_id"] = "f"
+    shaped = transit_routes(tt, feeds=[feed])
+    assert list(shaped["source"]) == ["shapes"]
+    assert shaped["route_color"].iat[0] == "#ff0000"
+    np.testing.assert_allclose(
+        np.asarray(shaped.geometry.iat[0].coords),
+        [[24.94, 60.17], [24.945, 60.175], [24.96, 60.172]],
+    )
+    import folium
+
+    m = folium.Map()
+    add_routes(m, lines)
+    page = m.get_root().render()
+    assert page.count("L.polyline(") == 2
+    assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert '"color": "#00985f"' in page and '"color": "#007ac9"' in page
+
+
+def test_isochrone_map_with_two_sets_and_routes(iso):
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    lat, lon = ORIGIN
+    routes = gpd.GeoDataFrame(
+        {"route_short_name": ["7"], "route_type": [0], "route_color": [""]},
+        geometry=[LineString([(lon, lat), (lon + 0.01, lat)])],
+        crs="EPSG:4326",
+    )
+    m = isochrone_map({"walk": iso, "walk+transit": iso}, origin=ORIGIN, routes=routes)
+    page = map_html(m)
+    for name in ("walk", "walk+transit"):
+        for label in ("0-5 min", "5-10 min", "10-15 min"):
+            assert re.search(rf'"{re.escape(name)}: {label}"\s*:\s*feature_group_', page)
+    assert '"Transit routes"' in page
+    # the walking bands start hidden, the walk+transit ones shown
+    assert page.count("L.geoJson(") == 6
+    assert page.count('class="connectivity-legend"') == 1
