@@ -73,6 +73,7 @@ _LAZY: dict[str, str] = {
     "read_opportunities": "connectivity.opportunities",
     "transit_accessibility": "connectivity.opportunities",
     "CoreTimes": "connectivity.access",
+    "core_periphery": "connectivity.access",
     "core_times": "connectivity.access",
     "distance_profile": "connectivity.access",
     "report_text": "connectivity.access",
