@@ -1,0 +1,214 @@
+"""``connectivity access`` on the embedded Helsinki extract with its estimated feed: the
+files written, populations per ring counted independently, and every error path."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+from pyproj import Transformer
+
+from connectivity import settings
+from connectivity.cli import main
+from connectivity.streets import demo_pbf, load_streets
+
+CORE = (60.1710, 24.9414)
+EVIL = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def module_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("access-cache")
+
+
+@pytest.fixture
+def cache(module_cache, monkeypatch):
+    monkeypatch.setattr(settings, "cache_folder", module_cache)
+    return module_cache
+
+
+@pytest.fixture
+def feed(cache):
+    from connectivity.osm_transit import estimated_feed
+
+    return estimated_feed(demo_pbf(), timezone="Europe/Helsinki")
+
+
+@pytest.fixture
+def population(cache, tmp_path):
+    """Points at every 7th walk node (weights 1, 2, 3, ...) and two points 5 km away."""
+    walk = load_streets(demo_pbf(), mode="walk")
+    nodes = walk.nodes.iloc[::7]
+    lon = [*nodes["lon"], 25.03, 25.03]
+    lat = [*nodes["lat"], 60.17, 60.18]
+    weight = [*range(1, len(nodes) + 1), 1000, 2000]
+    path = tmp_path / "people.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["lon", "lat", "people"])
+        w.writerows(zip(lon, lat, weight, strict=True))
+    return path, np.array(lon), np.array(lat), np.array(weight, float)
+
+
+def _ring_of(lon, lat, every_m):
+    """Ring index of each point by its straight-line distance to the core, in UTM 35N."""
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32635", always_xy=True)
+    x, y = to_utm.transform(lon, lat)
+    cx, cy = to_utm.transform(CORE[1], CORE[0])
+    d = np.hypot(np.asarray(x) - cx, np.asarray(y) - cy)
+    return np.maximum(np.ceil(d / every_m) - 1, 0).astype(int)
+
+
+def _args(feed, out, *extra):
+    argv = ["-q", "access", "--osm", str(demo_pbf()), "--gtfs", str(feed)]
+    argv += ["--core", f"{CORE[0]},{CORE[1]}", "--departure", "2022-02-22T08:00"]
+    argv += ["--window", "20", "--cutoffs", "5,10,15", "--out", str(out), *extra]
+    return argv
+
+
+def test_access_writes_everything(cache, feed, population, tmp_path, capsys):
+    path, lon, lat, weight = population
+    out = tmp_path / "out"
+    assert main(_args(feed, out, "--rings", "0.5", "--population", f"{path}:people")) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(
+        [
+            "indicators.csv",
+            "indicators.geojson",
+            "profile.csv",
+            "access.html",
+            "access.png",
+            "report.txt",
+        ]
+    )
+    with (out / "indicators.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    # Populations per ring, counted here from the points' distances to the core.
+    near = np.arange(len(weight)) < len(weight) - 2
+    ring = _ring_of(lon[near], lat[near], 500)
+    expected = np.bincount(ring, weights=weight[near], minlength=len(rows))
+    assert [r["name"] for r in rows] == [
+        f"{k * 0.5:g}-{(k + 1) * 0.5:g} km" for k in range(len(rows))
+    ]
+    np.testing.assert_allclose([float(r["population"]) for r in rows], expected[: len(rows)])
+    assert len(rows) >= 2 and expected[len(rows) :].sum() == 0
+    first = rows[0]
+    for column in (
+        "transit_to_core_p50",
+        "transit_from_core_p50",
+        "car_to_core_p50",
+        "car_from_core_p50",
+    ):
+        assert 0 <= float(first[column]) < 20 * 60, column
+    for r in rows:
+        assert 0 <= float(r["transit_share_5min"]) <= float(r["transit_share_10min"]) <= 1
+        ratio = float(r["transit_car_ratio_to_core"])
+        if math.isfinite(ratio):
+            assert ratio == pytest.approx(
+                float(r["transit_to_core_p50"]) / float(r["car_to_core_p50"])
+            )
+    geo = json.loads((out / "indicators.geojson").read_text())
+    assert [f["properties"]["name"] for f in geo["features"]] == [r["name"] for r in rows]
+    report = (out / "report.txt").read_text()
+    total = weight.sum()
+    assert f"Population: {total:,.0f} in {path}:people" in report
+    assert f"{weight[near].sum():,.0f} assigned to the walk network" in report
+    assert f"{3000:,.0f} ({3000 / total:.1%}, 2 of {len(weight)} cells or points) too far" in report
+    assert report in capsys.readouterr().out
+    page = (out / "access.html").read_text()
+    assert '"transit to core (median)"' in page and '"Transit routes"' in page
+    assert "core: 60.17100,24.94140" in page
+    png = (out / "access.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_access_with_zone_file_escapes_names(cache, feed, tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    zones = gpd.GeoDataFrame(
+        {"name": ["Kluuvi", EVIL]},
+        geometry=[
+            shapely.box(24.935, 60.165, 24.945, 60.175),
+            shapely.box(24.945, 60.165, 24.955, 60.18),
+        ],
+        crs="EPSG:4326",
+    )
+    zfile = tmp_path / "zones.geojson"
+    zones.to_file(zfile)
+    out = tmp_path / "z"
+    assert main(_args(feed, out, "--zones", str(zfile))) == 0
+    page = (out / "access.html").read_text()
+    assert EVIL not in page
+    assert "\\u0026lt;script\\u0026gt;alert(1)" in page
+    with (out / "indicators.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    # without a population, each walk node counts 1: node counts by point-in-polygon here
+    walk = load_streets(demo_pbf(), mode="walk")
+    pts = shapely.points(walk.nodes["lon"].to_numpy(), walk.nodes["lat"].to_numpy())
+    for row, geom in zip(rows, zones.geometry, strict=True):
+        assert row["name"] in ("Kluuvi", EVIL)
+        inside = int(shapely.covers(geom, pts).sum())
+        assert abs(int(row["nodes"]) - inside) <= 2  # nodes on the shared edge
+
+
+def one_line_error(capsys):
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert err.startswith("connectivity access: error: ")
+    return err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--rings": "0"}, r"--rings 0: give the ring width in km"),
+        ({"--zones": "missing.geojson"}, r"--zones .*missing\.geojson: no such file"),
+        ({"--gtfs": "missing.zip"}, r"--gtfs .*missing\.zip: no such file"),
+        ({"--osm": "missing.pbf"}, r"--osm .*missing\.pbf: no such file"),
+        ({"--departure": None}, r"--gtfs needs --departure"),
+        ({"--gtfs": None}, r"--departure is for walk\+transit times"),
+        ({"--departure": "tomorrow"}, r"give a date and time YYYY-MM-DDTHH:MM"),
+        ({"--cutoffs": "30,x"}, r"--cutoffs '30,x': give minutes"),
+        ({"--percentiles": "0"}, r"--percentiles '0': give numbers in \(0, 100\]"),
+        ({"--window": "-1"}, r"--window -1: give minutes >= 0"),
+        ({"--core": "60.17"}, r"is not LAT,LON|core"),
+        ({"--core": "52.52,13.40"}, r"the core .* m from the nearest node of the walk network"),
+        ({"--population": "people.csv:nobody"}, r"has no column 'nobody'"),
+        ({"--out": "afile"}, r"--out .*afile is a file: give a folder"),
+        ({"--departure": "2030-01-01T08:00", "--gtfs": "HSL"}, r"2030-01-01"),
+    ],
+)
+def test_errors(cache, feed, population, tmp_path, capsys, change, message):
+    (tmp_path / "afile").write_text("x")
+    values = {
+        "--osm": str(demo_pbf()),
+        "--gtfs": str(feed),
+        "--core": f"{CORE[0]},{CORE[1]}",
+        "--rings": "0.5",
+        "--departure": "2022-02-22T08:00",
+        "--out": str(tmp_path / "out"),
+    }
+    for key, value in change.items():
+        if key == "--zones":
+            values.pop("--rings")
+        if value == "HSL":
+            from conftest import shared_data
+
+            value = str(shared_data("helsinki/hsl_gtfs.zip"))
+        elif value in ("missing.geojson", "missing.zip", "missing.pbf", "afile"):
+            value = str(tmp_path / value)
+        elif value == "people.csv:nobody":
+            value = f"{population[0]}:nobody"
+        values[key] = value
+    argv = ["access"]
+    for key, value in values.items():
+        if value is not None:
+            argv += [key, value]
+    assert main(argv) == 2
+    assert re.search(message, one_line_error(capsys))
+    assert not (tmp_path / "out").exists()
