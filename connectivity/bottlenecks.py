@@ -1071,6 +1071,52 @@ def _set_scores(
     return {_key(k): float(f) for k, f in agg["flow"].items()}
 
 
+#: Relative difference of trips under which consecutive roads of one street are merged.
+MERGE_TOLERANCE = 0.1
+
+
+def _distinct_streets(
+    network: StreetNetwork,
+    sets: Mapping[Hashable, np.ndarray],
+    scores: Mapping[Hashable, float],
+    order: Sequence[Hashable],
+    top: int,
+) -> list[Hashable]:
+    """The first ``top`` candidates of ``order``, where a candidate that touches an
+    already seen candidate of the same street name (or ref) and carries nearly the same
+    trips (within :data:`MERGE_TOLERANCE`) is the same corridor and is skipped."""
+    e = network.edges
+    u = e["u"].to_numpy(np.int64)
+    v = e["v"].to_numpy(np.int64)
+    label_col = "name" if "name" in e.columns else None
+    seen: dict[str, list[tuple[set[int], float]]] = {}
+    chosen: list[Hashable] = []
+    merged = 0
+    for key in order:
+        members = sets[key]
+        label = _first_text(e[label_col].iloc[members]) if label_col else ""
+        if not label and "ref" in e.columns:
+            label = _first_text(e["ref"].iloc[members])
+        ends = set(u[members].tolist()) | set(v[members].tolist())
+        score = scores[key]
+        if label:
+            same = seen.setdefault(label, [])
+            if any(
+                ends & other and abs(score - s) <= MERGE_TOLERANCE * max(s, score)
+                for other, s in same
+            ):
+                same.append((ends, score))
+                merged += 1
+                continue
+            same.append((ends, score))
+        chosen.append(key)
+        if len(chosen) == top:
+            break
+    if merged:
+        logger.info("merged %d roads into the corridors of the same street", merged)
+    return chosen
+
+
 def _busiest(values: np.ndarray, pair: np.ndarray, members: np.ndarray) -> float:
     """The largest sum of ``values`` over the edges of one node pair among ``members``."""
     sums = pd.Series(values[members]).groupby(pair[members]).sum()
@@ -1661,6 +1707,7 @@ def find_bottlenecks(
     capacity: Mapping[str, float] | Any | None = None,
     betweenness_k: int | None = 100,
     core_radius: float = 1000.0,
+    merge_streets: bool = True,
     n_jobs: int = 1,
     seed: int = 0,
     progress: bool | None = None,
@@ -1699,6 +1746,11 @@ def find_bottlenecks(
     betweenness_k
         Sources sampled for the all-pairs betweenness column (None: exact, slow on a
         metropolitan network; 0: skip the column).
+    merge_streets
+        Count a street once where it runs through several junctions: a road that
+        touches an already chosen (or merged) road of the same name (or ref) and carries
+        trips within 10 % of it is not a separate candidate (on an unsimplified network
+        a corridor would otherwise fill the list with its segments).
     n_jobs
         Processes for the removals (-1: one per core).
     seed
@@ -1747,7 +1799,11 @@ def find_bottlenecks(
         }
     else:
         scores = _set_scores(network, kind, edge_od, ~(in_core[arrays.u] & in_core[arrays.v]))
-    ranked = sorted(scores, key=lambda k: -scores[k])[:top]
+    order = sorted(scores, key=lambda k: -scores[k])
+    if merge_streets and kind not in _NODE_KINDS:
+        ranked = _distinct_streets(network, sets, scores, order, top)
+    else:
+        ranked = order[:top]
     if not ranked:
         raise EmptyNetworkError(
             "no trip between the core and the zones uses the network: check that the core "

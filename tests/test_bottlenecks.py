@@ -194,8 +194,10 @@ def test_removing_the_single_bridge_cuts_off_exactly_the_far_side():
     assert top["loss_hours"] == pytest.approx(2 * east_pop * 3600 / 3600)
     assert "east (outbound)" in top["min_cut_zones"]
     assert top["betweenness"] == pytest.approx(162.0)  # both directions, 81 each
-    # Nothing else cuts anyone off: the grids hold cycles.
-    assert (result.table["cut_off"].iloc[1:] == 0).all()
+    # Nothing else cuts off more than a grid corner: a corner lies inside a road (two
+    # neighbours), so closing that road strands its own people only.
+    corners = [pop[index[(i, j)]] for i in (0, 2, 4, 6) for j in (0, 2)]
+    assert result.table["cut_off"].iloc[1:].isin([0.0, *corners]).all()
     assert result.table.crs.to_epsg() == 4326
     # The accessibility indicators of the intact network, per zone: the east bank's
     # population-weighted median time from the core, by hand.
@@ -712,6 +714,32 @@ def test_population_points_go_to_their_nearest_node(tmp_path):
     zones = study.zones.set_index("name")
     east = [index[(i, j)] for i in EAST for j in range(3)]
     assert zones.loc["east", "population"] == pytest.approx(want[east].sum())
+
+
+def test_a_street_through_junctions_counts_once():
+    # Hauptstraße 0-1-2-3-4 with side lanes at each node (so it is four roads between
+    # junctions, all carrying the same trips to the village at 4), and a second way to
+    # the village: Feldweg 0-5-4, slower.
+    coords = {k: (X0 + 100 * k, Y0) for k in range(5)}
+    coords.update({10 + k: (X0 + 100 * k, Y0 + 50) for k in range(5)})
+    coords[5] = (X0 + 200, Y0 - 300)
+    roads = [(k, k + 1, 10.0) for k in range(4)] + [(k, 10 + k, 5.0) for k in range(5)]
+    roads += [(0, 5, 200.0), (5, 4, 200.0)]
+    names = ["Hauptstraße"] * 4 + ["Gasse"] * 5 + ["Feldweg"] * 2
+    net, index = _two_way(coords, roads, name=names)
+    pop = np.zeros(net.n_nodes)
+    pop[index[4]] = 100.0
+    lon, lat = _lonlat(*coords[0])
+    zones = gpd.GeoDataFrame(
+        {"name": ["village"]}, geometry=[box(X0 + 350, Y0 - 50, X0 + 450, Y0 + 50)], crs=CRS
+    )
+    kw = {"core": (lat, lon), "zones": zones, "population": pop, "core_radius": 10}
+    merged = bn.find_bottlenecks(net, top=10, betweenness_k=0, **kw)
+    assert merged.table["name"].tolist() == ["Hauptstraße"]
+    separate = bn.find_bottlenecks(net, top=10, betweenness_k=0, merge_streets=False, **kw)
+    assert separate.table["name"].tolist() == ["Hauptstraße"] * 4
+    # every segment costs the detour over the Feldweg: 400 s instead of 40 s
+    assert separate.table["person_hours"].tolist() == pytest.approx([2 * 100 * 360 / 3600] * 4)
 
 
 def test_rings_as_zones_leave_out_the_core():
