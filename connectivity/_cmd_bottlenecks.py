@@ -80,6 +80,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="sources sampled for the all-pairs betweenness column (0: skip; default 100)",
     )
     parser.add_argument(
+        "--no-merge",
+        action="store_true",
+        help="rank every road between junctions on its own (default: a street through "
+        "several junctions carrying the same trips counts once)",
+    )
+    parser.add_argument(
         "--jobs", type=int, default=1, help="processes for the removals (-1: all cores)"
     )
     parser.add_argument("--offline", action="store_true", help="inline Leaflet into the map")
@@ -151,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         unreachable_penalty=penalty,
         core_radius=args.core_radius,
         betweenness_k=args.betweenness_sources if args.betweenness_sources >= 0 else None,
+        merge_streets=not args.no_merge,
         n_jobs=args.jobs,
         progress=False if args.quiet else None,
     )

@@ -813,6 +813,7 @@ def test_cli_ranks_the_bridge_first(tmp_path, capsys):
             "5",
             "--cutoffs",
             "1,2",
+            "--no-merge",
             "--out",
             str(out),
         ]
