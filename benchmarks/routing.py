@@ -3,7 +3,14 @@
 Run: ``python benchmarks/routing.py [--repeat N] [--skip-matrix] [--skip-networkx]``.
 Prints medians over repeated runs and ratios against the goals of issue 4 and against a
 Dijkstra over the ``to_networkx()`` graph with averaged headways (the UrbanAccess /
-peartree way). Times only; nothing is asserted.
+peartree way), and with ``--pyraptor`` against pyraptor 1.3 in its own venv. Times only;
+nothing is asserted.
+
+Results differ by model, not only by speed: the averaged-headway Dijkstra adds half a
+headway on every transit edge (so it overestimates); pyraptor merges stops by *name*
+into stations with 2-minute transfers, and RNV has same-named stops far apart
+("Marktplatz" in Mannheim and Heidelberg, about 25 km), so it finds journeys that
+teleport between them (it underestimates).
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ def main() -> int:
     parser.add_argument("--skip-matrix", action="store_true")
     parser.add_argument("--skip-networkx", action="store_true")
     parser.add_argument("--size", type=int, default=500, help="origins = destinations")
+    parser.add_argument("--pyraptor", action="store_true", help="also run pyraptor (slow)")
     args = parser.parse_args()
     folder = DATA / "rhein-neckar"
     if not (folder / "rnv.osm.pbf").exists():
@@ -137,8 +145,144 @@ def main() -> int:
         hd = [("stop", int(i)) for i in np.flatnonzero(name == "HD Hauptbahnhof")]
         est = min(dist.get(k, np.inf) for k in hd)
         print(f"  averaged-headway estimate to HD Hauptbahnhof: {est / 60:.1f} min")
-    print("pyraptor comparison: not run (needs its own venv with pandas<2)")
+    if args.pyraptor:
+        ours, _, _ = timed(lambda: travel_times(net, origin, departure=DEPARTURE), args.repeat)
+        pyraptor_comparison(tt, "MA Hauptbahnhof", ours)
+    else:
+        print("pyraptor comparison: not run (give --pyraptor; it builds its own venv)")
     return 0
+
+
+_PYRAPTOR_QUERY = """
+import statistics, sys, time
+from pyraptor.dao.timetable import read_timetable
+from pyraptor.query_raptor import run_raptor
+t = time.perf_counter()
+timetable = read_timetable(sys.argv[1])
+print("load", time.perf_counter() - t)
+times = []
+for _ in range(int(sys.argv[4])):
+    t = time.perf_counter()
+    journeys = run_raptor(timetable, sys.argv[2], int(sys.argv[3]), 5)
+    times.append(time.perf_counter() - t)
+print("query", statistics.median(times))
+hd = journeys.get("HD Hauptbahnhof")
+print("hd", hd.arr() - int(sys.argv[3]) if hd else -1)
+"""
+
+
+def _pyraptor_build(py: Path, feed: Path, out: Path, date: dt.date) -> None:
+    import subprocess
+
+    t = time.perf_counter()
+    args = ["-i", str(feed), "-o", str(out), "-d", date.strftime("%Y%m%d"), "-a", "rnv"]
+    subprocess.run(
+        [str(py), "-m", "pyraptor.gtfs.timetable", *args], check=True, capture_output=True
+    )
+    row("pyraptor timetable build (once)", time.perf_counter() - t)
+
+
+def pyraptor_comparison(tt, origin_name: str, ours: float) -> None:
+    """pyraptor 1.3 (pure-Python RAPTOR, pandas<2) in its own venv on the same feed,
+    date and origin. Its input is reshaped as it requires: one calendar_dates.txt row per
+    service on the date, the trip columns it reads, a parent station per stop (it merges
+    stops by name into stations; 2-minute transfers inside a station)."""
+    import subprocess
+    import venv
+
+    root = Path(tempfile.gettempdir()) / "connectivity-pyraptor"
+    py = root / "venv" / "bin" / "python"
+    if not py.exists():
+        print("  setting up the pyraptor venv (pip install pyraptor 'numpy<2') ...")
+        venv.create(root / "venv", with_pip=True)
+        subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", "pyraptor==1.3.10", "numpy<2", "attrs"],
+            check=True,
+        )
+    feed = root / "feed"
+    feed.mkdir(parents=True, exist_ok=True)
+    st = tt.stop_times()
+    trips = tt.trips
+    keep = trips.index[~trips["trip_id"].astype(str).str.contains("@-1d")]
+    st = st[st["trip"].isin(keep) & (st["arrival"] >= 0)]
+
+    def hms(sec):
+        sec = np.asarray(sec, np.int64)
+        return [
+            f"{a:02d}:{b:02d}:{c:02d}"
+            for a, b, c in zip(sec // 3600, sec // 60 % 60, sec % 60, strict=True)
+        ]
+
+    import pandas as pd
+
+    stops = tt.stops
+    pd.DataFrame(
+        {
+            "agency_id": ["rnv"],
+            "agency_name": ["rnv"],
+            "agency_url": ["x"],
+            "agency_timezone": ["Europe/Berlin"],
+        }
+    ).to_csv(feed / "agency.txt", index=False)
+    routes = tt.routes
+    pd.DataFrame(
+        {
+            "route_id": np.arange(len(routes)),
+            "agency_id": "rnv",
+            "route_short_name": routes.get("route_short_name", "r"),
+            "route_long_name": "x",
+            "route_type": routes["route_type"],
+        }
+    ).to_csv(feed / "routes.txt", index=False)
+    used = trips.loc[keep]
+    pd.DataFrame(
+        {
+            "route_id": used["route"].to_numpy(),
+            "service_id": "day",
+            "trip_id": used.index.to_numpy(),
+            "trip_short_name": 0,
+            "trip_long_name": "x",
+        }
+    ).to_csv(feed / "trips.txt", index=False)
+    pd.DataFrame(
+        {"service_id": ["day"], "date": [tt.date.strftime("%Y%m%d")], "exception_type": [1]}
+    ).to_csv(feed / "calendar_dates.txt", index=False)
+    pd.DataFrame(
+        {
+            "trip_id": st["trip"].to_numpy(),
+            "arrival_time": hms(st["arrival"]),
+            "departure_time": hms(st["departure"]),
+            "stop_id": st["stop"].to_numpy(),
+            "stop_sequence": st["stop_sequence"].to_numpy(),
+        }
+    ).to_csv(feed / "stop_times.txt", index=False)
+    pd.DataFrame(
+        {
+            "stop_id": np.arange(len(stops)),
+            "stop_name": stops["stop_name"],
+            "parent_station": "station",
+            "platform_code": np.arange(len(stops)),
+            "stop_code": "c",
+        }
+    ).to_csv(feed / "stops.txt", index=False)
+    out = root / "timetable"
+    if (out / "timetable.pcl").exists():
+        print(f"  reusing the pyraptor timetable in {out} (delete it to time its build)")
+    else:
+        _pyraptor_build(py, feed, out, tt.date)
+    res = subprocess.run(
+        [str(py), "-c", _PYRAPTOR_QUERY, str(out), origin_name, str(DEPARTURE), "3"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    lines = dict(line.split(" ", 1) for line in res.stdout.strip().splitlines())
+    q = float(lines["query"])
+    row("pyraptor one query (stations only, no walking)", q)
+    print(
+        f"  one-to-all RAPTOR (with walking to every node) is {q / ours:.0f}x faster "
+        f"per query (goal 70x); pyraptor to HD Hauptbahnhof: {int(lines['hd']) / 60:.1f} min"
+    )
 
 
 if __name__ == "__main__":
