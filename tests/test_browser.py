@@ -123,3 +123,90 @@ def test_legend_is_visible(rendered):
     for colour in ISOCHRONE_COLOURS[:3]:
         swatch = np.full(3, 255.0) * (1 - opacity) + rgb(colour) * opacity
         assert count_near(image, swatch, tol=6) >= 80, colour
+
+
+def test_transit_layer_is_drawn(rendered):
+    from PIL import Image
+
+    result, png, dom = rendered
+    routes = result.routes
+    assert len(routes) > 20  # the estimated tram and bus lines near the extract
+    assert "Transit routes" in dom  # in the layer control
+    # Leaflet drew every route line as an SVG path of weight 4 (isochrone bands weigh 1).
+    lines = sum(len(getattr(g, "geoms", [g])) for g in routes.geometry)
+    assert dom.count('stroke-width="4"') == lines
+    colours = sorted(set(routes["route_color"]))
+    for colour in colours:
+        assert f'stroke="{colour}"' in dom
+    # and the lines are visible: the most common line colour covers real pixels
+    image = np.asarray(Image.open(png).convert("RGB"), float)
+    common = routes["route_color"].value_counts().index[0]
+    assert count_near(image, rgb(common), tol=40) > 300
+
+
+# A name that would run a script if it reached the page unescaped.
+PAYLOAD = "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\"><script>document.body.setAttribute('data-pwned','2')</script>"
+
+
+def test_escaped_names_show_as_text_and_run_nothing(tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from connectivity import Timetable
+    from connectivity.maps import access_map, save_map, transit_routes
+
+    browser = chromium()
+    try:
+        find_leaflet()
+    except MissingDependencyError as exc:
+        pytest.skip(f"the npm package leaflet is missing: {exc}")
+    stops = pd.DataFrame(
+        {
+            "stop_id": ["a", "b"],
+            "stop_name": [PAYLOAD, "b"],
+            "lon": [24.94, 24.95],
+            "lat": [60.17, 60.171],
+        }
+    )
+    routes = pd.DataFrame({"route_id": ["r"], "route_type": [3], "route_short_name": [PAYLOAD]})
+    tt = Timetable.from_frames(
+        stops,
+        routes,
+        pd.DataFrame({"trip_id": ["t"], "route": [0]}),
+        pd.DataFrame(
+            [(0, 0, 0, 0, 0), (0, 1, 1, 60, 60)],
+            columns=["trip", "stop", "stop_sequence", "arrival", "departure"],
+        ),
+    )
+    zones = gpd.GeoDataFrame(
+        {"name": [PAYLOAD], "population": [10.0], "transit_to_core_p50": [600.0]},
+        geometry=[shapely.box(24.935, 60.165, 24.955, 60.175)],
+        crs="EPSG:4326",
+    )
+    m = access_map(
+        zones,
+        core=(60.17, 24.945),
+        routes=transit_routes(tt),
+        offline=True,
+        title=f"Stop {PAYLOAD}",
+    )
+    path = save_map(m, tmp_path / "evil.html")
+    source = path.read_text()
+    assert PAYLOAD not in source
+    assert "<img src=x" not in source and "<script>document.body" not in source
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run(
+            [browser, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", path.resolve().as_uri()],
+            check=True,
+            capture_output=True,
+            timeout=180,
+            text=True,
+        ).stdout
+    assert "leaflet-container" in dom  # the page ran
+    assert "data-pwned=" not in dom  # neither the img's handler nor the script ran
+    # the title shows the name as text (serialised escaped again by the DOM dump)
+    assert (
+        "Stop &lt;img src=x onerror=\"document.body.setAttribute('data-pwned','1')\"&gt;&lt;script&gt;"
+        in dom
+    )
