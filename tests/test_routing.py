@@ -587,6 +587,34 @@ def test_rhine_neckar_from_mannheim_hbf_bounded_by_direct_trips():
         got = min(res.stop_times()[[i for i in range(len(ids)) if ids[i] in dest]])
         assert in_vehicle <= got <= best, (target, got, best, in_vehicle)
 
+    # Every stop, to the second, against the time-expanded reference on the whole day's
+    # 150k stop events; its footpaths are the network's, its access the street walk.
+    from connectivity.routing import footpath_costs
+
+    st = tt.stop_times()
+    trips = [
+        [
+            Event(int(a), int(b), int(c))
+            for a, b, c in zip(g["stop"], g["arrival"], g["departure"], strict=True)
+        ]
+        for _, g in st.groupby("trip", sort=False)
+    ]
+    assert tt.pattern_board.all() and tt.pattern_alight.all()  # no pickup/drop-off rules here
+    walk_s, board_s = footpath_costs(net, net.walk_speed, 60)
+    footpaths = {
+        q: [
+            (int(net.fp_to[e]), int(walk_s[e]), int(board_s[e]))
+            for e in range(net.fp_ptr[q], net.fp_ptr[q + 1])
+        ]
+        for q in range(net.n_stops)
+    }
+    access = {
+        i: int(np.ceil(walk[i] - 1e-3)) for i in np.flatnonzero(np.isfinite(walk) & (walk <= 1200))
+    }
+    arrive, _ = reference(RefFeed(net.n_stops, trips, footpaths), access, departure, 5)
+    want = np.array([a - departure if a < INF else np.inf for a in arrive])
+    np.testing.assert_array_equal(res.stop_times(), want)
+
 
 def write_feed(folder, files):
     folder.mkdir()
