@@ -336,11 +336,13 @@ def run_demo(args: argparse.Namespace) -> int:
         offline=args.offline,
         leaflet=args.leaflet,
     )
+    transit = result.transit_isochrones
+    routes = result.routes
     print(f"wrote {len(result.isochrones)} walking isochrones to {result.geojson}")
-    print(
-        f"wrote {len(result.transit_isochrones)} walk+transit isochrones to {result.transit_geojson}"
-    )
-    print(f"drew {len(result.routes)} transit route lines from {result.feed}")
+    if transit is not None:
+        print(f"wrote {len(transit)} walk+transit isochrones to {result.transit_geojson}")
+    if routes is not None:
+        print(f"drew {len(routes)} transit route lines from {result.feed}")
     print(f"wrote the map to {result.html}")
     print(f"wrote the picture to {result.png}")
     return 0

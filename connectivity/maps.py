@@ -720,18 +720,23 @@ def indicator_scale(column: str, values: Any) -> Scale:
     kind = indicator_kind(column)
     if kind == "time":
         minutes = (15, 30, 45, 60, 90)
-        labels = [f"<= {minutes[0]} min"]
-        labels += [f"{a}-{b} min" for a, b in zip(minutes, minutes[1:], strict=False)]
-        labels.append(f"> {minutes[-1]} min or unreached")
-        return Scale(tuple(60.0 * m for m in minutes), _TIME_COLOURS, tuple(labels), kind)
+        names = [f"<= {minutes[0]} min"]
+        names += [f"{a}-{b} min" for a, b in zip(minutes, minutes[1:], strict=False)]
+        names.append(f"> {minutes[-1]} min or unreached")
+        return Scale(tuple(60.0 * m for m in minutes), _TIME_COLOURS, tuple(names), kind)
     if kind == "share":
         bounds = (0.2, 0.4, 0.6, 0.8)
-        labels = ("<= 20 %", "20-40 %", "40-60 %", "60-80 %", "> 80 %")
-        return Scale(bounds, _SHARE_COLOURS, labels, kind)
+        return Scale(
+            bounds, _SHARE_COLOURS, ("<= 20 %", "20-40 %", "40-60 %", "60-80 %", "> 80 %"), kind
+        )
     if kind == "ratio":
         bounds = (1.0, 1.5, 2.0, 3.0)
-        labels = ("<= 1", "1-1.5", "1.5-2", "2-3", "> 3 or only the second mode")
-        return Scale(bounds, _RATIO_COLOURS, labels, kind)
+        return Scale(
+            bounds,
+            _RATIO_COLOURS,
+            ("<= 1", "1-1.5", "1.5-2", "2-3", "> 3 or only the second mode"),
+            kind,
+        )
     arr = np.asarray(values, float)
     finite = np.unique(arr[np.isfinite(arr)])
     if len(finite) == 0:
