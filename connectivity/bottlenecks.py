@@ -1083,8 +1083,9 @@ def _distinct_streets(
     top: int,
 ) -> list[Hashable]:
     """The first ``top`` candidates of ``order``, where a candidate that touches an
-    already seen candidate of the same street name (or ref) and carries nearly the same
-    trips (within :data:`MERGE_TOLERANCE`) is the same corridor and is skipped."""
+    already seen candidate of the same street name (or ref; or, unnamed, the same road
+    class) and carries nearly the same trips (within :data:`MERGE_TOLERANCE`) is the
+    same corridor and is skipped."""
     e = network.edges
     u = e["u"].to_numpy(np.int64)
     v = e["v"].to_numpy(np.int64)
@@ -1097,6 +1098,8 @@ def _distinct_streets(
         label = _first_text(e[label_col].iloc[members]) if label_col else ""
         if not label and "ref" in e.columns:
             label = _first_text(e["ref"].iloc[members])
+        if not label and "highway" in e.columns:  # unnamed: one class, one corridor
+            label = "<" + _first_text(e["highway"].iloc[members]) + ">"
         ends = set(u[members].tolist()) | set(v[members].tolist())
         score = scores[key]
         if label:
@@ -1748,9 +1751,10 @@ def find_bottlenecks(
         metropolitan network; 0: skip the column).
     merge_streets
         Count a street once where it runs through several junctions: a road that
-        touches an already chosen (or merged) road of the same name (or ref) and carries
-        trips within 10 % of it is not a separate candidate (on an unsimplified network
-        a corridor would otherwise fill the list with its segments).
+        touches an already chosen (or merged) road of the same name (or ref; unnamed
+        roads: the same class) and carries trips within 10 % of it is not a separate
+        candidate (on an unsimplified network a corridor would otherwise fill the list
+        with its segments).
     n_jobs
         Processes for the removals (-1: one per core).
     seed
