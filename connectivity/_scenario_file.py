@@ -29,13 +29,14 @@ A file reads as (TOML; YAML holds the same keys)::
     modifications = [{type = "change_frequency", route_ids = ["T1"], headway = 300}]
 
 Relative paths (``osm``, ``gtfs``, ``zones``, ``population``, an ``alignment`` file)
-are resolved against the scenario file's folder.
+are resolved against the scenario file's folder; ``$VARIABLES`` in them are expanded.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,7 +168,7 @@ def _load(path: Path) -> dict[str, Any]:
 def _resolve(base: Path, value: Any, where: str) -> Path:
     if not isinstance(value, str | Path):
         raise ScenarioError(f"{where} must be a path (got {value!r})")
-    p = Path(value).expanduser()
+    p = Path(os.path.expandvars(str(value))).expanduser()
     p = p if p.is_absolute() else base / p
     if not p.exists():
         raise InputFileError(f"{where}: {p} does not exist (relative paths start at {base})")

@@ -27,11 +27,13 @@ The rules, as the tests check them:
   next stop (``distance / speed`` or the given run times, rounded to whole seconds along
   the line) and waits ``dwell`` seconds at every intermediate stop; the return trip runs
   the stops in reverse with the run times reversed, from the same departures;
-- :class:`ChangeFrequency` keeps each pattern's first and last departures; from a
-  departure ``t`` the next is ``t + h(t) / scale`` where ``h(t)`` is the baseline gap
-  between the departures around ``t`` (``scale`` 2 doubles the service, 0.5 halves it),
-  or ``t + headway``; each new trip copies the running times of the latest baseline trip
-  of the pattern that leaves at or before it;
+- :class:`ChangeFrequency` works per pattern and service day, within each service
+  period (departures without a gap over :data:`SERVICE_GAP`, 2 hours): it keeps the
+  period's first and last departures; from a departure ``t`` the next is
+  ``t + h(t) / scale`` where ``h(t)`` is the baseline gap between the departures around
+  ``t`` (``scale`` 2 doubles the service, 0.5 halves it), or ``t + headway``; each new
+  trip copies the running times of the latest baseline trip of the pattern that leaves
+  at or before it;
 - a removed stop loses its stop events (trips skip it) and its links to the streets;
 - :class:`AddStop` puts the stop between two consecutive stops ``a`` and ``b`` of every
   trip of the route that visits them (in either order): it is reached at the time
@@ -73,8 +75,10 @@ __all__ = [
     "Modification",
     "RemoveRoutes",
     "RemoveStops",
+    "VariantComparison",
     "apply_scenario",
     "baseline_frames",
+    "compare_variants",
     "empty_timetable",
     "line_geometries",
     "scenario_timetable",
@@ -97,6 +101,9 @@ ROUTE_TYPES = {
 }
 
 DEFAULT_SPAN = ("06:00", "22:00")
+#: A gap between departures longer than this (seconds) ends a service period: a
+#: frequency change adds no trips in it.
+SERVICE_GAP = 7200
 
 
 # -- the modifications -------------------------------------------------------------------
@@ -116,7 +123,8 @@ class AddLine:
         The line's path: a GeoJSON LineString (a mapping, a Feature, or a path to a
         ``.geojson`` file holding one) or a sequence of ``(lon, lat)``; stops are placed
         at both ends and every ``stop_spacing`` metres along it (evenly, the spacing
-        rounded so the ends are stops).
+        rounded so the ends are stops); intermediate stops farther than the network's
+        ``max_link_distance`` from a street are left out with a warning.
     stop_spacing
         Metres between stops along ``alignment``.
     stop_names
@@ -629,6 +637,23 @@ def _add_line(frames: _Frames, line: AddLine, ctx: _Context) -> None:
     if mode not in ROUTE_TYPES:
         raise ScenarioError(f"{where}: mode {mode.value!r} cannot be proposed as a line")
     lon, lat, gaps = _line_stops(line, ctx.to_xy)
+    if line.alignment is not None and len(lon) > 2:
+        # Stops placed along an alignment that fall off the streets (a river, a park)
+        # are left out; the ends must be on the network.
+        dist = ctx.walk.snap(lon, lat, max_distance=ctx.max_link * 4 + 1e7).distance
+        off = dist > ctx.max_link
+        off[[0, -1]] = False
+        if off.any():
+            logger.warning(
+                "%s: %d of %d stops placed along the alignment lie farther than %.0f m from "
+                "a street and are left out (the line runs through without stopping there)",
+                where,
+                int(off.sum()),
+                len(lon),
+                ctx.max_link,
+            )
+            chain = np.concatenate([[0.0], np.cumsum(gaps)])[~off]
+            lon, lat, gaps = lon[~off], lat[~off], np.diff(chain)
     n = len(lon)
     if n < 2:
         raise ScenarioError(f"{where} has {n} stop(s): a line needs at least 2")
@@ -757,13 +782,19 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
     if len(chosen) == 0:
         logger.info("%s: routes %s run no trip on the day; nothing to change", where, ids)
         return
-    # Group the routes' trips by their stop sequence (and rules): one group a pattern.
+    # Group the routes' trips by their stop sequence (and rules) and service day.
+    offset = (
+        frames.trips["day_offset"].to_numpy(np.int64)
+        if "day_offset" in frames.trips.columns
+        else np.zeros(len(frames.trips), np.int64)
+    )
     keys: dict[bytes, list[int]] = {}
     for trip in chosen:
         s, c = starts[trip], counts[trip]
         code = st["stop"][s : s + c] * 4 + st["pickup_type"][s : s + c] * 2
         code = code + st["drop_off_type"][s : s + c]
-        keys.setdefault(route_of_trip[trip].tobytes() + code.tobytes(), []).append(int(trip))
+        key = np.asarray([route_of_trip[trip], offset[trip]], np.int64).tobytes()
+        keys.setdefault(key + code.tobytes(), []).append(int(trip))
     trip_rows: list[pd.Series] = []
     events: dict[str, list[np.ndarray]] = {c: [] for c in st}
     for members in keys.values():
@@ -771,27 +802,11 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
         first_dep = st["departure"][starts[m]]
         order = np.lexsort((m, first_dep))
         m, first_dep = m[order], first_dep[order]
-        lo, hi = int(first_dep[0]), int(first_dep[-1])
         new: list[int] = []
-        t = float(lo)
-        step: float
-        while t <= hi + 1e-9:
-            new.append(int(round(t)))
-            if headway is not None:
-                step = headway
-            else:
-                # The baseline gap around t: between the last departure <= t and the next.
-                i = int(np.searchsorted(first_dep, t, side="right")) - 1
-                j = min(i + 1, len(first_dep) - 1)
-                gap = float(first_dep[j] - first_dep[i])
-                if gap <= 0:
-                    nxt = first_dep[first_dep > t]
-                    gap = float(nxt[0] - t) if len(nxt) else float(hi - lo) + 1.0
-                assert scale is not None
-                step = gap / scale
-            if step <= 0:
-                break
-            t += step
+        # Service periods: runs of departures without a gap over SERVICE_GAP seconds.
+        cuts = np.flatnonzero(np.diff(first_dep) > SERVICE_GAP) + 1
+        for period in np.split(first_dep, cuts):
+            new += _new_departures(period, scale, headway)
         for dep in np.unique(np.asarray(new, np.int64)):
             i = int(np.searchsorted(first_dep, dep, side="right")) - 1
             template = int(m[max(i, 0)])
@@ -799,7 +814,11 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
             shift = int(dep) - int(st["departure"][s])
             row = frames.trips.iloc[template].copy()
             base_id = str(row["trip_id"])
-            row["trip_id"] = base_id if shift == 0 else f"{base_id}~{_hms(int(dep))}"
+            if shift:
+                # Keep the previous day's suffix last, as load_timetable writes it.
+                stem, prev = (base_id[:-4], "@-1d") if base_id.endswith("@-1d") else (base_id, "")
+                label = _hms(int(dep) + (86_400 if prev else 0))
+                row["trip_id"] = f"{stem}~{label}{prev}"
             if "gtfs_trip_id" in row.index:
                 row["gtfs_trip_id"] = row["trip_id"]
             kk = len(trip_rows)
@@ -816,6 +835,30 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
     if trip_rows:
         new_trips = pd.DataFrame(trip_rows).reset_index(drop=True)
         frames.add_trips(new_trips, {c: np.concatenate(v) for c, v in events.items()})
+
+
+def _new_departures(first_dep: np.ndarray, scale: float | None, headway: float | None) -> list[int]:
+    """Departures from the first to the last of ``first_dep`` (sorted), every
+    ``headway`` seconds or every baseline gap divided by ``scale``."""
+    lo, hi = int(first_dep[0]), int(first_dep[-1])
+    new: list[int] = []
+    t = float(lo)
+    while t <= hi + 1e-9:
+        new.append(int(round(t)))
+        if headway is not None:
+            step = headway
+        else:
+            # The baseline gap around t: between the last departure <= t and the next.
+            i = int(np.searchsorted(first_dep, t, side="right")) - 1
+            j = min(i + 1, len(first_dep) - 1)
+            gap = float(first_dep[j] - first_dep[i])
+            if gap <= 0:
+                nxt = first_dep[first_dep > t]
+                gap = float(nxt[0] - t) if len(nxt) else float(hi - lo) + 1.0
+            assert scale is not None
+            step = gap / scale
+        t += step
+    return new
 
 
 def _add_stop(frames: _Frames, mod: AddStop, ctx: _Context) -> None:
@@ -1216,3 +1259,178 @@ def _symmetric(walk: Any) -> bool:
     return (
         bool((abs(g - g.T) > 1e-6).nnz == 0) if isinstance(g, sp.spmatrix | sp.sparray) else False
     )
+
+
+# -- comparing variants on accessibility -------------------------------------------------
+
+
+@dataclass
+class VariantComparison:
+    """The result of :func:`compare_variants`.
+
+    Attributes
+    ----------
+    table
+        One row per variant, ranked: ``variant``, ``route_km``, ``new_stops``,
+        ``access_gain`` (the sum over origins of the change of their accessibility),
+        ``gain_per_km``, ``origins_routed`` (origins that had to be routed again; the
+        others kept the baseline's values, see :func:`compare_variants`).
+    accessibility
+        Per origin (rows, by id) and variant (columns; ``baseline`` first), the weight
+        of the destinations within the cutoff.
+    networks
+        Variant -> its network.
+    """
+
+    table: pd.DataFrame
+    accessibility: pd.DataFrame
+    networks: dict[str, IntermodalNetwork]
+
+
+def _access(matrix: pd.DataFrame, weights: Mapping[Any, float], cutoff: float) -> pd.Series:
+    col = "travel_time" if "travel_time" in matrix.columns else "travel_time_min"
+    w = matrix["destination"].map(weights).to_numpy(float)
+    within = (matrix[col].to_numpy(float) <= cutoff) * w
+    return pd.Series(within, index=matrix["origin"].to_numpy()).groupby(level=0).sum()
+
+
+def _reachable_new_stops(
+    base: IntermodalNetwork,
+    scen: IntermodalNetwork,
+    origins: pd.DataFrame,
+    departure: int,
+    cutoff: float,
+    routing: Mapping[str, Any],
+) -> np.ndarray:
+    """Per origin, whether it may reach a new stop of ``scen`` within ``cutoff`` on the
+    baseline (a necessary condition for any of its times within the cutoff to change
+    when only lines are added): one arrive-by search per new stop, checked at both end
+    nodes of the origin's street with the street's length as a margin."""
+    from connectivity.routing import latest_departures
+
+    walk = base.streets
+    speed = float(routing.get("walk_speed") or base.walk_speed) / 3.6
+    snapped = walk.snap(origins["lon"].to_numpy(float), origins["lat"].to_numpy(float))
+    length = walk.edges["length"].to_numpy(float)[snapped.edge]
+    limit = cutoff + length / speed + 60.0  # rounding and the walk along the street
+    reach = np.zeros(len(origins), bool)
+    tt = scen.timetable
+    assert tt is not None
+    lon = tt.stops["lon"].to_numpy(float)
+    lat = tt.stops["lat"].to_numpy(float)
+    keep = {k: v for k, v in routing.items() if k not in ("window", "n_jobs", "progress")}
+    keep = {k: v for k, v in keep.items() if k not in ("client", "chunk_size", "percentiles")}
+    # With a window, the last departure may still reach a stop by its end plus the cutoff.
+    arrival = departure + int(cutoff) + int(routing.get("window") or 0)
+    for s in scen.meta["new_stops"]:
+        back = latest_departures(base, (float(lon[s]), float(lat[s])), arrival=arrival, **keep)
+        t = back.nodes[0]
+        reach |= np.minimum(t[snapped.node_u], t[snapped.node_v]) <= limit
+        if reach.all():
+            break
+    return reach
+
+
+def compare_variants(
+    network: IntermodalNetwork,
+    variants: Mapping[str, Any],
+    origins: pd.DataFrame,
+    destinations: pd.DataFrame,
+    *,
+    departure: Any,
+    cutoff: float = 2700,
+    weights: str | None = None,
+    prune: bool = True,
+    rank_by: str = "gain_per_km",
+    **routing: Any,
+) -> VariantComparison:
+    """Compare variants by the accessibility they give many origins, reusing the baseline.
+
+    The baseline's travel-time matrix is computed once; each variant only rebuilds its
+    timetable and its new stops' links (:func:`apply_scenario`) and routes again. When a
+    variant only adds lines (:class:`AddLine`) and ``prune`` is on, an origin that
+    cannot reach any new stop within ``cutoff`` on the baseline keeps the baseline's
+    accessibility (exact: a journey using a new line reaches one of its stops first,
+    by baseline vehicles and walks), and only the other origins are routed again.
+
+    Parameters
+    ----------
+    network
+        The baseline.
+    variants
+        Name -> modifications.
+    origins, destinations
+        Frames with ``id``, ``lon``, ``lat`` (as :func:`connectivity.routing.travel_time_matrix`).
+    departure
+        The departure (one; a ``window`` in ``routing`` uses the minimum over it).
+    cutoff
+        Seconds: a destination counts when reached within it.
+    weights
+        A column of ``destinations`` with their weights (default 1 each).
+    prune
+        Reuse the baseline's values of origins that cannot reach a new line.
+    rank_by
+        ``gain_per_km`` or ``access_gain``.
+    **routing
+        Passed to :func:`connectivity.routing.travel_time_matrix`.
+
+    Returns
+    -------
+    comparison
+        The ranked table and the accessibility per origin and variant.
+
+    Raises
+    ------
+    ScenarioError
+        An invalid modification, or an unknown ``rank_by`` / ``weights`` column.
+    """
+    from connectivity.routing import parse_departure, travel_time_matrix
+
+    if rank_by not in ("gain_per_km", "access_gain"):
+        raise ScenarioError(f"rank_by must be 'gain_per_km' or 'access_gain' (got {rank_by!r})")
+    if weights is not None and weights not in destinations.columns:
+        raise ScenarioError(f"destinations have no column {weights!r} for the weights")
+    if not variants:
+        raise ScenarioError("no variants to compare")
+    dest_ids = destinations["id"] if "id" in destinations.columns else destinations.index
+    w = destinations[weights].to_numpy(float) if weights else np.ones(len(destinations))
+    weight_of = dict(zip(dest_ids, w, strict=True))
+    ids = origins["id"].to_numpy() if "id" in origins.columns else origins.index.to_numpy()
+    start = parse_departure(network, departure)
+    kw = {"departure": start, **routing}
+    base_access = _access(
+        travel_time_matrix(network, origins, destinations, **kw), weight_of, cutoff
+    ).reindex(ids, fill_value=0.0)
+    frames = baseline_frames(network)
+    access = {"baseline": base_access.to_numpy(float)}
+    rows, nets = [], {}
+    for name, mods in variants.items():
+        scen = apply_scenario(network, mods, baseline_frames=frames)
+        nets[name] = scen
+        mods_list = [mods] if isinstance(mods, tuple(_APPLY)) else list(mods)
+        values = base_access.to_numpy(float).copy()
+        routed = np.ones(len(origins), bool)
+        if prune and all(isinstance(m, AddLine) for m in mods_list):
+            routed = _reachable_new_stops(network, scen, origins, start, cutoff, routing)
+        if routed.any():
+            sub = origins[routed]
+            got = _access(travel_time_matrix(scen, sub, destinations, **kw), weight_of, cutoff)
+            values[routed] = got.reindex(ids[routed], fill_value=0.0).to_numpy(float)
+        access[name] = values
+        km = float(sum(line["km"] for line in scen.meta["lines"]))
+        gain = float(values.sum() - base_access.sum())
+        rows.append(
+            {
+                "variant": name,
+                "route_km": km,
+                "new_stops": len(scen.meta["new_stops"]),
+                "access_gain": gain,
+                "gain_per_km": gain / km if km > 0 else np.nan,
+                "origins_routed": int(routed.sum()),
+            }
+        )
+    table = pd.DataFrame(rows).sort_values(
+        rank_by, ascending=False, na_position="last", kind="stable"
+    )
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    return VariantComparison(table.reset_index(drop=True), pd.DataFrame(access, index=ids), nets)

@@ -330,6 +330,25 @@ def test_add_stop_equals_feed_edited_by_hand(tmp_path, two_routes):
     assert (st["stop"] == net.timetable.stop_index("n")).sum() == 4
 
 
+def test_frequency_change_keeps_service_periods(tmp_path, two_routes):
+    """A gap over two hours ends a service period: no trips are added in it."""
+    streets, stops, slow, fast = two_routes
+    starts = [6 * 3600 + 1200 * k for k in range(3)] + [16 * 3600, 16 * 3600 + 1200]
+    peak = [("S", f"p{k}", timed(["a", "b", "c"], t, [400, 400])) for k, t in enumerate(starts)]
+    base = built(tmp_path, streets, feed_files(streets, stops, peak), "peak")
+    net = apply_scenario(base, ChangeFrequency(["S"], headway=600))
+    tt = net.timetable
+    first = sorted(
+        int(tt.pattern_times(p)[1][k, 0])
+        for p in range(tt.n_patterns)
+        for k in range(tt.pattern_times(p)[1].shape[0])
+    )
+    expected = [6 * 3600 + 600 * k for k in range(5)] + [16 * 3600 + 600 * k for k in range(3)]
+    assert first == expected
+    ids = set(tt.trips["trip_id"])
+    assert {"p0", "p1", "p2", "p3", "p4", "p0~06:10:00", "p3~16:10:00"} <= ids
+
+
 def test_variants_share_the_baseline_frames(tmp_path, two_routes):
     streets, stops, slow, fast = two_routes
     base = built(tmp_path, streets, feed_files(streets, stops, slow + fast), "base")
@@ -365,6 +384,60 @@ def test_scenario_gtfs_round_trips(tmp_path, two_routes):
     assert_same(net.timetable, back)
     # and routes the same
     compare(net, build_network(streets, back, use_cache=False, walk_speed=3.6), streets)
+
+
+def test_compare_variants_pruning_is_exact(tmp_path):
+    """Variants adding a line: the accessibility of every origin equals a full routing
+    on a network built from scratch, although origins that cannot reach the new line
+    within the cutoff were not routed again."""
+    import pandas as pd
+
+    from connectivity.routing import travel_time_matrix
+    from connectivity.scenario import compare_variants
+
+    streets = street_grid(14, 14, spacing=200)
+    stops = {f"s{i}": n for i, n in enumerate((0, 15, 30, 45, 60))}
+    trips = [("B", f"b{k}", timed(list(stops), EIGHT + 600 * k, [150] * 4)) for k in range(4)]
+    base = built(tmp_path, streets, feed_files(streets, stops, trips), "f")
+    rng = np.random.default_rng(3)
+    nodes = rng.choice(streets.n_nodes, 80, replace=False)
+    pts = pd.DataFrame(
+        {
+            "id": nodes,
+            "lon": streets.nodes["lon"].to_numpy()[nodes],
+            "lat": streets.nodes["lat"].to_numpy()[nodes],
+            "jobs": rng.integers(1, 50, len(nodes)),
+        }
+    )
+    top = [lonlat(streets, n) for n in (195, 191, 187, 183)]  # along the top row
+    variants = {
+        f"every {h // 60} min": AddLine("L", stops=top, headway=h, span=("07:30", "09:30"))
+        for h in (300, 900)
+    }
+    cutoff = 1200
+    got = compare_variants(base, variants, pts, pts, departure=EIGHT, cutoff=cutoff, weights="jobs")
+    full = compare_variants(
+        base, variants, pts, pts, departure=EIGHT, cutoff=cutoff, weights="jobs", prune=False
+    )
+    pd.testing.assert_frame_equal(got.accessibility, full.accessibility)
+    assert (got.table["origins_routed"] < len(pts)).all()  # pruning did skip origins
+    assert (full.table["origins_routed"] == len(pts)).all()
+    weight = dict(zip(pts["id"], pts["jobs"], strict=True))
+    for name, net in got.networks.items():
+        scratch = build_network(streets, net.timetable, use_cache=False, walk_speed=3.6)
+        m = travel_time_matrix(scratch, pts, pts, departure=EIGHT)
+        ok = m["travel_time"] <= cutoff
+        expected = (m["destination"].map(weight) * ok).groupby(m["origin"]).sum().reindex(pts["id"])
+        np.testing.assert_array_equal(got.accessibility[name].to_numpy(), expected.to_numpy())
+    table = got.table
+    assert list(table["variant"]) == ["every 5 min", "every 15 min"]
+    assert table["access_gain"].iloc[0] >= table["access_gain"].iloc[1] > 0
+    assert table["route_km"].iloc[0] == pytest.approx(2.4)  # three gaps of 800 m
+    assert table["gain_per_km"].iloc[0] == pytest.approx(table["access_gain"].iloc[0] / 2.4)
+    with pytest.raises(ScenarioError, match="rank_by must be"):
+        compare_variants(base, variants, pts, pts, departure=EIGHT, rank_by="x")
+    with pytest.raises(ScenarioError, match="no column 'pop'"):
+        compare_variants(base, variants, pts, pts, departure=EIGHT, weights="pop")
 
 
 # -- departures -------------------------------------------------------------------------
