@@ -212,3 +212,25 @@ def test_errors(cache, feed, population, tmp_path, capsys, change, message):
     assert main(argv) == 2
     assert re.search(message, one_line_error(capsys))
     assert not (tmp_path / "out").exists()
+
+
+def test_car_only_without_feeds(cache, tmp_path, capsys):
+    from connectivity.access import core_times
+    from connectivity.zones import read_core
+
+    out = tmp_path / "car"
+    argv = ["-q", "access", "--osm", str(demo_pbf()), "--core", f"{CORE[0]},{CORE[1]}"]
+    assert main([*argv, "--rings", "0.5", "--out", str(out)]) == 0
+    with (out / "indicators.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert not any(c.startswith("transit") for c in rows[0])
+    # the car times of the first ring: the node-weighted median over its walk nodes
+    walk = load_streets(demo_pbf(), mode="walk")
+    car = core_times(load_streets(demo_pbf(), mode="drive"), read_core(CORE), on=walk)
+    ring = _ring_of(walk.nodes["lon"].to_numpy(), walk.nodes["lat"].to_numpy(), 500)
+    t = np.sort(car.at("to_core")[ring == 0])
+    assert float(rows[0]["car_to_core_p50"]) == pytest.approx(t[math.ceil(len(t) / 2) - 1])
+    assert (
+        "Population: not given; every walk network node counts 1."
+        in (out / "report.txt").read_text()
+    )
