@@ -775,7 +775,17 @@ def _trees_and_walks(
     w_src: list[np.ndarray] = []
     w_dst: list[np.ndarray] = []
     w_d: list[np.ndarray] = []
-    for lo in range(0, len(sources), chunk):
+    import sys
+
+    from tqdm.auto import tqdm
+
+    starts = range(0, len(sources), chunk)
+    for lo in tqdm(
+        starts,
+        desc="walks from stops",
+        unit="chunk",
+        disable=not sys.stderr.isatty() or len(starts) < 4,
+    ):
         block = sources[lo : lo + chunk]
         dist = dijkstra(graph, indices=n + block, limit=limit)
         street = dist[:, :n]
