@@ -1072,7 +1072,7 @@ def _set_scores(
 
 
 #: Relative difference of trips under which consecutive roads of one street are merged.
-MERGE_TOLERANCE = 0.1
+MERGE_TOLERANCE = 0.01
 
 
 def _distinct_streets(
