@@ -1752,7 +1752,7 @@ def find_bottlenecks(
     merge_streets
         Count a street once where it runs through several junctions: a road that
         touches an already chosen (or merged) road of the same name (or ref; unnamed
-        roads: the same class) and carries trips within 10 % of it is not a separate
+        roads: the same class) and carries trips within 1 % of it is not a separate
         candidate (on an unsimplified network a corridor would otherwise fill the list
         with its segments).
     n_jobs
