@@ -112,6 +112,8 @@ _LAZY: dict[str, str] = {
     "RemoveStops": "connectivity.scenario",
     "apply_scenario": "connectivity.scenario",
     "scenario_timetable": "connectivity.scenario",
+    "compare_variants": "connectivity.scenario",
+    "VariantComparison": "connectivity.scenario",
     "write_gtfs": "connectivity.gtfs_write",
     "run_scenario": "connectivity._scenario_study",
     "read_scenario": "connectivity._scenario_file",

@@ -388,6 +388,25 @@ def scenario_map(
     return m
 
 
+def _table_columns(cutoffs: Any) -> list[str]:
+    cols = ["modifications", "new_lines", "route_km", "new_stops", "trips", "mean_change_min"]
+    for c in cutoffs:
+        tag = f"{c / 60:g}min"
+        cols += [f"newly_within_{tag}", f"no_longer_within_{tag}", f"net_gain_{tag}"]
+        cols += [f"gain_per_km_{tag}"]
+    return cols
+
+
+def _check_rank_by(spec: ScenarioSpec) -> None:
+    """Fail before any work when ``rank_by`` names no column of the variants table."""
+    columns = _table_columns(spec.cutoffs)
+    if spec.rank_by is not None and spec.rank_by not in columns:
+        raise ScenarioError(
+            f"rank_by {spec.rank_by!r} is not a column of the variants table; choose one of "
+            f"{', '.join(columns)}"
+        )
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
@@ -434,6 +453,7 @@ def run_scenario(
     from connectivity.zones import read_core
 
     spec = scenario if isinstance(scenario, ScenarioSpec) else read_scenario(scenario)
+    _check_rank_by(spec)
     out = Path(out)
     offline = spec.offline if offline is None else offline
     net = _baseline(spec)
@@ -463,13 +483,17 @@ def run_scenario(
     study = ScenarioStudy(pd.DataFrame(), networks={"baseline": net})
     rows = []
     slugs: set[str] = set()
+    # Every variant is applied first (cheap), so an invalid one fails before any output.
+    scenarios = {}
     for name, mods in spec.variants.items():
         s = slug(name)
         if s in slugs:
             raise ScenarioError(f"variants {name!r} and another have the same file name {s!r}")
         slugs.add(s)
-        folder = out / s
-        scen = apply_scenario(net, mods, baseline_frames=frames)
+        scenarios[name] = apply_scenario(net, mods, baseline_frames=frames)
+    for name, mods in spec.variants.items():
+        folder = out / slug(name)
+        scen = scenarios[name]
         timetable = scen.timetable
         assert timetable is not None  # apply_scenario always makes one
         study.networks[name] = scen
@@ -512,7 +536,7 @@ def run_scenario(
                 offline=offline,
             )
             files["map"] = save_map(m, folder / "map.html", offline=offline)
-        gtfs_path = Path(settings.gtfs_folder) / f"{slug(spec.name)}-{s}.zip"
+        gtfs_path = Path(settings.gtfs_folder) / f"{slug(spec.name)}-{slug(name)}.zip"
         files["gtfs"] = write_gtfs(timetable, gtfs_path, date=day)
         study.files[name] = files
         km = float(lines["km"].sum()) if len(lines) else 0.0

@@ -505,3 +505,53 @@ def test_errors_of_service_changes(tmp_path, two_routes):
         apply_scenario(
             base, AddLine("S", stops=[lonlat(streets, 0), lonlat(streets, 9)], headway=600)
         )
+
+
+# -- real data ----------------------------------------------------------------------------
+
+
+def test_rhine_neckar_line_round_trips_and_links_like_a_build(tmp_path):
+    """On the RNV feed: a proposed tram line and a doubled route write a feed that passes
+    the audit and loads back into the same timetable; the new stops' links and trees
+    equal those of build_network on the scenario timetable."""
+    import datetime as dt
+
+    from conftest import shared_data
+    from test_gtfs_write import assert_same
+
+    from connectivity import audit, load_streets
+    from connectivity.gtfs_write import write_gtfs
+
+    folder = shared_data("rhein-neckar")
+    streets = load_streets(folder / "rnv.osm.pbf", mode="walk")
+    day = dt.date(2016, 11, 4)
+    tt = load_timetable(folder / "rnv_gtfs.zip", date=day)
+    base = build_network(streets, tt)
+    route = str(tt.routes["route_id"].iloc[0])
+    line = AddLine(
+        "T-Ost",
+        alignment=[(8.47321, 49.48497), (8.523983, 49.476985), (8.53763, 49.48404)],
+        stop_spacing=600,
+        headway=600,
+    )
+    net = apply_scenario(base, [line, ChangeFrequency([route], scale=2)])
+    n_new = len(net.meta["new_stops"])
+    assert n_new >= 8 and net.n_stops == base.n_stops + n_new
+    assert net.timetable.n_trips > tt.n_trips
+    out = write_gtfs(net.timetable, tmp_path / "rnv_scenario.zip")
+    problems = audit(out, date=day)
+    assert not (problems["severity"] == "error").any(), problems.to_string()
+    back = load_timetable(out, date=day, use_cache=False)
+    assert_same(net.timetable, back)
+    full = build_network(streets, net.timetable, use_cache=False)
+    new = np.asarray(net.meta["new_stops"])
+    for ptr, node in (("tree_ptr", "tree_node"), ("rtree_ptr", "rtree_node")):
+        a, b = getattr(net, ptr), getattr(full, ptr)
+        for s in new:
+            np.testing.assert_array_equal(
+                getattr(net, node)[a[s] : a[s + 1]], getattr(full, node)[b[s] : b[s + 1]]
+            )
+    np.testing.assert_array_equal(net.stop_edge, full.stop_edge)
+    np.testing.assert_array_equal(net.fp_ptr, full.fp_ptr)
+    np.testing.assert_array_equal(net.fp_to, full.fp_to)
+    np.testing.assert_allclose(net.fp_dist, full.fp_dist)

@@ -83,11 +83,16 @@ def scenario_text(template: str = TOML, **overrides) -> str:
     return template.format(**values)
 
 
-@pytest.fixture
-def study(tmp_path, monkeypatch, capsys):
+@pytest.fixture(autouse=True)
+def _gtfs_folder(tmp_path, monkeypatch):
+    """Scenario feeds go to the test's own folder, never to the project's gtfs/."""
     from connectivity import settings
 
     monkeypatch.setattr(settings, "gtfs_folder", tmp_path / "gtfs")
+
+
+@pytest.fixture
+def study(tmp_path, capsys):
     path = tmp_path / "line.toml"
     path.write_text(scenario_text(), encoding="utf-8")
     code = cli.main(["scenario", str(path), "--out", str(tmp_path / "out")])
@@ -201,6 +206,7 @@ def test_cli_errors(tmp_path, capsys, edit, message):
     code = cli.main(["scenario", str(path), "--out", str(tmp_path / "out"), "--no-maps"])
     err = capsys.readouterr().err
     assert code == 2
+    assert not (tmp_path / "gtfs").exists()  # failed before writing anything
     assert len(err.strip().splitlines()) == 1
     assert re.search(message, err), err
 
