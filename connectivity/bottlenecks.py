@@ -1075,49 +1075,44 @@ def _set_scores(
 MERGE_TOLERANCE = 0.01
 
 
-def _distinct_streets(
+def _corridors(
     network: StreetNetwork,
     sets: Mapping[Hashable, np.ndarray],
     scores: Mapping[Hashable, float],
-    order: Sequence[Hashable],
-    top: int,
-) -> list[Hashable]:
-    """The first ``top`` candidates of ``order``, where a candidate that touches an
-    already seen candidate of the same street name (or ref; or, unnamed, the same road
-    class) and carries nearly the same trips (within :data:`MERGE_TOLERANCE`) is the
-    same corridor and is skipped."""
+    keys: Sequence[Hashable],
+) -> np.ndarray:
+    """Group label per candidate: candidates that touch each other, belong to the same
+    street (name, else ref, else road class) and carry the same trips (within
+    :data:`MERGE_TOLERANCE`) form one corridor."""
+    from scipy.sparse.csgraph import connected_components
+
     e = network.edges
     u = e["u"].to_numpy(np.int64)
     v = e["v"].to_numpy(np.int64)
-    label_col = "name" if "name" in e.columns else None
-    seen: dict[str, list[tuple[set[int], float]]] = {}
-    chosen: list[Hashable] = []
-    merged = 0
-    for key in order:
+    labels, ends = [], []
+    for key in keys:
         members = sets[key]
-        label = _first_text(e[label_col].iloc[members]) if label_col else ""
+        label = _first_text(e["name"].iloc[members]) if "name" in e.columns else ""
         if not label and "ref" in e.columns:
             label = _first_text(e["ref"].iloc[members])
-        if not label and "highway" in e.columns:  # unnamed: one class, one corridor
+        if not label and "highway" in e.columns:
             label = "<" + _first_text(e["highway"].iloc[members]) + ">"
-        ends = set(u[members].tolist()) | set(v[members].tolist())
-        score = scores[key]
-        if label:
-            same = seen.setdefault(label, [])
-            if any(
-                ends & other and abs(score - s) <= MERGE_TOLERANCE * max(s, score)
-                for other, s in same
+        labels.append(label)
+        ends.append(set(u[members].tolist()) | set(v[members].tolist()))
+    rows, cols = [], []
+    for i in range(len(keys)):
+        for j in range(i + 1, len(keys)):
+            si, sj = scores[keys[i]], scores[keys[j]]
+            if (
+                labels[i]
+                and labels[i] == labels[j]
+                and ends[i] & ends[j]
+                and abs(si - sj) <= MERGE_TOLERANCE * max(si, sj)
             ):
-                same.append((ends, score))
-                merged += 1
-                continue
-            same.append((ends, score))
-        chosen.append(key)
-        if len(chosen) == top:
-            break
-    if merged:
-        logger.info("merged %d roads into the corridors of the same street", merged)
-    return chosen
+                rows.append(i)
+                cols.append(j)
+    graph = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(keys), len(keys)))
+    return connected_components(graph, directed=False)[1]
 
 
 def _busiest(values: np.ndarray, pair: np.ndarray, members: np.ndarray) -> float:
@@ -1585,7 +1580,8 @@ class Bottlenecks:
         Ranked candidates (GeoDataFrame, EPSG:4326): ``rank``, ``kind``, ``key``,
         ``name``, ``ref``, ``highway``, ``osm_ways``, ``edges``, ``od_trips`` (core-
         periphery betweenness), ``betweenness`` (all-pairs, estimated or exact),
-        ``bridge``, ``min_cut_zones``, and every column of :func:`criticality`.
+        ``bridge``, ``min_cut_zones``, ``merged_roads``, and every column of
+        :func:`criticality`.
     cuts
         Minimum cuts per zone and direction (see :func:`min_cuts`).
     zones
@@ -1750,11 +1746,12 @@ def find_bottlenecks(
         Sources sampled for the all-pairs betweenness column (None: exact, slow on a
         metropolitan network; 0: skip the column).
     merge_streets
-        Count a street once where it runs through several junctions: a road that
-        touches an already chosen (or merged) road of the same name (or ref; unnamed
-        roads: the same class) and carries trips within 1 % of it is not a separate
-        candidate (on an unsimplified network a corridor would otherwise fill the list
-        with its segments).
+        Show a street once where several of its evaluated roads form a corridor: roads
+        that touch, share a name (else ref, else road class) and carry the same trips
+        (within 1 %) are one row, the costliest of them, with ``merged_roads`` telling
+        how many it stands for (so the table may hold fewer than ``top`` rows). Every
+        road is still evaluated on its own: roads with the same trips can cost very
+        different amounts (one may have a bypass).
     n_jobs
         Processes for the removals (-1: one per core).
     seed
@@ -1804,10 +1801,7 @@ def find_bottlenecks(
     else:
         scores = _set_scores(network, kind, edge_od, ~(in_core[arrays.u] & in_core[arrays.v]))
     order = sorted(scores, key=lambda k: -scores[k])
-    if merge_streets and kind not in _NODE_KINDS:
-        ranked = _distinct_streets(network, sets, scores, order, top)
-    else:
-        ranked = order[:top]
+    ranked = order[:top]
     if not ranked:
         raise EmptyNetworkError(
             "no trip between the core and the zones uses the network: check that the core "
@@ -1887,6 +1881,15 @@ def find_bottlenecks(
         row["geometry"] = geom
         rows.append(row)
     table = gpd.GeoDataFrame(rows, geometry="geometry", crs=network.crs).to_crs("EPSG:4326")
+    table["merged_roads"] = 1
+    if merge_streets and kind not in _NODE_KINDS and len(table):
+        group = _corridors(network, sets, scores, list(table["key"]))
+        table["merged_roads"] = pd.Series(group).map(pd.Series(group).value_counts()).to_numpy()
+        best = table.assign(_g=group).sort_values("loss_hours", ascending=False, kind="stable")
+        keep = best.drop_duplicates("_g").index
+        if len(keep) < len(table):
+            logger.info("merged %d roads into corridors", len(table) - len(keep))
+        table = table.loc[sorted(keep)]
     table = table.sort_values(
         ["loss_hours", "cut_off", "od_trips"], ascending=False, kind="stable"
     ).reset_index(drop=True)

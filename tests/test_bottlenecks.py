@@ -736,6 +736,7 @@ def test_a_street_through_junctions_counts_once():
     kw = {"core": (lat, lon), "zones": zones, "population": pop, "core_radius": 10}
     merged = bn.find_bottlenecks(net, top=10, betweenness_k=0, **kw)
     assert merged.table["name"].tolist() == ["Hauptstraße"]
+    assert merged.table["merged_roads"].tolist() == [4]
     separate = bn.find_bottlenecks(net, top=10, betweenness_k=0, merge_streets=False, **kw)
     assert separate.table["name"].tolist() == ["Hauptstraße"] * 4
     # every segment costs the detour over the Feldweg: 400 s instead of 40 s
