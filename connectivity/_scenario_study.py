@@ -321,7 +321,7 @@ def scenario_map(
     import folium
     import shapely
 
-    from connectivity.maps import add_legend, escape, isochrone_map
+    from connectivity.maps import escape, isochrone_map
 
     routes = None
     if lines is not None and len(lines):
@@ -384,7 +384,19 @@ def scenario_map(
     group.add_to(m)
     for control in moved or [folium.LayerControl(collapsed=False)]:
         control.add_to(m)
-    add_legend(m, list(zip(DIFF_COLOURS, DIFF_LABELS, strict=True)), title="Time to the core")
+    # The isochrones' legend stays at the bottom left; this one goes bottom right.
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
+        f'vertical-align:middle;background:{c};border:1px solid #555"></span>{escape(t)}</div>'
+        for c, t in zip(DIFF_COLOURS, DIFF_LABELS, strict=True)
+    )
+    m.get_root().html.add_child(
+        folium.Element(
+            '<div style="position:fixed;bottom:24px;right:12px;z-index:1000;background:#fff;'
+            'padding:8px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif">'
+            f"<b>{escape('Change of the time to the core')}</b>{rows}</div>"
+        )
+    )
     return m
 
 

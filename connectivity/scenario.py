@@ -80,6 +80,7 @@ __all__ = [
     "baseline_frames",
     "compare_variants",
     "empty_timetable",
+    "line_departures",
     "line_geometries",
     "scenario_timetable",
 ]

@@ -201,6 +201,28 @@ def test_alignment_cut_every_stop_spacing():
     assert line["km"] == pytest.approx(4.0, abs=1e-3)
 
 
+def test_alignment_stops_off_the_streets_are_left_out(caplog):
+    """A detour 1 km north of the street: the stops placed there are left out (with a
+    warning), the run time still follows the whole alignment."""
+    streets = street_line()
+    base = build_network(streets, None, use_cache=False, walk_speed=3.6)
+    x0, y0 = X0, Y0
+    from pyproj import Transformer
+
+    to_ll = Transformer.from_crs("EPSG:32635", "EPSG:4326", always_xy=True)
+    path = [(x0, y0), (x0 + 1000, y0 + 1000), (x0 + 2000, y0)]  # 2 x 1414 m
+    coords = [to_ll.transform(x, y) for x, y in path]
+    line = AddLine("D", alignment=coords, stop_spacing=400, speed=36, dwell=0, headway=600)
+    with caplog.at_level("WARNING"):
+        net = apply_scenario(base, line)
+    assert "are left out" in caplog.text
+    # Stops every 2828 / 7 = 404 m; those more than 300 m from the street (the street
+    # is the line y = y0; a stop at chainage c lies min(c, 2828 - c) / sqrt(2) away) go.
+    assert net.n_stops == 4 and list(net.stop_node) == [0, 3, 17, 20]
+    arr, _ = net.timetable.pattern_times(0)
+    assert arr[0, -1] - arr[0, 0] == round(2 * np.hypot(1000, 1000) / 10)  # 36 km/h
+
+
 def test_incremental_arrays_equal_a_full_build(tmp_path):
     """New stops' links, trees and footpaths (both ways) equal build_network's from
     scratch on the scenario's timetable; the routing results too."""
