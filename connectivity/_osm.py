@@ -10,6 +10,17 @@ Two steps, shared by every source:
 2. *Assemble* directed edges: direction rules per mode, travel times, the local UTM
    projection and the largest strongly connected component.
 
+Sidepaths: many OSM roads carry ``foot=no`` / ``bicycle=no`` (or ``use_sidepath``, or
+``sidewalk=separate``) because their sidewalks and cycle tracks are mapped as separate
+ways. An extract that left those ways out (roads only) loses the roads as well under the
+literal filters, and the walk network falls apart. With *sidepaths* on, such roads are
+kept as stand-ins for their sidepaths: the mode's filter applies otherwise, except that
+``foot`` (walk) or ``bicycle`` (bike) values ``no`` / ``use_sidepath`` count as absent
+(``access=no|private`` then still closes the road, as ``foot=private`` does) and walk
+ignores ``sidewalk[:both|:left|:right]=separate``. Motorways, bus guideways and cycleways
+(walk), footways and steps (bike) stay excluded. :func:`roads_only` tells whether an
+extract holds none of a mode's off-road ways, which ``sidepaths="auto"`` turns on.
+
 Direction rules: walk ignores one-way tags. Drive follows ``oneway=yes|true|1`` (forwards
 only), ``oneway=-1|reverse`` (backwards only) and roundabouts (``junction=roundabout`` or
 ``circular``, forwards unless ``oneway=no``). Bike follows the drive rules, except where
@@ -86,6 +97,18 @@ _ZONE = re.compile(r"^(?:([A-Za-z]{2}):)?([a-z_]+?)(\d+)?$")
 #: Tag columns read from OSM (besides way id, geometry and node ids).
 _TAGS = ["highway", "name", "maxspeed", "lanes", "oneway", "junction", "oneway:bicycle"]
 _PYROSM_NETWORK = {Mode.WALK: "walking", Mode.BIKE: "cycling", Mode.DRIVE: "driving"}
+
+#: Per mode: the highway classes of off-road ways; an extract holding none of them is
+#: roads-only, and ``sidepaths="auto"`` keeps roads closed to the mode by ``no`` /
+#: ``use_sidepath`` there.
+SIDEPATH_CLASSES: dict[Mode, tuple[str, ...]] = {
+    Mode.WALK: ("footway", "path", "pedestrian", "steps"),
+    Mode.BIKE: ("cycleway", "path"),
+}
+#: Values of the mode's own access tag that point to a separately mapped sidepath.
+_SIDEPATH_VALUES = frozenset({"no", "use_sidepath"})
+#: Filter keys of pyrosm's filters that only say "the sidepath is a separate way".
+_SIDEPATH_KEYS = frozenset({"sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right"})
 
 #: File names read as PBF and as OSM XML.
 PBF_SUFFIXES = (".osm.pbf", ".pbf")
@@ -201,10 +224,43 @@ def file_kind(path: Path) -> str:
     )
 
 
+def roads_only(path: Path, mode: Mode) -> bool:
+    """Whether an OSM file holds no way of the mode's :data:`SIDEPATH_CLASSES`.
+
+    One osmium pass over the ways (nodes are skipped), stopping at the first match.
+    """
+    import osmium
+
+    classes = SIDEPATH_CLASSES[mode]
+    tag_filter = osmium.filter.TagFilter(*(("highway", c) for c in classes))
+    try:
+        for _ in osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(tag_filter):
+            return False
+    except RuntimeError as exc:
+        if file_kind(path) == "pbf":
+            raise OsmDataError(
+                f"{path} is not a readable OpenStreetMap PBF file ({exc}); re-download the "
+                "extract, or give an OSM XML file with the .osm suffix"
+            ) from None
+        raise OsmDataError(
+            f"cannot read OSM XML file {path}: {exc}. Check that it is a complete, "
+            "uncorrupted OpenStreetMap XML file (re-download or re-export it)"
+        ) from None
+    return True
+
+
 def read_segments(
-    path: Path, mode: Mode, *, bbox: tuple[float, float, float, float] | None = None
+    path: Path,
+    mode: Mode,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    sidepaths: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read one mode's ways from an OSM file as undirected node-to-node segments.
+
+    With ``sidepaths`` (walk and bike), roads closed to the mode only because their
+    sidepath is mapped separately are kept (see the module docstring); otherwise pyrosm's
+    filter of the mode applies literally.
 
     Returns
     -------
@@ -219,8 +275,8 @@ def read_segments(
         with tempfile.TemporaryDirectory(prefix="connectivity-osm-") as tmp:
             pbf = Path(tmp) / "converted.osm.pbf"
             _xml_to_pbf(path, pbf)
-            return _read_pbf(pbf, mode, bbox=bbox, shown=path)
-    return _read_pbf(path, mode, bbox=bbox, shown=path)
+            return _read_pbf(pbf, mode, bbox=bbox, shown=path, sidepaths=sidepaths)
+    return _read_pbf(path, mode, bbox=bbox, shown=path, sidepaths=sidepaths)
 
 
 def _xml_to_pbf(path: Path, target: Path) -> None:
@@ -238,10 +294,26 @@ def _xml_to_pbf(path: Path, target: Path) -> None:
 
 
 def _read_pbf(
-    path: Path, mode: Mode, *, bbox: tuple[float, float, float, float] | None, shown: Path
+    path: Path,
+    mode: Mode,
+    *,
+    bbox: tuple[float, float, float, float] | None,
+    shown: Path,
+    sidepaths: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     import pyrosm
+    from pyrosm.config.osm_filters import get_osm_filter
     from pyrosm.exceptions import PBFException
+
+    sidepaths = sidepaths and mode in SIDEPATH_CLASSES
+    extra = ["junction", "oneway:bicycle"]
+    mode_filter: dict[str, Any] = {}
+    if sidepaths:
+        # Read every way ("all": no areas, no always-excluded classes) with the tags of
+        # the mode's filter, and apply that filter here without its sidepath clauses.
+        mode_filter = get_osm_filter(_PYROSM_NETWORK[mode])
+        keys = set(mode_filter) | set(mode_filter["access"].keys)
+        extra += sorted(keys - {"access", *_TAGS, *extra}) + ["access"]
 
     try:
         with warnings.catch_warnings():
@@ -257,10 +329,10 @@ def _read_pbf(
                 progress=sys.stderr.isatty(),
             )
             nodes, edges = osm.get_network(
-                network_type=_PYROSM_NETWORK[mode],
+                network_type="all" if sidepaths else _PYROSM_NETWORK[mode],
                 nodes=True,
                 tags_to_keep=["highway", "name", "maxspeed", "lanes", "oneway"],
-                extra_attributes=["junction", "oneway:bicycle"],
+                extra_attributes=extra,
             )
     except PBFException as exc:
         raise OsmDataError(
@@ -273,6 +345,8 @@ def _read_pbf(
             f"{shown} holds no streets usable for mode {mode.value}{where}: use another "
             "mode, a larger area, or an extract that includes highways"
         )
+    if sidepaths:
+        edges = _filter_sidepaths(edges, mode, mode_filter, shown=shown, bbox=bbox)
     segments = pd.DataFrame(
         {
             "osmid": edges["id"].to_numpy(np.int64),
@@ -295,6 +369,63 @@ def _read_pbf(
         }
     )
     return node_table, segments
+
+
+def _filter_sidepaths(
+    edges: pd.DataFrame,
+    mode: Mode,
+    mode_filter: dict[str, Any],
+    *,
+    shown: Path,
+    bbox: tuple[float, float, float, float] | None,
+) -> pd.DataFrame:
+    """Keep the segments whose way passes ``mode_filter`` (a pyrosm exclude filter) with
+    the sidepath clauses left out; log how many ways only the sidepath rule kept."""
+    rule = mode_filter["access"]
+    own_key = rule.keys[0]  # "foot" or "bicycle"
+    ways = edges.drop_duplicates("id")
+    columns = [c for c in set(mode_filter) | set(rule.keys) if c in ways.columns]
+    records = ways[columns].astype(object).where(ways[columns].notna(), None)
+    keep_ids = []
+    sidepath_only = 0
+    for way_id, *values in zip(ways["id"].to_numpy(np.int64), *records.T.to_numpy(), strict=True):
+        tags = {k: v for k, v in zip(columns, values, strict=True) if v is not None}
+        excluded = any(
+            key in tags and tags[key] in allowed
+            for key, allowed in mode_filter.items()
+            if key != "access" and key not in _SIDEPATH_KEYS
+        )
+        if excluded:
+            continue
+        literal_ok = not rule.closes(tags) and not any(
+            key in tags and tags[key] in mode_filter[key]
+            for key in _SIDEPATH_KEYS
+            if key in mode_filter
+        )
+        own = tags.get(own_key)
+        if own is not None and {p.strip() for p in str(own).split(";")} <= _SIDEPATH_VALUES:
+            tags.pop(own_key)  # the sidepath's "no" / "use_sidepath" counts as absent
+        if rule.closes(tags):
+            continue
+        keep_ids.append(way_id)
+        sidepath_only += not literal_ok
+    log.info(
+        "%s: kept %d %s ways as stand-ins for their separately mapped sidepaths "
+        "(%s=no|use_sidepath%s)",
+        shown,
+        sidepath_only,
+        mode.value,
+        own_key,
+        ", sidewalk=separate" if mode is Mode.WALK else "",
+    )
+    kept = edges[edges["id"].isin(keep_ids)]
+    if len(kept) == 0:
+        where = f" inside bbox {bbox}" if bbox is not None else ""
+        raise EmptyNetworkError(
+            f"{shown} holds no streets usable for mode {mode.value}{where}: use another "
+            "mode, a larger area, or an extract that includes highways"
+        )
+    return kept
 
 
 # -- assembling ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -747,6 +747,38 @@ def _mode_parameters(
     return {"drive_speeds": _drive_table(drive_speeds)}
 
 
+def _resolve_sidepaths(path: Path, mode: Mode, sidepaths: Any) -> dict[str, Any]:
+    """The sidepath choice for a file: ``{"parameter", "used", "reason"}``; logged."""
+    from connectivity._osm import SIDEPATH_CLASSES, roads_only
+
+    if not (isinstance(sidepaths, bool) or sidepaths == "auto"):
+        raise ParameterError(
+            f"sidepaths must be True, False or 'auto', got {sidepaths!r}: 'auto' keeps roads "
+            "closed by foot=no / bicycle=no only in an extract without footways / cycleways"
+        )
+    if mode is Mode.DRIVE:
+        if sidepaths is True:
+            raise ParameterError(
+                "sidepaths=True applies to walk and bike networks only; drive follows the "
+                "car access tags: leave sidepaths at 'auto' (or False) for mode drive"
+            )
+        return {"parameter": sidepaths, "used": False, "reason": "drive has no sidepaths"}
+    classes = "|".join(SIDEPATH_CLASSES[mode])
+    if sidepaths == "auto":
+        used = roads_only(path, mode)
+        reason = (
+            f"auto: {path.name} holds no highway={classes} way (a roads-only extract), so "
+            f"roads closed to {mode.value} for a separately mapped sidepath are kept"
+            if used
+            else f"auto: {path.name} holds highway={classes} ways, so tags are read literally"
+        )
+    else:
+        used = sidepaths
+        reason = f"sidepaths={sidepaths} given"
+    log.info("%s network of %s: sidepaths %s (%s)", mode.value, path.name, used, reason)
+    return {"parameter": sidepaths, "used": used, "reason": reason}
+
+
 def load_streets(
     path: str | os.PathLike[str],
     *,
@@ -756,6 +788,7 @@ def load_streets(
     drive_speeds: Mapping[str, float] | None = None,
     use_cache: bool = True,
     bbox: tuple[float, float, float, float] | None = None,
+    sidepaths: bool | Literal["auto"] = "auto",
 ) -> StreetNetwork:
     """Load one mode's street network from an OpenStreetMap file.
 
@@ -786,6 +819,17 @@ def load_streets(
     bbox
         ``(west, south, east, north)`` in degrees: read only the street segments with
         at least one end inside the box (as pyrosm crops).
+    sidepaths
+        Walk and bike: keep roads that their tags close to the mode only because its
+        sidepath is a separate OSM way (``foot=no|use_sidepath`` or
+        ``sidewalk[:both|:left|:right]=separate`` for walk, ``bicycle=no|use_sidepath``
+        for bike), as stand-ins for those sidepaths. Motorways stay excluded, and
+        ``foot=private``, ``access=no|private`` (without ``foot=yes`` or the like) still
+        close a road. ``False`` applies the tags literally. ``"auto"`` is ``True`` for a
+        roads-only extract, one holding no way of ``highway=footway|path|pedestrian|steps``
+        (walk) or ``highway=cycleway|path`` (bike), whose sidepaths are missing, and
+        ``False`` otherwise; the choice is logged and recorded in ``meta["sidepaths"]``.
+        Drive ignores it.
 
     Returns
     -------
@@ -800,6 +844,8 @@ def load_streets(
         The file is corrupt.
     EmptyNetworkError
         The file holds no streets for the mode.
+    ParameterError
+        ``sidepaths`` is not ``True``, ``False`` or ``"auto"``, or is ``True`` for drive.
 
     Examples
     --------
@@ -813,9 +859,13 @@ def load_streets(
     file_kind(path)
     box = check_bbox(bbox) if bbox is not None else None
     params = _mode_parameters(mode, walk_speed, bike_speed, drive_speeds)
+    side = _resolve_sidepaths(path, mode, sidepaths)
     cached = use_cache and settings.use_cache
     digest = file_digest(path)
-    key = cache_key("streets", _BUILD_VERSION, digest, mode.value, params, box)
+    key_parts: list[Any] = ["streets", _BUILD_VERSION, digest, mode.value, params, box]
+    if mode is not Mode.DRIVE:
+        key_parts.append({"sidepaths": sidepaths, "used": side["used"]})
+    key = cache_key(*key_parts)
     base = settings.cache_folder / "streets" / key
     if cached:
         net = _read_cached(base)
@@ -823,7 +873,7 @@ def load_streets(
             log.info("%s network of %s read from the cache %s", mode.value, path.name, base)
             return net
     log.info("building the %s network of %s", mode.value, path)
-    nodes, segments = read_segments(path, mode, bbox=box)
+    nodes, segments = read_segments(path, mode, bbox=box, sidepaths=side["used"])
     edges = directed_segments(segments, mode)
     net = assemble(
         nodes,
@@ -843,6 +893,7 @@ def load_streets(
             "bbox": box,
             "cache_key": key,
             "osm_ways": int(segments["osmid"].nunique()),
+            "sidepaths": side,
         }
     )
     if cached:

@@ -550,11 +550,12 @@ def test_to_networkx_roundtrip_matches_csr_dijkstra(tmp_path):
 # -- real data: counts against an independent osmium reading ---------------------------------
 
 
-def _osmium_ways(path, mode, bbox=None):
+def _osmium_ways(path, mode, bbox=None, sidepaths=False):
     """Way ids, node ids and node-to-node segments of the mode's ways, read with osmium
     and a tag filter written out here from pyrosm's / osmnx's rules. An extract clips
     ways at its border: nodes outside it are absent, and a way with fewer than two nodes
-    inside cannot be a street."""
+    inside cannot be a street. With ``sidepaths`` (walk), ``foot=no|use_sidepath`` counts
+    as absent and ``sidewalk*=separate`` does not exclude."""
     import osmium
 
     present = {
@@ -634,8 +635,17 @@ def _osmium_ways(path, mode, bbox=None):
         tags = dict(w.tags)
         if "highway" not in tags or hit(tags.get("area"), {"yes"}):
             continue
-        if any(hit(tags.get(k), bad) for k, bad in excluded.items()):
+        if any(
+            hit(tags.get(k), bad)
+            for k, bad in excluded.items()
+            if not (sidepaths and k.startswith("sidewalk"))
+        ):
             continue
+        if sidepaths and {p.strip() for p in tags.get("foot", "x").split(";")} <= {
+            "no",
+            "use_sidepath",
+        }:
+            del tags["foot"]
         access = next((tags[k] for k in [*access_keys, "access"] if k in tags), None)
         if hit(access, {"no", "private"}):
             continue
@@ -707,9 +717,18 @@ def test_rhine_neckar_walk_network_matches_osmium_and_reloads_from_cache(caplog)
     nodes, segments = read_segments(path, Mode.WALK)
     assert set(segments["osmid"]) == ways
     assert len(segments) == len(expected_segments)
+    # The extract is roads-only, so load_streets keeps the sidepath roads by default.
+    side_ways, side_nodes, side_segments = _osmium_ways(path, "walk", sidepaths=True)
+    nodes, segments = read_segments(path, Mode.WALK, sidepaths=True)
+    assert set(segments["osmid"]) == side_ways
+    assert set(nodes["id"]) >= side_nodes
+    assert set(zip(segments["osmid"], segments["u"], segments["v"], strict=True)) == (side_segments)
+    assert len(side_ways) > len(ways) + 2000  # ~2,900 roads carry foot=no there
     net = load_streets(path, mode="walk")
+    assert net.meta["sidepaths"]["used"] is True
     assert net.crs == "EPSG:32632"
-    assert net.n_edges + net.meta["dropped_edges"] == 2 * len(expected_segments)
+    assert net.n_edges + net.meta["dropped_edges"] == 2 * len(side_segments)
+    assert net.n_nodes + net.meta["dropped_nodes"] == len(side_nodes)
     with caplog.at_level("INFO", logger="connectivity"):
         again = load_streets(path, mode="walk")
     assert "read from the cache" in caplog.text
@@ -764,3 +783,225 @@ def test_unwritable_cache_folder_is_a_cache_error(tmp_path, monkeypatch):
     ):
         load_streets(path)
     assert load_streets(path, use_cache=False).n_nodes == 7
+
+
+# -- sidepaths: roads closed to walking because their sidewalks are separate ways ----------
+
+SIDE_NODES = {
+    1: (8.600, 49.500),
+    2: (8.601, 49.500),
+    3: (8.602, 49.500),
+    4: (8.603, 49.500),
+    5: (8.604, 49.500),
+    6: (8.602, 49.501),
+    7: (8.600, 49.501),
+    8: (8.604, 49.501),
+    9: (8.605, 49.500),
+    10: (8.602, 49.499),
+}
+SIDE_WAYS = {
+    20: ([1, 2, 3], {"highway": "residential"}),
+    21: ([4, 5], {"highway": "residential"}),
+    # The only link between the two streets: its sidewalks are (missing) separate ways.
+    22: ([3, 4], {"highway": "primary", "foot": "no", "bicycle": "no"}),
+    23: ([2, 6, 5], {"highway": "motorway", "foot": "no"}),
+    24: ([1, 7], {"highway": "residential", "foot": "private"}),
+    25: ([5, 8], {"highway": "residential", "access": "private", "foot": "no"}),
+    26: ([5, 9], {"highway": "secondary", "sidewalk:both": "separate"}),
+}
+FOOTWAY = {27: ([3, 10], {"highway": "footway"})}
+
+
+def _segments(*way_ids, ways=SIDE_WAYS):
+    """Both directions of every node-to-node segment of the given ways."""
+    out = set()
+    for w in way_ids:
+        refs = ways[w][0]
+        for a, b in zip(refs[:-1], refs[1:], strict=False):
+            out |= {(a, b, w), (b, a, w)}
+    return out
+
+
+def _edges(net):
+    return {(u, v, w) for (u, v), (_, _, w) in edge_table(net).items()}
+
+
+def _side_osm(tmp_path, name, extra=None):
+    return write_osm(tmp_path / name, SIDE_NODES, {**SIDE_WAYS, **(extra or {})})
+
+
+def test_sidepaths_auto_keeps_foot_no_road_in_a_roads_only_extract(tmp_path, caplog):
+    from connectivity import load_streets
+
+    path = _side_osm(tmp_path, "roads.osm")
+    with caplog.at_level("INFO", logger="connectivity"):
+        net = load_streets(path, mode="walk")
+    # 22 (foot=no) and 26 (sidewalk=separate) stand in for their sidewalks; the motorway
+    # 23, foot=private 24 and access=private 25 stay closed.
+    assert _edges(net) == _segments(20, 21, 22, 26)
+    assert net.meta["dropped_nodes"] == 0
+    assert net.meta["sidepaths"]["parameter"] == "auto"
+    assert net.meta["sidepaths"]["used"] is True
+    assert "sidepaths True (auto: roads.osm holds no highway=footway" in caplog.text
+    assert "kept 2 walk ways as stand-ins" in caplog.text
+    # The network connects: every node reaches every other.
+    assert np.isfinite(net.travel_times(0)).all()
+
+
+def test_sidepaths_auto_reads_tags_literally_when_the_extract_has_footways(tmp_path, caplog):
+    from connectivity import load_streets
+
+    path = _side_osm(tmp_path, "full.osm", FOOTWAY)
+    with caplog.at_level("INFO", logger="connectivity"):
+        net = load_streets(path, mode="walk")
+    # Without 22 the streets fall apart; the larger part (20 with the footway) is kept.
+    ways = {**SIDE_WAYS, **FOOTWAY}
+    assert _edges(net) == _segments(20, 27, ways=ways)
+    assert net.meta["sidepaths"]["used"] is False
+    assert "sidepaths False (auto: full.osm holds highway=footway" in caplog.text
+
+
+def test_sidepaths_explicit_true_and_false(tmp_path):
+    from connectivity import load_streets
+
+    ways = {**SIDE_WAYS, **FOOTWAY}
+    full = _side_osm(tmp_path, "full.osm", FOOTWAY)
+    roads = _side_osm(tmp_path, "roads.osm")
+    on = load_streets(full, mode="walk", sidepaths=True)
+    assert _edges(on) == _segments(20, 21, 22, 26, 27, ways=ways)
+    assert on.meta["sidepaths"] == {
+        "parameter": True,
+        "used": True,
+        "reason": "sidepaths=True given",
+    }
+    off = load_streets(roads, mode="walk", sidepaths=False)
+    assert _edges(off) == _segments(20)
+    assert off.meta["sidepaths"]["used"] is False
+
+
+@pytest.mark.parametrize("tags", [{"foot": "no"}, {"foot": "use_sidepath"}, {}])
+def test_sidepaths_never_keep_motorways_or_private_ways(tmp_path, tags):
+    from connectivity import load_streets
+
+    ways = {
+        30: ([1, 2, 3, 4, 5], {"highway": "residential"}),
+        31: ([1, 7], {"highway": "motorway", **tags}),
+        32: ([2, 6], {"highway": "motorway_link", **tags}),
+        33: ([3, 10], {"highway": "residential", "foot": "private"}),
+        34: ([4, 8], {"highway": "residential", "access": "no", **tags}),
+        35: ([5, 9], {"highway": "service", "service": "private", **tags}),
+        36: ([9, 8], {"highway": "residential", "access": "private;delivery", **tags}),
+        37: ([5, 8], {"highway": "cycleway", **tags}),
+    }
+    path = write_osm(tmp_path / "closed.osm", SIDE_NODES, ways)
+    net = load_streets(path, mode="walk", sidepaths=True)
+    assert _edges(net) == _segments(30, ways=ways)
+    assert net.meta["dropped_nodes"] == 0
+
+
+def test_sidepaths_access_no_with_foot_yes_stays_open(tmp_path):
+    from connectivity import load_streets
+
+    ways = {
+        30: ([1, 2, 3], {"highway": "residential"}),
+        31: ([3, 4], {"highway": "primary", "access": "no", "foot": "yes"}),
+        32: ([4, 5], {"highway": "primary", "access": "private", "foot": "permissive"}),
+        # pyrosm's multi-value rule: any closing value closes ("designated;no").
+        33: ([5, 9], {"highway": "primary", "access": "no", "foot": "designated;no"}),
+    }
+    path = write_osm(tmp_path / "open.osm", SIDE_NODES, ways)
+    for sidepaths in (True, False):
+        net = load_streets(path, mode="walk", sidepaths=sidepaths)
+        assert _edges(net) == _segments(30, 31, 32, ways=ways)
+
+
+def test_sidepaths_for_bike_keep_bicycle_no_roads(tmp_path):
+    from connectivity import load_streets
+
+    path = _side_osm(tmp_path, "roads.osm")
+    # Foot tags mean nothing to cyclists: 24 (foot=private) and 26 are cyclable anyway.
+    net = load_streets(path, mode="bike")
+    assert net.meta["sidepaths"]["used"] is True
+    assert _edges(net) == _segments(20, 21, 22, 24, 26)
+    off = load_streets(path, mode="bike", sidepaths=False)
+    assert _edges(off) == _segments(20, 24)
+    # A cycleway makes the extract a full one for cycling.
+    ways = {**SIDE_WAYS, 28: ([3, 10], {"highway": "cycleway"})}
+    full = write_osm(tmp_path / "cycle.osm", SIDE_NODES, ways)
+    literal = load_streets(full, mode="bike")
+    assert literal.meta["sidepaths"]["used"] is False
+    assert _edges(literal) == _segments(20, 24, 28, ways=ways)
+
+
+def test_sidepaths_cache_key_holds_parameter_and_choice(tmp_path):
+    from connectivity import load_streets
+
+    roads = _side_osm(tmp_path, "roads.osm")
+    keys = {
+        str(s): load_streets(roads, mode="walk", sidepaths=s).meta["cache_key"]
+        for s in ("auto", True, False)
+    }
+    assert len(set(keys.values())) == 3
+    # The same file contents with a footway resolve "auto" differently.
+    full = _side_osm(tmp_path, "full.osm", FOOTWAY)
+    assert load_streets(full, mode="walk").meta["cache_key"] != keys["auto"]
+    again = load_streets(roads, mode="walk", sidepaths=False)
+    assert again.meta["cache_key"] == keys["False"]
+    assert _edges(again) == _segments(20)
+
+
+def test_sidepaths_bad_values(tmp_path):
+    from connectivity import load_streets
+
+    roads = _side_osm(tmp_path, "roads.osm")
+    with pytest.raises(ParameterError, match="sidepaths must be True, False or 'auto', got 'yes'"):
+        load_streets(roads, sidepaths="yes")
+    with pytest.raises(ParameterError, match="sidepaths=True applies to walk and bike"):
+        load_streets(roads, mode="drive", sidepaths=True)
+    drive = load_streets(roads, mode="drive")
+    assert drive.meta["sidepaths"]["used"] is False
+
+
+def _far_stops(net, stops):
+    _, dist = net.nearest_nodes(stops[:, 0], stops[:, 1], max_distance=1e7)
+    return int((dist > 300).sum())
+
+
+@pytest.mark.integration
+def test_rhine_neckar_sidepaths_reconnect_the_walk_network():
+    import csv
+    import io
+    import zipfile
+
+    from conftest import shared_data
+
+    from connectivity import load_streets
+
+    path = shared_data("rhein-neckar/rnv.osm.pbf")
+    with zipfile.ZipFile(shared_data("rhein-neckar/rnv_gtfs.zip")) as z, z.open("stops.txt") as f:
+        rows = list(csv.DictReader(io.TextIOWrapper(f, encoding="utf-8-sig")))
+    stops = np.array(
+        [
+            (float(r["stop_lon"]), float(r["stop_lat"]))
+            for r in rows
+            if r.get("location_type", "") in ("", "0")
+        ]
+    )
+    before = load_streets(path, mode="walk", sidepaths=False)
+    after = load_streets(path, mode="walk")
+    assert after.meta["sidepaths"]["used"] is True
+    # Mannheim-Neckarstadt, a 2 x 2 km box around 49.4995 N 8.4750 E.
+    dlat = 1000 / 111_320
+    dlon = dlat / np.cos(np.radians(49.4995))
+
+    def in_box(net):
+        n = net.nodes
+        return int(
+            (n["lat"].between(49.4995 - dlat, 49.4995 + dlat))
+            .mul(n["lon"].between(8.4750 - dlon, 8.4750 + dlon))
+            .sum()
+        )
+
+    assert after.meta["dropped_nodes"] < before.meta["dropped_nodes"] / 5
+    assert in_box(after) > 4 * in_box(before)
+    assert _far_stops(after, stops) < _far_stops(before, stops) / 20
