@@ -6,7 +6,7 @@ drive networks), :func:`connectivity.zones.read_core`, :func:`connectivity.zones
 or :func:`connectivity.zones.ring_zones`, :func:`connectivity.opportunities.assign_opportunities`
 (population on the walk network), :func:`connectivity.access.transit_core_times` and
 :func:`connectivity.access.core_times`, :func:`connectivity.access.core_periphery`, then
-:func:`connectivity.maps.access_map` and :func:`connectivity.static_map.static_map`.
+:func:`connectivity.maps.access_map` and :func:`connectivity._static_map.static_map`.
 """
 
 from __future__ import annotations
@@ -200,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
         "profile.csv": write_indicators(profile, out / "profile.csv"),
     }
     from connectivity._files import write_text_atomic
-    from connectivity.static_map import static_map
+    from connectivity._static_map import static_map
 
     m = access_map(
         table,

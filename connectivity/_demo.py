@@ -144,7 +144,7 @@ def demo(
     from connectivity.maps import find_leaflet, isochrone_map, save_map, transit_routes
     from connectivity.network import build_network
     from connectivity.osm_transit import estimated_feed
-    from connectivity.static_map import static_map
+    from connectivity._static_map import static_map
     from connectivity.streets import demo_pbf, load_streets
     from connectivity.transit_isochrone import transit_times_from
 

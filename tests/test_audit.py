@@ -9,7 +9,7 @@ from _gtfs_feed import base_feed, hms, write_feed
 from conftest import shared_data
 
 from connectivity import GtfsError, cli
-from connectivity.audit import audit
+from connectivity._audit import audit
 
 MON = dt.date(2024, 1, 8)
 

@@ -829,7 +829,7 @@ def test_stops_at_one_place_along_the_route_are_one(tmp_path: Path, last: list[i
 
 @pytest.mark.integration
 def test_helsinki_feed_passes_the_audit(helsinki_pbf: Path, tmp_path: Path) -> None:
-    from connectivity.audit import audit
+    from connectivity._audit import audit
 
     path, _ = gtfs_from_osm(helsinki_pbf, out=tmp_path / "h.zip", timezone="Europe/Helsinki")
     problems = audit(path, date="2022-02-22")
@@ -848,7 +848,7 @@ def test_cli_feed_passes_gtfs_audit(helsinki_pbf: Path, tmp_path: Path, capsys) 
 
 
 def test_handwritten_feed_passes_the_audit(written) -> None:
-    from connectivity.audit import audit
+    from connectivity._audit import audit
 
     path, _, _ = written
     problems = audit(path, date="2024-03-06")

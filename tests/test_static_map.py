@@ -10,7 +10,7 @@ from PIL import Image
 
 from connectivity import ParameterError
 from connectivity.maps import indicator_scale
-from connectivity.static_map import static_map
+from connectivity._static_map import static_map
 
 
 def _rgb(hex_colour):
