@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from connectivity._errors import ParameterError
@@ -51,7 +53,7 @@ from connectivity.network import (
     same_street_distance,
     signed_offsets,
 )
-from connectivity.streets import DEFAULT_SNAP_DISTANCE
+from connectivity.streets import DEFAULT_SNAP_DISTANCE, StreetNetwork
 
 __all__ = [
     "TravelTimes",
@@ -588,6 +590,58 @@ def _route_point(
     return node_times, stop_times
 
 
+#: Per intermodal network and street mode: for every walk node, the nearest node of that
+#: mode's network (identity where the networks share their nodes).
+_NODE_MAPS: weakref.WeakKeyDictionary[IntermodalNetwork, dict[Mode, np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _walk_node_map(network: IntermodalNetwork, net: StreetNetwork) -> np.ndarray:
+    """For every node of the walk network, a node of ``net`` that stands for it.
+
+    Where ``net`` has the walk network's nodes (same OSM ids in the same order), that
+    node itself; otherwise the nearest node of ``net`` in straight line (a drive
+    network leaves out footways, so a walk node off the roads takes the time of the
+    nearest road node; the few metres between them are not added).
+    """
+    walk = network.streets
+    same = net.n_nodes == walk.n_nodes and np.array_equal(
+        net.nodes["osmid"].to_numpy(), walk.nodes["osmid"].to_numpy()
+    )
+    if same:
+        return np.arange(walk.n_nodes)
+    maps = _NODE_MAPS.setdefault(network, {})
+    if net.mode not in maps:
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(net.nodes[["x", "y"]].to_numpy(float))
+        _, nearest = tree.query(walk.nodes[["x", "y"]].to_numpy(float))
+        maps[net.mode] = np.asarray(nearest, np.int64)
+    return maps[net.mode]
+
+
+def _times_to_point(
+    net: StreetNetwork, lon: float, lat: float, *, limit: float, max_distance: float
+) -> np.ndarray:
+    """Seconds from every node of ``net`` to a point snapped onto its nearest edge
+    (arriving along the edge from ``u``, or from ``v`` where the street is two-way):
+    one Dijkstra on the reversed graph from a virtual source at the point."""
+    snapped = net.snap(lon, lat, max_distance=max_distance)
+    ends = np.array([snapped.node_u[0], snapped.node_v[0]], np.int64)
+    offsets = np.array([snapped.time_from_u[0], snapped.time_from_v[0]], float)
+    ok = np.isfinite(offsets)
+    ends, offsets = ends[ok], offsets[ok]
+    n = net.n_nodes
+    base = net.csr.T.tocsr()
+    indptr = np.concatenate([base.indptr.astype(np.int64), [base.indptr[-1] + len(ends)]])
+    indices = np.concatenate([base.indices, ends.astype(base.indices.dtype)])
+    data = np.concatenate([base.data, offsets])
+    graph = sp.csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
+    times = dijkstra(graph, indices=n, limit=limit)
+    return np.asarray(times[:n], float)
+
+
 def _street_mode(
     network: IntermodalNetwork,
     mode: Mode,
@@ -622,15 +676,13 @@ def _street_mode(
                 f"(build_network([walk, {mode}], timetable)), or use mode='walk'"
             )
         if reverse:
-            raise ParameterError(f"arrive-by is available for transit and walk, not {mode}")
-        secs = np.asarray(
-            net.travel_times_from(lon, lat, limit=q.max_time, max_distance=snap_distance), float
-        )
-        if net.n_nodes != network.n_nodes:
-            raise ParameterError(
-                f"the {mode} network has other nodes than the walk network: use "
-                f"{mode}_network.travel_times_from(lon, lat) for its own nodes"
+            own = _times_to_point(net, lon, lat, limit=q.max_time, max_distance=snap_distance)
+        else:
+            own = np.asarray(
+                net.travel_times_from(lon, lat, limit=q.max_time, max_distance=snap_distance),
+                float,
             )
+        secs = own[_walk_node_map(network, net)]
         stop_secs = np.full(network.n_stops, np.inf)
         node = network.stop_node
         ok = node >= 0

@@ -729,5 +729,68 @@ def test_bike_mode_uses_the_bike_network_times():
     # 18 km/h = 5 m/s on a 100 m grid: node (r, c) is (r + c) * 20 s away
     want = [(i // 4 + i % 4) * 20.0 for i in range(12)]
     np.testing.assert_allclose(res.node_times(), want, atol=1e-6)
-    with pytest.raises(ParameterError, match="arrive-by is available for transit and walk"):
-        latest_departures(net, lonlat(walk, 0), arrival=0, mode="bike")
+    # The grid is two-way everywhere, so arriving at node 0 takes as long as leaving it.
+    back = latest_departures(net, lonlat(walk, 0), arrival=3600, mode="bike")
+    np.testing.assert_allclose(back.node_times(), want, atol=1e-6)
+
+
+def _brute_force_times(n, edges, sources):
+    """Dijkstra with a heap over (u, v, seconds) edges from {node: start seconds}."""
+    best = dict(sources)
+    heap = [(t, node) for node, t in sources.items()]
+    heapq.heapify(heap)
+    out = {}
+    while heap:
+        t, node = heapq.heappop(heap)
+        if node in out:
+            continue
+        out[node] = t
+        for a, b, w in edges:
+            if a == node and t + w < best.get(b, INF):
+                best[b] = t + w
+                heapq.heappush(heap, (t + w, b))
+    return np.array([out.get(i, INF) for i in range(n)])
+
+
+def test_drive_network_with_other_nodes_maps_onto_the_walk_nodes_both_ways():
+    # Walk: a 3 x 4 grid, 100 m apart. Drive: a one-way loop through the four corner
+    # nodes only (other OSM ids, other order), 10 m/s, plus a two-way spur.
+    walk = grid(3, 4)
+    wx, wy = walk.nodes["x"].to_numpy(), walk.nodes["y"].to_numpy()
+    corners = [0, 3, 11, 8]  # walk positions of the corners, clockwise in drive order
+    dx, dy = wx[corners], wy[corners]
+    du = [0, 1, 2, 3, 0]
+    dv = [1, 2, 3, 0, 3]
+    dlen = [float(np.hypot(dx[a] - dx[b], dy[a] - dy[b])) for a, b in zip(du, dv, strict=True)]
+    drive = StreetNetwork.from_arrays(
+        x=dx,
+        y=dy,
+        u=du,
+        v=dv,
+        length=dlen,
+        speed_kmh=36,
+        mode="drive",
+        crs=walk.crs,
+        osmid=[900, 901, 902, 903],
+    )
+    net = build_network([walk, drive], None, walk_speed=SPEED)
+    # The origin: the middle of the one-way edge 0 -> 1 (300 m, 30 s).
+    from pyproj import Transformer
+
+    mid = Transformer.from_crs(walk.crs, "EPSG:4326", always_xy=True).transform(
+        (dx[0] + dx[1]) / 2, (dy[0] + dy[1]) / 2
+    )
+    origin = (float(mid[0]), float(mid[1]))
+    edges = [(a, b, w / 10.0) for a, b, w in zip(du, dv, dlen, strict=True)]
+    rev = [(b, a, w) for a, b, w in edges]
+    from_origin = _brute_force_times(4, edges, {1: 15.0})  # on towards node 1 only
+    to_origin = _brute_force_times(4, rev, {0: 15.0})  # arrive from node 0 only
+    # Each walk node takes the time of its nearest drive node (computed here directly).
+    d2 = (wx[:, None] - dx[None, :]) ** 2 + (wy[:, None] - dy[None, :]) ** 2
+    nearest = d2.argmin(axis=1)
+    res = travel_times(net, origin, departure=0, mode="drive")
+    np.testing.assert_allclose(res.node_times(), from_origin[nearest], atol=1e-6)
+    back = latest_departures(net, origin, arrival=3600, mode="drive")
+    np.testing.assert_allclose(back.node_times(), to_origin[nearest], atol=1e-6)
+    # The loop is one-way: corner 3 is one edge before the origin but three after it.
+    assert to_origin[3] < from_origin[3]
