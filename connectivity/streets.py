@@ -469,6 +469,9 @@ class StreetNetwork:
         with np.errstate(invalid="ignore"):
             to_u = np.where(rev >= 0, fraction * t_rev, np.inf)
             from_v = np.where(rev >= 0, (1 - fraction) * t_rev, np.inf)
+        # A point at an end node is at that node, whichever way the street runs.
+        to_u = np.where(fraction <= 0, 0.0, to_u)
+        from_v = np.where(fraction >= 1, 0.0, from_v)
         return Snapped(
             edge=edge,
             reverse_edge=rev,

@@ -103,6 +103,20 @@ def test_snap_on_oneway_edge_leaves_only_forwards():
     assert times[1] == pytest.approx(70, abs=1e-3)
 
 
+def test_point_at_the_end_node_of_a_oneway_edge_is_at_that_node():
+    # On the one-way square, a point exactly at node 0 snaps onto an edge touching it;
+    # whichever, it is at node 0 (0 s), not a loop round the square away from it.
+    net = square(oneway=True)
+    s = net.snap(*lonlat(0, 0))
+    at_u = s.fraction[0] == 0
+    assert (s.time_to_u[0] if at_u else s.time_to_v[0]) == 0
+    assert (s.time_from_u[0] if at_u else s.time_from_v[0]) == 0
+    times = net.travel_times_from(*lonlat(0, 0))
+    assert times[0] == 0
+    assert times[1] == pytest.approx(100, abs=1e-3)  # forwards along 0 -> 1
+    assert s.arrival_times(net.travel_times(1))[0] == pytest.approx(300, abs=1e-3)
+
+
 def test_snap_matches_brute_force_on_random_network():
     rng = np.random.default_rng(7)
     n = 60
