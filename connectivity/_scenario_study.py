@@ -390,7 +390,8 @@ def scenario_map(
         f'vertical-align:middle;background:{c};border:1px solid #555"></span>{escape(t)}</div>'
         for c, t in zip(DIFF_COLOURS, DIFF_LABELS, strict=True)
     )
-    m.get_root().html.add_child(
+    root: Any = m.get_root()
+    root.html.add_child(
         folium.Element(
             '<div style="position:fixed;bottom:24px;right:12px;z-index:1000;background:#fff;'
             'padding:8px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif">'
@@ -457,6 +458,10 @@ def run_scenario(
     InputFileError
         A missing input file.
     """
+    import sys
+
+    from tqdm.auto import tqdm
+
     from connectivity.access import core_periphery
     from connectivity.gtfs_write import write_gtfs
     from connectivity.isochrone import isochrones, write_geotiff
@@ -464,6 +469,7 @@ def run_scenario(
     from connectivity.scenario import apply_scenario, baseline_frames, line_geometries
     from connectivity.zones import read_core
 
+    quiet = not sys.stderr.isatty()
     spec = scenario if isinstance(scenario, ScenarioSpec) else read_scenario(scenario)
     _check_rank_by(spec)
     out = Path(out)
@@ -503,7 +509,8 @@ def run_scenario(
             raise ScenarioError(f"variants {name!r} and another have the same file name {s!r}")
         slugs.add(s)
         scenarios[name] = apply_scenario(net, mods, baseline_frames=frames)
-    for name, mods in spec.variants.items():
+    bar = tqdm(spec.variants.items(), desc="variants", unit="variant", disable=quiet)
+    for name, mods in bar:
         folder = out / slug(name)
         scen = scenarios[name]
         timetable = scen.timetable

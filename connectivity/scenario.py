@@ -1405,7 +1405,12 @@ def compare_variants(
     frames = baseline_frames(network)
     access = {"baseline": base_access.to_numpy(float)}
     rows, nets = [], {}
-    for name, mods in variants.items():
+    import sys
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(variants.items(), desc="variants", unit="variant", disable=not sys.stderr.isatty())
+    for name, mods in bar:
         scen = apply_scenario(network, mods, baseline_frames=frames)
         nets[name] = scen
         mods_list = [mods] if isinstance(mods, tuple(_APPLY)) else list(mods)
