@@ -285,7 +285,12 @@ def run(args: argparse.Namespace) -> int:
         times = travel_times_from(
             network, lat=lat, lon=lon, limit=max(cutoffs), max_distance=args.max_distance
         )
-    shape = {"buffer": args.buffer, "resolution": args.resolution, "origin": (lat, lon)}
+    shape = {
+        "buffer": args.buffer,
+        "resolution": args.resolution,
+        "origin": (lat, lon),
+        "max_distance": args.max_distance,
+    }
     iso = isochrones(network, times, cutoffs=cutoffs, **shape)
     if out is not None:
         print(f"wrote {len(iso)} isochrones to {write_isochrones(iso, out)}")

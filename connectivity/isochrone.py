@@ -197,6 +197,7 @@ def _reached_points(
     max_time: float,
     step: float,
     origin: tuple[float, float] | None,
+    max_distance: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """x, y and seconds of every sample (nodes and points along edges) reached within
     ``max_time``."""
@@ -213,7 +214,7 @@ def _reached_points(
     ys = [network.nodes["y"].to_numpy(float), samples.y[live][ok]]
     ts = [times, t[ok]]
     if origin is not None:
-        ox, oy, ot = _origin_samples(network, origin, step=step)
+        ox, oy, ot = _origin_samples(network, origin, step=step, max_distance=max_distance)
         xs.append(ox)
         ys.append(oy)
         ts.append(ot)
@@ -225,12 +226,17 @@ def _reached_points(
 
 
 def _origin_samples(
-    network: StreetNetwork, origin: tuple[float, float], *, step: float
+    network: StreetNetwork,
+    origin: tuple[float, float],
+    *,
+    step: float,
+    max_distance: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Samples along the origin's own street, timed from the origin itself (the end nodes
     alone would time them as if the trip started at a node)."""
     lat, lon = origin
-    snapped = network.snap(lon, lat)
+    kwargs = {} if max_distance is None else {"max_distance": float(max_distance)}
+    snapped = network.snap(lon, lat, **kwargs)
     e = int(snapped.edge[0])
     f = float(snapped.fraction[0])
     samples = _edge_samples(network, step)
@@ -333,6 +339,7 @@ def travel_time_surface(
     buffer: float | None = None,
     resolution: float | None = None,
     origin: tuple[float, float] | None = None,
+    max_distance: float | None = None,
 ) -> Surface:
     """The travel-time surface: per cell, the earliest time of any street point within
     ``buffer`` metres.
@@ -354,6 +361,9 @@ def travel_time_surface(
     origin
         ``(lat, lon)`` of the origin the times were computed from, so its own street is
         timed from it rather than from its end nodes.
+    max_distance
+        Largest snapping distance of ``origin`` in metres (default: the network's
+        default); give the one the times were computed with.
 
     Returns
     -------
@@ -373,7 +383,12 @@ def travel_time_surface(
     finite = values[np.isfinite(values)]
     reached_limit = limit if math.isfinite(limit) else float(finite.max(initial=0.0))
     x, y, t = _reached_points(
-        network, values, max_time=reached_limit, step=resolution / 2, origin=origin
+        network,
+        values,
+        max_time=reached_limit,
+        step=resolution / 2,
+        origin=origin,
+        max_distance=max_distance,
     )
     raw, transform = _raw_grid(x, y, t, buffer=buffer, resolution=resolution)
     grid = _spread(raw, _disk(buffer, resolution)).astype(np.float32)
@@ -512,6 +527,7 @@ def isochrones(
     buffer: float | None = None,
     resolution: float | None = None,
     origin: tuple[float, float] | None = None,
+    max_distance: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Isochrone polygons that follow the streets, one per cutoff.
 
@@ -533,6 +549,9 @@ def isochrones(
     origin
         ``(lat, lon)`` the times were computed from, so that the origin's own street is
         timed from the origin (optional).
+    max_distance
+        Largest snapping distance of ``origin`` in metres (default: the network's
+        default); give the one the times were computed with.
 
     Returns
     -------
@@ -561,7 +580,12 @@ def isochrones(
     levels = _check_cutoffs(cutoffs)
     buffer, resolution = _sizes(network, buffer, resolution)
     x, y, t = _reached_points(
-        network, values, max_time=levels[-1], step=resolution / 2, origin=origin
+        network,
+        values,
+        max_time=levels[-1],
+        step=resolution / 2,
+        origin=origin,
+        max_distance=max_distance,
     )
     raw, transform = _raw_grid(x, y, t, buffer=buffer, resolution=resolution)
     surface = _spread(raw, _disk(buffer, resolution))
@@ -676,5 +700,11 @@ def isochrones_from_file(
         network, lat=lat, lon=lon, limit=levels[-1], max_distance=max_distance
     )
     return isochrones(
-        network, times, cutoffs=levels, buffer=buffer, resolution=resolution, origin=(lat, lon)
+        network,
+        times,
+        cutoffs=levels,
+        buffer=buffer,
+        resolution=resolution,
+        origin=(lat, lon),
+        max_distance=max_distance,
     )

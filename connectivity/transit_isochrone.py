@@ -171,4 +171,5 @@ def transit_isochrones(
         buffer=buffer,
         resolution=resolution,
         origin=(float(lat), float(lon)),
+        max_distance=options.get("snap_distance"),
     )

@@ -17,7 +17,7 @@ from connectivity.isochrone import (
     write_geotiff,
     write_isochrones,
 )
-from connectivity.streets import StreetNetwork
+from connectivity.streets import StreetNetwork, load_streets
 
 X0, Y0 = 385_000.0, 6_672_000.0  # central Helsinki in UTM 35N (EPSG:32635)
 CRS = "EPSG:32635"
@@ -337,3 +337,41 @@ def test_one_way_street_is_only_reached_forwards():
     (poly,) = projected(backwards, net)
     assert poly.bounds[0] == pytest.approx(X0 + 1000 - 40, abs=20)
     assert poly.area == pytest.approx(math.pi * 40**2, rel=0.25)
+
+
+def _one_street_osm(path):
+    """A 1000 m east-west footway at latitude 49.5 (two nodes), as OSM XML."""
+    lines = [
+        "<?xml version='1.0' encoding='UTF-8'?>",
+        "<osm version='0.6' generator='test'>",
+        "  <node id='1' version='1' lat='49.5' lon='8.6'/>",
+        "  <node id='2' version='1' lat='49.5' lon='8.613845'/>",
+        "  <way id='10' version='1'><nd ref='1'/><nd ref='2'/>",
+        "    <tag k='highway' v='footway'/></way>",
+        "</osm>",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def test_max_distance_also_snaps_the_origin_of_the_polygons(tmp_path, capsys):
+    # An origin 700 m north of the only street: allowed by max_distance=1000, so the
+    # polygons (which time the origin's street from the origin) must accept it too.
+    from connectivity.cli import main
+    from connectivity.isochrone import isochrones_from_file
+
+    osm = _one_street_osm(tmp_path / "street.osm")
+    lat, lon = 49.5 + 700 / 111_200, 8.6069225  # above the street's middle
+    with pytest.raises(OutsideNetworkError, match="max_distance=500"):
+        isochrones_from_file(osm, lat=lat, lon=lon, cutoffs=(60,))
+    iso = isochrones_from_file(osm, lat=lat, lon=lon, cutoffs=(60,), max_distance=1000)
+    (poly,) = iso.to_crs("EPSG:32632").geometry
+    # 60 s at the walking speed along the street from its middle, both ways, plus the band.
+    net = load_streets(osm, mode="walk")
+    metres = 60 * float(net.edges["length"].iloc[0] / net.edges["time"].iloc[0])
+    assert poly.bounds[2] - poly.bounds[0] == pytest.approx(2 * (metres + 50), abs=30)
+    out = tmp_path / "iso.geojson"
+    argv = ["-q", "isochrones", "--osm", str(osm), "--origin", f"{lat},{lon}"]
+    argv += ["--cutoffs", "1", "--max-distance", "1000", "--out", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert out.exists()
