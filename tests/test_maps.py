@@ -364,3 +364,32 @@ def test_isochrone_map_with_two_sets_and_routes(iso):
     # the walking bands start hidden, the walk+transit ones shown
     assert page.count("L.geoJson(") == 6
     assert page.count('class="connectivity-legend"') == 1
+
+
+@pytest.mark.parametrize(
+    ("route_type", "basic"),
+    [
+        # GTFS extended route types (Google Transit's table) and their basic type.
+        (100, 2),  # railway service
+        (109, 2),  # suburban railway
+        (200, 3),  # coach: a bus
+        (400, 1),  # urban railway
+        (401, 1),  # metro
+        (500, 1),  # metro service
+        (600, 1),  # underground service
+        (700, 3),  # bus service
+        (800, 11),  # trolleybus service
+        (900, 0),  # tram service
+        (1000, 4),  # water transport
+        (1200, 4),  # ferry service
+        (1400, 7),  # funicular service
+        (1100, None),  # air service: no basic type, the neutral colour
+    ],
+)
+def test_extended_route_types_take_the_colour_of_their_basic_type(route_type, basic):
+    from connectivity.maps import ROUTE_COLOUR, ROUTE_TYPE_COLOURS, _route_colour
+
+    expected = ROUTE_COLOUR if basic is None else ROUTE_TYPE_COLOURS[basic]
+    assert _route_colour("", route_type) == expected
+    assert _route_colour("", str(route_type)) == expected
+    assert _route_colour("A1B2C3", route_type) == "#a1b2c3"  # the route's own colour wins
