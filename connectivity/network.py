@@ -51,7 +51,7 @@ __all__ = ["IntermodalNetwork", "build_network"]
 logger = logging.getLogger(__name__)
 
 #: Version of the cached arrays; bump it when their meaning changes.
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 
 #: Footpath kinds: a walk (``dist`` metres, plus the slack when boarding), a
 #: ``transfers.txt`` minimum time (``time`` seconds, no slack), a timed transfer (0 s).
@@ -696,6 +696,14 @@ def same_street_distance(
     return np.where(ok, dist, np.inf)
 
 
+def along(fraction: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Metres covered over ``fraction`` of an edge of ``length`` (``inf`` for a missing
+    direction of a one-way street): 0 at ``fraction`` 0, even where the length is
+    ``inf``, so a point at an end node is at that node whichever street it snapped to."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.asarray(fraction) <= 0, 0.0, fraction * length)
+
+
 def signed_offsets(
     walk: StreetNetwork, edge: np.ndarray, x: np.ndarray, y: np.ndarray, distance: np.ndarray
 ) -> np.ndarray:
@@ -738,10 +746,10 @@ def _link_stops(
     u = snapped.node_u[near]
     v = snapped.node_v[near]
     # stop -> u along the reverse edge, stop -> v along the edge; and back.
-    to_u = d + f * len_rev
-    to_v = d + (1 - f) * len_fwd
-    from_u = d + f * len_fwd
-    from_v = d + (1 - f) * len_rev
+    to_u = d + along(f, len_rev)
+    to_v = d + along(1 - f, len_fwd)
+    from_u = d + along(f, len_fwd)
+    from_v = d + along(1 - f, len_rev)
     link_stop = np.concatenate([idx, idx]).astype(np.int64)
     link_node = np.concatenate([u, v]).astype(np.int64)
     dist_to = np.concatenate([to_u, to_v])

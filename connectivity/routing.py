@@ -50,6 +50,7 @@ from connectivity.network import (
     FP_TIMED,
     FP_WALK,
     IntermodalNetwork,
+    along,
     same_street_distance,
     signed_offsets,
 )
@@ -440,11 +441,11 @@ def _snap_walk(
     len_rev = np.where(s.reverse_edge >= 0, length[np.maximum(s.reverse_edge, 0)], np.inf)
     f = s.fraction
     if towards:
-        du = s.distance + f * len_fwd
-        dv = s.distance + (1 - f) * len_rev
+        du = s.distance + along(f, len_fwd)
+        dv = s.distance + along(1 - f, len_rev)
     else:
-        du = s.distance + f * len_rev
-        dv = s.distance + (1 - f) * len_fwd
+        du = s.distance + along(f, len_rev)
+        dv = s.distance + along(1 - f, len_fwd)
     nodes = np.column_stack([s.node_u, s.node_v]).astype(np.int64)
     px, py = streets.project(lon, lat)
     side = signed_offsets(streets, s.edge, px, py, s.distance)

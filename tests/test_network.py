@@ -244,3 +244,37 @@ def test_points_near_the_same_street_walk_straight_along_it():
     assert st[2] == pytest.approx(30 + 60 + 200, abs=1e-6)  # round node 2 to the far stop
     res = travel_times(net, (stops["lon"][1], stops["lat"][1]), departure=0)
     assert res.stop_times()[1] == 0 and res.stop_times()[0] == np.ceil(np.hypot(40, 40))
+
+
+def one_way_corner():
+    """0 - 1 two-way, then one-way 1 -> 2 (east) and 2 -> 3 (north): node 2 at the
+    corner has only one-way streets."""
+    xs = [X0, X0 + 100, X0 + 200, X0 + 200]
+    ys = [Y0, Y0, Y0, Y0 + 100]
+    return StreetNetwork.from_arrays(
+        x=xs, y=ys, u=[0, 1, 1, 2], v=[1, 0, 2, 3], length=[100] * 4, speed_kmh=SPEED
+    )
+
+
+def test_stop_beyond_the_end_of_one_way_streets_links_to_that_node():
+    """A stop 10 m east and 10 m south of the corner projects onto node 2 itself (the end
+    of 1 -> 2 and the start of 2 -> 3, equally near): it is reached from node 2 and
+    leaves to node 2 over the 14.1 m between them, whichever street won the tie."""
+    streets = one_way_corner()
+    stops = stops_frame(streets, [(X0 + 210, Y0 - 10), (X0, Y0)])
+    net = build_network(streets, timetable_of(stops), walk_speed=SPEED)
+    d = np.hypot(10, 10)
+    to_node = {}
+    from_node = {}
+    for s, n, a, b in zip(
+        net.link_stop, net.link_node, net.link_dist_to, net.link_dist_from, strict=True
+    ):
+        if s == 0:
+            to_node[int(n)] = a
+            from_node[int(n)] = b
+    assert to_node[2] == pytest.approx(d, abs=1e-6)
+    assert from_node[2] == pytest.approx(d, abs=1e-6)
+    assert not np.isnan(net.link_dist_to).any() and not np.isnan(net.link_dist_from).any()
+    # walking from node 0: 200 m to node 2, then to the stop
+    walks = footpaths_of(net)
+    assert walks[(1, 0)][1] == pytest.approx(200 + d, abs=1e-6)

@@ -794,3 +794,25 @@ def test_drive_network_with_other_nodes_maps_onto_the_walk_nodes_both_ways():
     np.testing.assert_allclose(back.node_times(), to_origin[nearest], atol=1e-6)
     # The loop is one-way: corner 3 is one edge before the origin but three after it.
     assert to_origin[3] < from_origin[3]
+
+
+def test_point_beyond_the_end_of_one_way_streets_is_at_that_node():
+    """An origin (destination) 10 m east and 10 m south of a corner whose streets are
+    one-way (1 -> 2 east, 2 -> 3 north) projects onto node 2 itself: it leaves to (is
+    reached from) node 2 over the 14.1 m between them, whichever street won the tie."""
+    xs = [X0, X0 + 100, X0 + 200, X0 + 200]
+    ys = [Y0, Y0, Y0, Y0 + 100]
+    streets = StreetNetwork.from_arrays(
+        x=xs, y=ys, u=[0, 1, 1, 2], v=[1, 0, 2, 3], length=[100] * 4, speed_kmh=SPEED
+    )
+    net = build_network(streets, None, walk_speed=SPEED)
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(streets.crs, "EPSG:4326", always_xy=True).transform(
+        X0 + 210, Y0 - 10
+    )
+    d = np.hypot(10, 10)
+    out = travel_times(net, (lon, lat), departure=0, mode="walk").node_times()
+    np.testing.assert_allclose(out, [np.inf, np.inf, d, d + 100], atol=1e-3)
+    into = latest_departures(net, (lon, lat), arrival=3600, mode="walk").node_times()
+    np.testing.assert_allclose(into, [d + 200, d + 100, d, np.inf], atol=1e-3)
