@@ -9,7 +9,8 @@ one row per kind of problem, with a severity:
   their first or last stop);
 - ``warning``: suspicious but usable (zero hop times, implausible speeds for the mode,
   stops far outside the feed's extent, stops never served, trips of fewer than two
-  stops, transfers or parent stations that point nowhere, services without dates);
+  stops, transfers or parent stations that point nowhere, services without dates,
+  frequencies that make no trip);
 - ``info``: worth knowing (intermediate times to be interpolated).
 
 The summary (date range, busiest date, trips / routes / stops active on the date by
@@ -320,6 +321,15 @@ def _audit_feed(
         _example(freq["trip_id"].to_numpy(), freq["_line"].to_numpy(), no_template, "trip_id"),
         where("frequencies.txt"),
         "frequencies of a trip_id that is not in trips.txt",
+    )
+    no_trip = (freq["n"] == 0).to_numpy()
+    problems.add(
+        "warning",
+        "empty_frequency",
+        int(no_trip.sum()),
+        _example(freq["trip_id"].to_numpy(), freq["_line"].to_numpy(), no_trip, "trip_id"),
+        where("frequencies.txt"),
+        "frequencies whose end_time is not after their start_time: they make no trip",
     )
 
     # -- stop_times -----------------------------------------------------------------------

@@ -220,6 +220,19 @@ def frequency_counts(frequencies: pa.Table | None, where: str) -> pd.DataFrame:
     )
     exact = parse_int(frequencies, "exact_times", where, default=0, low=0, high=1)
     n = np.maximum(-(-(end - start) // headway), 0)
+    empty = np.flatnonzero(n == 0)
+    if len(empty):
+        i = int(empty[0])
+        log.warning(
+            "%s, line %d: %d frequencies row(s) whose end_time is not after their start_time "
+            "(such as %s to %s of trip %r) make no trip: give an end_time after the start_time",
+            where,
+            frequencies["_line"][i].as_py(),
+            len(empty),
+            frequencies["start_time"][i].as_py(),
+            frequencies["end_time"][i].as_py(),
+            frequencies["trip_id"][i].as_py(),
+        )
     return pd.DataFrame(
         {
             "trip_id": strings(frequencies, "trip_id"),

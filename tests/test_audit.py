@@ -137,6 +137,19 @@ def test_interpolated_times_are_info_and_zero_hops_a_warning(tmp_path):
     assert frame.attrs["summary"]["usable"] is True
 
 
+def test_frequencies_that_make_no_trip_are_a_warning(tmp_path):
+    files = base_feed()
+    files["frequencies.txt"] = [
+        {"trip_id": "t1", "start_time": "06:00:00", "end_time": "07:00:00", "headway_secs": 600},
+        {"trip_id": "t2", "start_time": "10:00:00", "end_time": "09:00:00", "headway_secs": 600},
+    ]
+    frame = audit(write_feed(tmp_path / "f", files), date=MON)
+    assert problems_of(frame) == {("warning", "empty_frequency"): 1}
+    row = frame.set_index("code").loc["empty_frequency"]
+    assert row["example"] == "trip_id 't2' (line 3)"
+    assert frame.attrs["summary"]["trips"] == 6  # t1 expanded to six, t2 none
+
+
 def test_several_feeds_sum_their_summaries(tmp_path):
     one = write_feed(tmp_path / "one", base_feed())
     files = base_feed()

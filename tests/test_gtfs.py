@@ -387,6 +387,18 @@ def test_frequencies_exact_times_0_large_headways_and_after_midnight(tmp_path):
     assert "s1#00:00:00" in set(sat.trips["trip_id"])
 
 
+def test_frequencies_ending_before_they_start_make_no_trip_with_a_warning(tmp_path, caplog):
+    files = base_feed()
+    files["frequencies.txt"] = [
+        {"trip_id": "t1", "start_time": "07:00:00", "end_time": "06:00:00", "headway_secs": 600},
+        {"trip_id": "t1", "start_time": "09:00:00", "end_time": "09:00:00", "headway_secs": 600},
+    ]
+    tt = load_timetable(write_feed(tmp_path / "f", files), date=MON, use_cache=False)
+    assert tt.trips["trip_id"].tolist() == ["t2"]  # the template t1 runs only as expansions
+    assert "frequencies.txt, line 2: 2 frequencies row(s) whose end_time" in caplog.text
+    assert "07:00:00 to 06:00:00 of trip 't1'" in caplog.text
+
+
 # -- transfers, stations, modes --------------------------------------------------------------
 
 
