@@ -375,11 +375,11 @@ def travel_time_surface(
     ------
     ParameterError
         ``times`` of the wrong length, NaN or negative; a non-positive buffer or
-        resolution.
+        resolution; a negative or NaN ``max_time``.
     """
     values = _check_times(network, times)
     buffer, resolution = _sizes(network, buffer, resolution)
-    limit = math.inf if max_time is None else float(max_time)
+    limit = math.inf if max_time is None else _check_max_time(max_time)
     finite = values[np.isfinite(values)]
     reached_limit = limit if math.isfinite(limit) else float(finite.max(initial=0.0))
     x, y, t = _reached_points(
@@ -394,6 +394,19 @@ def travel_time_surface(
     grid = _spread(raw, _disk(buffer, resolution)).astype(np.float32)
     grid[~np.isfinite(grid)] = np.nan
     return Surface(grid, transform, network.crs)
+
+
+def _check_max_time(max_time: Any) -> float:
+    try:
+        value = float(max_time)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not value >= 0:  # NaN and negatives (a NaN limit would silently reach nothing)
+        raise ParameterError(
+            f"max_time={max_time!r}: give seconds >= 0 (e.g. 900), or None to keep every "
+            "reached node"
+        )
+    return value
 
 
 def write_geotiff(surface: Surface, path: str | Path) -> Path:

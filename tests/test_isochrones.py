@@ -375,3 +375,10 @@ def test_max_distance_also_snaps_the_origin_of_the_polygons(tmp_path, capsys):
     argv += ["--cutoffs", "1", "--max-distance", "1000", "--out", str(out)]
     assert main(argv) == 0, capsys.readouterr().err
     assert out.exists()
+
+
+@pytest.mark.parametrize("max_time", [math.nan, -60, "ten"])
+def test_surface_rejects_a_bad_max_time(max_time):
+    net, ids = grid_network(3)
+    with pytest.raises(ParameterError, match="max_time"):
+        travel_time_surface(net, net.travel_times([ids[1, 1]]), max_time=max_time)
