@@ -388,6 +388,7 @@ class _FeedDay:
         on_prev = feed.calendar.services_on(day - dt.timedelta(days=1))
         services = feed.trip_services
         trips_table = feed.trips
+        _bad_missing(trips_table, "trip_id", src.where("trips.txt"))
         ids = feed.trip_ids
         first = ~pd.Index(ids).duplicated(keep="first")
         if not first.all():

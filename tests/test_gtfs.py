@@ -652,6 +652,8 @@ def test_unparseable_time_names_file_line_and_column(tmp_path):
         ("stops.txt", 1, "stop_lat", "95", r"stops\.txt, line 3.*out of range"),
         ("stops.txt", 0, "stop_id", "", r"stops\.txt, line 2, column stop_id: the value is "
          r"missing"),
+        ("trips.txt", 1, "trip_id", "", r"trips\.txt, line 3, column trip_id: the value is "
+         r"missing"),
     ],
 )  # fmt: skip
 def test_bad_values_name_file_line_and_column(tmp_path, name, row, column, value, message):
