@@ -5,8 +5,9 @@ one row per kind of problem, with a severity:
 
 - ``error``: routing on the feed would be wrong or impossible (no service on the date,
   references to unknown stops, routes or trips, duplicate ids, times going back,
-  unparseable times, stops at (0, 0), stop_times at stations, trips without a time at
-  their first or last stop);
+  unparseable times or stop sequences, stops at (0, 0), served stops without
+  coordinates, stop_times at stations, trips without a time at their first or last
+  stop);
 - ``warning``: suspicious but usable (zero hop times, implausible speeds for the mode,
   stops far outside the feed's extent, stops never served, trips of fewer than two
   stops, transfers or parent stations that point nowhere, services without dates,
@@ -375,6 +376,16 @@ def _audit_feed(
     )
     served_stops = np.zeros(len(stop_index), bool)
     served_stops[stop_pos[stop_pos >= 0]] = True
+    kept_located = np.isfinite(lat[~dup]) & np.isfinite(lon[~dup])
+    no_place = served_stops & ~kept_located
+    problems.add(
+        "error",
+        "stop_without_coordinates",
+        int(no_place.sum()),
+        _example(stop_ids[~dup], stop_lines[~dup], no_place, "stop"),
+        where("stops.txt"),
+        "stops served by trips without stop_lat / stop_lon: they cannot be reached on foot",
+    )
     unserved = (kept_loc == 0) & ~served_stops
     problems.add(
         "warning",
@@ -394,14 +405,15 @@ def _audit_feed(
         seq = pd.to_numeric(pd.Series(strings(st, "stop_sequence")), errors="coerce").to_numpy(
             np.float64
         )
-    bad_seq = ~np.isfinite(seq)
+    with np.errstate(invalid="ignore"):
+        bad_seq = ~np.isfinite(seq) | (seq != np.round(seq)) | (seq < 0)
     problems.add(
         "error",
         "unparseable_value",
         int(bad_seq.sum()),
         _example(_Lazy(st["stop_sequence"]), st_lines, bad_seq, "stop_sequence"),
         w,
-        "stop_sequence values that are not integers",
+        "stop_sequence values that are not non-negative integers",
     )
     arr = parse_times(st, "arrival_time", w, strict=False)
     dep = parse_times(st, "departure_time", w, strict=False)

@@ -10,6 +10,7 @@ from conftest import shared_data
 
 from connectivity import GtfsError, cli
 from connectivity._audit import audit
+from connectivity.gtfs import load_timetable
 
 MON = dt.date(2024, 1, 8)
 
@@ -148,6 +149,28 @@ def test_frequencies_that_make_no_trip_are_a_warning(tmp_path):
     row = frame.set_index("code").loc["empty_frequency"]
     assert row["example"] == "trip_id 't2' (line 3)"
     assert frame.attrs["summary"]["trips"] == 6  # t1 expanded to six, t2 none
+
+
+def test_fractional_sequences_and_served_stops_without_coordinates_are_errors(tmp_path):
+    """Both would stop load_timetable (a GtfsError) or routing (a stop with no place to
+    walk to), so the audit must not call such a feed usable."""
+    files = base_feed()
+    files["stop_times.txt"][1]["stop_sequence"] = "1.5"
+    files["stops.txt"][2]["stop_lat"] = ""
+    files["stops.txt"].append({"stop_id": "U", "stop_name": "unserved", "stop_lon": 25.0})
+    feed = write_feed(tmp_path / "f", files)
+    frame = audit(feed, date=MON)
+    found = problems_of(frame)
+    assert found[("error", "unparseable_value")] == 1
+    assert found[("error", "stop_without_coordinates")] == 1  # C; U serves no trip
+    row = frame.set_index("code").loc["stop_without_coordinates"]
+    assert row["example"] == "stop 'C' (line 4)"
+    assert frame.set_index("code").loc["unparseable_value", "example"] == (
+        "stop_sequence '1.5' (line 3)"
+    )
+    assert frame.attrs["summary"]["usable"] is False
+    with pytest.raises(GtfsError, match=r"line 3, column stop_sequence: not a valid integer"):
+        load_timetable(feed, date=MON, use_cache=False)
 
 
 def test_several_feeds_sum_their_summaries(tmp_path):
