@@ -618,7 +618,15 @@ def write_indicators(indicators: Any, path: str | Path) -> Path:
                 # GeoJSON and GeoPackage hold no infinity: write null for inf and NaN.
                 frame[column] = values.astype("Float64").mask(~np.isfinite(values))
         with atomic_path(path) as tmp:
-            frame.to_file(tmp, driver=drivers[suffix])
+            # GDAL wants the format's suffix (a GeoPackage layer is named after the file
+            # otherwise, and the temporary name is no valid layer name): write beside the
+            # temporary file, then move.
+            named = tmp.with_name(tmp.name + suffix)
+            try:
+                frame.to_file(named, driver=drivers[suffix], layer="indicators")
+                named.replace(tmp)
+            finally:
+                named.unlink(missing_ok=True)
         return path
     raise ParameterError(f"cannot write {path.name}: use a .csv, .geojson or .gpkg file name")
 

@@ -285,7 +285,15 @@ def test_outputs_csv_geojson_and_report(tmp_path):
     assert back["car_to_core_p50"].tolist()[:3] == [60, 720, 960]
     assert math.isnan(back["car_to_core_p50"].iloc[3])  # inf written as null
     assert back.geometry.geom_type.eq("Polygon").all()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["zones.csv", "zones.geojson"]
+    back = gpd.read_file(write_indicators(out, tmp_path / "zones.gpkg"))
+    assert back["name"].tolist() == ["Core", "East", "North", "West"]
+    assert back["car_to_core_p50"].tolist()[:3] == [60, 720, 960]
+    assert math.isnan(back["car_to_core_p50"].iloc[3])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "zones.csv",
+        "zones.geojson",
+        "zones.gpkg",
+    ]
     text = report_text(out)
     assert text.startswith("Core-periphery indicators: 4 zones, population 316\n")
     north = next(line for line in text.splitlines() if line.startswith("- North"))
