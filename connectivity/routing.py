@@ -150,7 +150,9 @@ class TravelTimes:
     def to_frame(self, percentiles: tuple[float, ...] | None = None) -> pd.DataFrame:
         """One row per street node and stop: ``id, kind, index, lon, lat,
         travel_time_min`` and ``travel_time_pNN`` per percentile (seconds, NaN where
-        unreached); for arrive-by also ``latest_departure_pNN`` (seconds after midnight).
+        unreached); for arrive-by also ``latest_departure_min``, the latest departure
+        that arrives by the end of the window, and ``latest_departure_pNN``, the end of
+        the window minus ``travel_time_pNN`` (seconds after midnight).
 
         Parameters
         ----------
@@ -173,6 +175,13 @@ class TravelTimes:
             last = float(self.departures.max())
             for name in list(cols):
                 frame[name.replace("travel_time", "latest_departure")] = last - frame[name]
+            # The latest departure that arrives by the window's end: the best over the
+            # arrival minutes of (arrival - duration), not the end minus the shortest
+            # duration (which may belong to an earlier arrival minute).
+            arr = self.departures.astype(float)[:, None]
+            with np.errstate(invalid="ignore"):
+                latest = (arr - both).max(axis=0)
+            frame["latest_departure_min"] = np.where(np.isfinite(latest), latest, np.nan)
         return frame
 
     def __repr__(self) -> str:

@@ -272,6 +272,22 @@ def test_hand_built_line_times_by_hand():
     assert frame.query("kind == 'stop'")["travel_time_min"].tolist() == [0.0, 60.0, 120.0]
 
 
+def test_arrive_by_window_latest_departure_is_one_that_arrives_in_time():
+    """Arrive at node 10 by 08:10 (arrival minutes 08:01 .. 08:10): from node 0 only the
+    08:00 trip (at node 10 at 08:02) makes it, so the latest departure is 08:00 (28 800),
+    although the shortest trip of the window (120 s, for the 08:02 arrival minute) ends
+    before 08:10: 08:10 - 120 s = 08:08 would reach node 10 only at 08:12."""
+    streets, tt = hand_case()
+    net = build_network(streets, tt, walk_speed=SPEED, transfer_radius=150, walk_radius=1000)
+    res = latest_departures(net, lonlat(streets, 10), arrival=29_400, window=600, max_walk_time=250)
+    frame = res.to_frame().set_index(["kind", "index"])
+    assert frame.loc[("street", 0), "travel_time_min"] == 120
+    assert frame.loc[("street", 0), "latest_departure_min"] == 28_800
+    assert frame.loc[("stop", 0), "latest_departure_min"] == 28_800
+    # node 9, 100 m from the destination, walks: leaves at 08:08:20 for any arrival minute
+    assert frame.loc[("street", 9), "latest_departure_min"] == 29_400 - 100
+
+
 def test_walk_mode_and_max_time():
     streets, tt = hand_case()
     net = build_network(streets, tt, walk_speed=SPEED)
@@ -700,14 +716,19 @@ def test_arrive_by_window_equals_single_arrivals():
         where = lonlat(streets, dest)
         res = latest_departures(net, where, arrival=2400, window=600, max_walk_time=300)
         assert res.departures.tolist() == list(range(1860, 2401, 60))
+        latest = np.full(net.n_nodes + net.n_stops, -np.inf)
         for i, a in enumerate(res.departures):
             one = latest_departures(net, where, arrival=int(a), max_walk_time=300)
             np.testing.assert_array_equal(res.nodes[i], one.nodes[0])
+            both = np.concatenate([one.nodes[0], one.stops[0]])
+            latest = np.maximum(latest, int(a) - both)
         frame = res.to_frame()
         fin = frame["travel_time_min"].notna()
-        assert (
-            frame.loc[fin, "latest_departure_min"] == 2400 - frame.loc[fin, "travel_time_min"]
-        ).all()
+        assert (fin == np.isfinite(latest)).all()
+        np.testing.assert_allclose(frame.loc[fin, "latest_departure_min"], latest[fin])
+        # a single arrival by 2400 leaves exactly as late
+        single = latest_departures(net, where, arrival=2400, max_walk_time=300).to_frame()
+        np.testing.assert_allclose(frame["latest_departure_min"], single["latest_departure_min"])
 
 
 def test_bike_mode_uses_the_bike_network_times():
