@@ -408,8 +408,7 @@ def core_periphery(
         for name, values in (accessibility or {}).items()
     }
 
-    has_name = "name" in getattr(zones, "columns", ())
-    zones = read_zones(zones, name_column="name" if has_name else None)
+    zones = read_zones(zones)
     zone = zone_of_nodes(network, zones)
     out = zones.copy()
     members = [np.flatnonzero(zone == z) for z in range(len(zones))]

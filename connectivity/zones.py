@@ -189,8 +189,8 @@ def read_zones(source: Any, *, name_column: str | None = None) -> gpd.GeoDataFra
     source
         A vector file path (GeoJSON, GeoPackage, ...) or a GeoDataFrame.
     name_column
-        The column holding zone names; by default the first column of strings, else the
-        row number (``"zone 0"``, ``"zone 1"``, ...).
+        The column holding zone names; by default ``name`` where the source has one,
+        else the first column of strings, else the row number (``"zone 0"``, ...).
 
     Returns
     -------
@@ -237,7 +237,9 @@ def read_zones(source: Any, *, name_column: str | None = None) -> gpd.GeoDataFra
         )
     frame = frame.loc[is_polygon].reset_index(drop=True)
     columns = [c for c in frame.columns if c != frame.geometry.name]
-    if name_column is None:
+    if name_column is None and "name" in columns:
+        names = frame["name"].astype(str)
+    elif name_column is None:
         strings = [c for c in columns if _is_string_column(frame[c])]
         names = (
             frame[strings[0]].astype(str) if strings else [f"zone {i}" for i in range(len(frame))]

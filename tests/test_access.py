@@ -262,7 +262,8 @@ def test_outputs_csv_geojson_and_report(tmp_path):
         ratio=("walk", "car"),
     )
     zones_file = tmp_path / "towns.geojson"
-    _zones().to_file(zones_file)
+    # A string column before the names: the zones are still named by "name".
+    _zones().assign(code=["c", "e", "n", "w"])[["code", "name", "geometry"]].to_file(zones_file)
     from_file = core_periphery(
         drive,
         str(zones_file),
@@ -272,6 +273,8 @@ def test_outputs_csv_geojson_and_report(tmp_path):
         ratio=("walk", "car"),
     )
     assert from_file["car_to_core_p50"].tolist() == out["car_to_core_p50"].tolist()
+    assert from_file["name"].tolist() == out["name"].tolist()
+    assert from_file["code"].tolist() == ["c", "e", "n", "w"]
     zones_file.unlink()
     path = write_indicators(out, tmp_path / "zones.csv")
     with open(path, newline="") as f:

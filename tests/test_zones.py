@@ -267,3 +267,16 @@ def test_zone_of_nodes_matches_point_in_polygon_loop():
         if both.contains(Point(x, y))
     ]
     assert inside_both and (zone[inside_both] == 0).all()
+
+
+def test_read_zones_prefers_a_name_column_and_keeps_the_others():
+    towns = _towns().assign(code=["a1", "b2", "c3"])[["code", "town", "geometry"]]
+    towns = towns.rename(columns={"town": "name"})
+    zones = read_zones(towns)
+    assert zones["name"].tolist() == ["Core", "East", "North-East"]
+    assert zones["code"].tolist() == ["a1", "b2", "c3"]
+    # Without a name column: the first column of strings.
+    assert read_zones(towns.drop(columns="name"))["name"].tolist() == ["a1", "b2", "c3"]
+    # An explicit name column wins over "name".
+    by_code = read_zones(towns, name_column="code")
+    assert by_code["name"].tolist() == ["a1", "b2", "c3"]
