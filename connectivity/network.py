@@ -1001,8 +1001,10 @@ def _apply_rules(
     q_all = pd.to_numeric(tr["from_stop"], errors="coerce").to_numpy()
     p_all = pd.to_numeric(tr["to_stop"], errors="coerce").to_numpy()
     kind_all = pd.to_numeric(tr["transfer_type"], errors="coerce").fillna(0).to_numpy()
-    time_all = pd.to_numeric(tr.get("min_transfer_time"), errors="coerce")
-    time_all = np.asarray(time_all if time_all is not None else np.full(len(tr), np.nan), float)
+    if "min_transfer_time" in tr.columns:
+        time_all = pd.to_numeric(tr["min_transfer_time"], errors="coerce").to_numpy(float)
+    else:
+        time_all = np.full(len(tr), np.nan)
     skipped = int(bound.sum())
     for i in np.flatnonzero(~bound):
         q, p, kind = q_all[i], p_all[i], int(kind_all[i])

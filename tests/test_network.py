@@ -146,6 +146,15 @@ def test_transfer_rules_override_walks_and_stations_are_joined():
     assert fp[(1, 0)][1] == pytest.approx(100.0, abs=1e-6)  # untouched walk
     # stops of one station, unlinked and 50 m apart
     assert fp[(3, 4)][0] == FP_WALK and fp[(3, 4)][1] == pytest.approx(50.0, abs=1e-3)
+    # transfers without a min_transfer_time column: type 2 keeps the walk, 3 forbids
+    rules = transfers[["from_stop", "to_stop", "transfer_type"]]
+    net = build_network(
+        streets, timetable_of(stops, trips=((0, 1, 2),), transfers=rules), transfer_radius=150
+    )
+    fp = footpaths_of(net)
+    assert (0, 1) not in fp
+    assert fp[(2, 0)][0] == FP_WALK and fp[(2, 0)][1] == pytest.approx(200.0, abs=1e-6)
+    assert fp[(2, 1)] == (FP_TIMED, 0.0, 0)
 
 
 def test_cache_is_reused_and_an_unreadable_entry_is_rebuilt(caplog):
