@@ -109,11 +109,17 @@ class CoreTimes:
         if any(not 0 <= p <= 100 for p in wanted):
             raise ParameterError(f"percentiles must lie in 0..100, got {list(percentiles)}")
         parts = {}
-        fixed = True
+        one_time = {}
         for direction, value in (("from_core", from_core), ("to_core", to_core)):
-            table, is_fixed = _percentile_table(value, wanted, direction)
-            parts[direction] = table
-            fixed &= is_fixed
+            parts[direction], one_time[direction] = _percentile_table(value, wanted, direction)
+        fixed = all(one_time.values())
+        if not fixed:
+            # One time per node in one direction only: it is that time at every
+            # percentile the other direction holds.
+            held = sorted({*wanted, *parts["from_core"], *parts["to_core"]})
+            for direction, single in one_time.items():
+                if single:
+                    parts[direction] = dict.fromkeys(held, parts[direction][50.0])
         n_from = len(parts["from_core"][50.0])
         n_to = len(parts["to_core"][50.0])
         if n_from != n_to:

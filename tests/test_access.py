@@ -350,6 +350,12 @@ def test_errors():
         window.at("to_core", 90)
     with pytest.raises(ParameterError, match="direction must be one of"):
         window.at("around_core")
+    # One time per node one way, a window the other way: the single time holds at
+    # every percentile of the window.
+    mixed = CoreTimes.from_arrays([5.0, 7.0], [[1.0, 2.0], [3.0, 4.0]], percentiles=(25, 75))
+    assert not mixed.fixed
+    assert mixed.at("from_core", 25).tolist() == mixed.at("from_core", 75).tolist() == [5, 7]
+    assert mixed.at("to_core", 25).tolist() == [1, 2] and mixed.at("to_core", 75).tolist() == [3, 4]
     with pytest.raises(ParameterError, match="bin_km must be a positive"):
         distance_profile(drive, _core(), {"car": car}, bin_km=0)
     with pytest.raises(ParameterError, match="times\\['car'\\] has shape"):
