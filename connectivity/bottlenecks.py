@@ -672,12 +672,15 @@ def _reverses(direction: str) -> tuple[bool, ...]:
 
 
 def _check_cutoffs(cutoffs: Iterable[float]) -> tuple[int, ...]:
-    out = tuple(sorted({int(c) for c in cutoffs}))
-    if not out or out[0] <= 0:
+    try:
+        values = [float(c) for c in cutoffs]
+    except (TypeError, ValueError):
+        values = []
+    if not values or not all(math.isfinite(c) and c >= 1 for c in values):
         raise ParameterError(
-            f"cutoffs {tuple(cutoffs)!r} must be positive times in seconds, e.g. (1800, 3600)"
+            f"cutoffs {cutoffs!r} must be positive times in seconds, e.g. (1800, 3600)"
         )
-    return out
+    return tuple(sorted({int(c) for c in values}))
 
 
 def _summary(times: np.ndarray, weight: np.ndarray, cutoffs: Sequence[int]) -> dict[str, float]:

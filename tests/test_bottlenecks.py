@@ -647,6 +647,9 @@ def test_errors_of_parameters():
         bn.edge_capacity(net, lane_capacity={"primary": -1})
     with pytest.raises(ParameterError, match="cutoffs"):
         bn.criticality(net, core, pop, {0: [0]}, cutoffs=[0])
+    for bad in ([1800, math.inf], [math.nan], ["soon"], 1800):
+        with pytest.raises(ParameterError, match="must be positive times in seconds"):
+            bn.population_weighted_times(net, core, pop, cutoffs=bad)
     with pytest.raises(ParameterError, match="removes no edge"):
         bn.criticality(net, core, pop, {0: []})
     with pytest.raises(ParameterError, match="edge positions outside"):
