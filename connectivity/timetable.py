@@ -217,6 +217,12 @@ class Timetable:
         trips = trips.reset_index(drop=True).copy()
         n_trips = len(trips)
 
+        for column in STOP_TIME_COLUMNS:
+            _require_integers(stop_times[column], column)
+        _require_integers(trips["route"], "route", frame="trips")
+        route_col = trips["route"].to_numpy(np.int64)
+        if n_trips and (route_col.min() < 0 or route_col.max() >= len(routes)):
+            raise GtfsError("trips refer to a route position outside the routes frame")
         trip_col = stop_times["trip"].to_numpy(np.int64)
         order = np.lexsort((stop_times["stop_sequence"].to_numpy(np.int64), trip_col))
         st = stop_times.iloc[order]
@@ -365,6 +371,23 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise GtfsError(f"the {name} frame lacks the column(s) {', '.join(missing)}")
+
+
+def _require_integers(values: pd.Series, column: str, *, frame: str = "stop_times") -> None:
+    """Raise a GtfsError unless every value is a whole number (no NaN, no fraction)."""
+    if pd.api.types.is_integer_dtype(values.dtype) and not values.isna().any():
+        return
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+    bad = ~np.isfinite(numbers) | (numbers != np.round(numbers))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        value = values.iloc[i]
+        value = value.item() if isinstance(value, np.generic) else value
+        raise GtfsError(
+            f"the {frame} frame's column {column} holds {value!r} at row {i} "
+            f"({int(bad.sum())} such value(s)): give whole numbers (seconds or positions), "
+            "none missing"
+        )
 
 
 def _flag(st: pd.DataFrame, column: str) -> np.ndarray:

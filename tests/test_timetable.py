@@ -92,6 +92,24 @@ def test_missing_column_is_a_gtfs_error():
         Timetable.from_frames(stops, routes, trips, st.drop(columns="arrival"))
 
 
+def test_missing_times_and_route_positions_out_of_range_are_gtfs_errors():
+    stops, routes, trips, st = frames({"t": [("a", 0), ("b", 60)], "u": [("a", 5), ("b", 70)]})
+    holes = st.astype({"arrival": float})
+    holes.loc[3, "arrival"] = np.nan  # would become a garbage time when cast to integers
+    with pytest.raises(GtfsError, match=r"column arrival holds nan at row 3 \(1 such value"):
+        Timetable.from_frames(stops, routes, trips, holes)
+    half = st.astype({"departure": float})
+    half.loc[1, "departure"] = 60.5
+    with pytest.raises(GtfsError, match="column departure holds 60.5 at row 1"):
+        Timetable.from_frames(stops, routes, trips, half)
+    far = trips.assign(route=[0, 2])  # two routes: positions 0 and 1
+    with pytest.raises(GtfsError, match="route position outside the routes frame"):
+        Timetable.from_frames(stops, routes, far, st)
+    # whole numbers stored as floats are fine
+    tt = Timetable.from_frames(stops, routes, trips, st.astype({"arrival": float}))
+    assert tt.arrivals.tolist() == [0, 60, 5, 70]
+
+
 # -- property: from_frames against a brute-force check of its contract -------------------
 
 from hypothesis import given, settings  # noqa: E402
