@@ -101,6 +101,7 @@ def _exists(path: Path, option: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``connectivity access``."""
+    from connectivity._cmd_bottlenecks import _core
     from connectivity._cmd_isochrones import parse_departure_text, parse_minutes, parse_window
     from connectivity.access import (
         core_periphery,
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise ParameterError(f"--out {args.out} is a file: give a folder to write into")
     leaflet = find_leaflet(args.leaflet) if args.offline else None
-    core = read_core(args.core)
+    core = read_core(_core(args.core))
 
     walk = load_streets(args.osm, mode="walk")
     core.node(walk)  # the core must lie on the network: fail before routing

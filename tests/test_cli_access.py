@@ -176,7 +176,7 @@ def one_line_error(capsys):
         ({"--cutoffs": "30,x"}, r"--cutoffs '30,x': give minutes"),
         ({"--percentiles": "0"}, r"--percentiles '0': give numbers in \(0, 100\]"),
         ({"--window": "-1"}, r"--window -1: give minutes >= 0"),
-        ({"--core": "60.17"}, r"is not LAT,LON|core"),
+        ({"--core": "60.17"}, r"--core '60\.17' is not LAT,LON"),
         ({"--core": "52.52,13.40"}, r"the core .* m from the nearest node of the walk network"),
         ({"--population": "people.csv:nobody"}, r"has no column 'nobody'"),
         ({"--out": "afile"}, r"--out .*afile is a file: give a folder"),
@@ -234,3 +234,16 @@ def test_car_only_without_feeds(cache, tmp_path, capsys):
         "Population: not given; every walk network node counts 1."
         in (out / "report.txt").read_text()
     )
+
+
+@pytest.mark.parametrize("text", ["60.17", "60.17,abc", "60.17,24.94,3"])
+def test_a_mistyped_core_is_not_sent_to_the_geocoder(cache, tmp_path, capsys, monkeypatch, text):
+    import osmnx as ox
+
+    asked = []
+    monkeypatch.setattr(ox, "geocode_to_gdf", lambda query: asked.append(query))
+    argv = ["access", "--osm", str(demo_pbf()), "--core", text, "--rings", "0.5"]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    assert f"--core {text!r} is not LAT,LON" in one_line_error(capsys)
+    assert asked == []
+    assert not (tmp_path / "out").exists()
