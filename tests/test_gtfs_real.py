@@ -94,6 +94,19 @@ def test_trips_and_stop_times_of_sample_dates_match_the_reader_exactly(relative)
         day_events = events[tt.trips["day_offset"].to_numpy()[events["trip"]] == 0]
         assert len(day_events) == expected_events, day
         assert int((day_trips["pattern"] == -1).sum()) == expected_stubs
+        # trips of the day before still running at or after midnight, counted by brute
+        # force: every trip (every expansion) of the previous date's services whose last
+        # time is 24:00:00 or later
+        before = feed.services.get(day - dt.timedelta(days=1), set())
+        expected_prev = 0
+        for t, s in feed.trip_service.items():
+            rows = stop_times.get(t)
+            if s not in before or not rows:
+                continue
+            last = max(max(r[2], r[3]) for r in rows)
+            starts = feed.expansions[t] if t in feed.expansions else [rows[0][3]]
+            expected_prev += sum(1 for x in starts if last + x - rows[0][3] >= 86_400)
+        assert int((tt.trips["day_offset"] == -1).sum()) == expected_prev, day
         # times of sampled trips equal the raw times (shifted by the expansion's start)
         by_trip = {t: g for t, g in events.groupby("trip")}
         stop_ids = tt.stops["stop_id"].to_numpy()
