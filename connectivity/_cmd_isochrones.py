@@ -291,6 +291,10 @@ def run(args: argparse.Namespace) -> int:
         "origin": (lat, lon),
         "max_distance": args.max_distance,
     }
+    if departure is not None:  # walk+transit times count the walk onto the street
+        from connectivity.transit_isochrone import origin_access_time
+
+        shape["origin_time"] = origin_access_time(intermodal, lat=lat, lon=lon, **options)
     iso = isochrones(network, times, cutoffs=cutoffs, **shape)
     if out is not None:
         print(f"wrote {len(iso)} isochrones to {write_isochrones(iso, out)}")

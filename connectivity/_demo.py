@@ -139,14 +139,14 @@ def demo(
     PosixPath('connectivity-demo/isochrones.html')
     """
     from connectivity._errors import ParameterError
+    from connectivity._static_map import static_map
     from connectivity.gtfs import load_timetable
     from connectivity.isochrone import isochrones, travel_times_from, write_isochrones
     from connectivity.maps import find_leaflet, isochrone_map, save_map, transit_routes
     from connectivity.network import build_network
     from connectivity.osm_transit import estimated_feed
-    from connectivity._static_map import static_map
     from connectivity.streets import demo_pbf, load_streets
-    from connectivity.transit_isochrone import transit_times_from
+    from connectivity.transit_isochrone import origin_access_time, transit_times_from
 
     if offline:
         leaflet = find_leaflet(leaflet)  # fail before the work, not after
@@ -181,7 +181,10 @@ def demo(
         window=window,
         max_time=max(DEMO_CUTOFFS),
     )
-    transit_iso = isochrones(walk, times, cutoffs=DEMO_CUTOFFS, origin=DEMO_ORIGIN)
+    access = origin_access_time(network, lat=lat, lon=lon)  # the walk onto the street
+    transit_iso = isochrones(
+        walk, times, cutoffs=DEMO_CUTOFFS, origin=DEMO_ORIGIN, origin_time=access
+    )
     transit_geojson = write_isochrones(transit_iso, out / "transit_isochrones.geojson")
     routes = _near(transit_routes(timetable, feeds=[f for f in feeds if f.is_file()]), walk)
 

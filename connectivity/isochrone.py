@@ -198,6 +198,7 @@ def _reached_points(
     step: float,
     origin: tuple[float, float] | None,
     max_distance: float | None = None,
+    origin_time: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """x, y and seconds of every sample (nodes and points along edges) reached within
     ``max_time``."""
@@ -215,6 +216,7 @@ def _reached_points(
     ts = [times, t[ok]]
     if origin is not None:
         ox, oy, ot = _origin_samples(network, origin, step=step, max_distance=max_distance)
+        ot = ot + _check_origin_time(origin_time)
         xs.append(ox)
         ys.append(oy)
         ts.append(ot)
@@ -223,6 +225,19 @@ def _reached_points(
     t_all = np.concatenate(ts)
     reached = t_all <= max_time
     return x[reached], y[reached], t_all[reached]
+
+
+def _check_origin_time(origin_time: Any) -> float:
+    try:
+        value = float(origin_time)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ParameterError(
+            f"origin_time={origin_time!r}: give the seconds >= 0 at which the trip is on the "
+            "origin's street (0 when the times start there)"
+        )
+    return value
 
 
 def _origin_samples(
@@ -340,6 +355,7 @@ def travel_time_surface(
     resolution: float | None = None,
     origin: tuple[float, float] | None = None,
     max_distance: float | None = None,
+    origin_time: float = 0.0,
 ) -> Surface:
     """The travel-time surface: per cell, the earliest time of any street point within
     ``buffer`` metres.
@@ -364,6 +380,11 @@ def travel_time_surface(
     max_distance
         Largest snapping distance of ``origin`` in metres (default: the network's
         default); give the one the times were computed with.
+    origin_time
+        Seconds at which the trip is on the origin's street: 0 for times from
+        :func:`travel_times_from`; the walk onto the street where the times count it
+        (walk+transit routing does, see
+        :func:`connectivity.transit_isochrone.transit_isochrones`).
 
     Returns
     -------
@@ -389,6 +410,7 @@ def travel_time_surface(
         step=resolution / 2,
         origin=origin,
         max_distance=max_distance,
+        origin_time=origin_time,
     )
     raw, transform = _raw_grid(x, y, t, buffer=buffer, resolution=resolution)
     grid = _spread(raw, _disk(buffer, resolution)).astype(np.float32)
@@ -541,6 +563,7 @@ def isochrones(
     resolution: float | None = None,
     origin: tuple[float, float] | None = None,
     max_distance: float | None = None,
+    origin_time: float = 0.0,
 ) -> gpd.GeoDataFrame:
     """Isochrone polygons that follow the streets, one per cutoff.
 
@@ -565,6 +588,11 @@ def isochrones(
     max_distance
         Largest snapping distance of ``origin`` in metres (default: the network's
         default); give the one the times were computed with.
+    origin_time
+        Seconds at which the trip is on the origin's street: 0 for times from
+        :func:`travel_times_from`; the walk onto the street where the times count it
+        (walk+transit routing does, see
+        :func:`connectivity.transit_isochrone.transit_isochrones`).
 
     Returns
     -------
@@ -599,6 +627,7 @@ def isochrones(
         step=resolution / 2,
         origin=origin,
         max_distance=max_distance,
+        origin_time=origin_time,
     )
     raw, transform = _raw_grid(x, y, t, buffer=buffer, resolution=resolution)
     surface = _spread(raw, _disk(buffer, resolution))

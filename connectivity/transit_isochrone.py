@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from connectivity.network import IntermodalNetwork
 
-__all__ = ["transit_isochrones", "transit_times_from"]
+__all__ = ["origin_access_time", "transit_isochrones", "transit_times_from"]
 
 
 def transit_times_from(
@@ -172,4 +172,24 @@ def transit_isochrones(
         resolution=resolution,
         origin=(float(lat), float(lon)),
         max_distance=options.get("snap_distance"),
+        origin_time=origin_access_time(network, lat=lat, lon=lon, **options),
     )
+
+
+def origin_access_time(
+    network: IntermodalNetwork, *, lat: float, lon: float, **options: Any
+) -> float:
+    """Seconds of the walk from a point onto its street, as walk+transit routing counts
+    it (snapping distance / walking speed): the ``origin_time`` of
+    :func:`connectivity.isochrone.isochrones` for walk+transit times.
+
+    ``options`` are those of :func:`connectivity.routing.travel_times`; only
+    ``snap_distance`` and ``walk_speed`` matter here.
+    """
+    snap: dict[str, Any] = {}
+    if options.get("snap_distance") is not None:
+        snap["max_distance"] = float(options["snap_distance"])
+    speed = options.get("walk_speed")
+    kmh = float(network.walk_speed if speed is None else speed)
+    snapped = network.streets.snap(float(lon), float(lat), **snap)
+    return float(snapped.distance[0]) / (kmh / 3.6)

@@ -382,3 +382,39 @@ def test_surface_rejects_a_bad_max_time(max_time):
     net, ids = grid_network(3)
     with pytest.raises(ParameterError, match="max_time"):
         travel_time_surface(net, net.travel_times([ids[1, 1]]), max_time=max_time)
+
+
+def test_transit_isochrones_snap_the_origin_with_snap_distance():
+    # The hand-made street and bus line of test_transit_isochrone; an origin 700 m off
+    # the western street, allowed by snap_distance=1000 for the routing and the polygons.
+    # Walk+transit routing counts the walk onto the street (700 m at 5 km/h = 504 s),
+    # so the origin's own street is reached from 504 s on, not from 0 s.
+    from test_transit_isochrone import EIGHT, _network
+
+    from connectivity.transit_isochrone import transit_isochrones, transit_times_from
+
+    walk, net = _network()
+    x, y = float(walk.nodes["x"].iat[2]), float(walk.nodes["y"].iat[2]) + 700
+    lon, lat = (float(a) for a in walk._to_crs.transform(x, y, direction="INVERSE"))
+    with pytest.raises(OutsideNetworkError, match="max_distance=500"):
+        transit_isochrones(net, lat=lat, lon=lon, departure=EIGHT, cutoffs=(60,))
+    access = 700 / (5 / 3.6)
+    times = transit_times_from(net, lat=lat, lon=lon, departure=EIGHT, snap_distance=1000)
+    assert times[2] == pytest.approx(access)
+    iso = transit_isochrones(
+        net, lat=lat, lon=lon, departure=EIGHT, cutoffs=(60, access + 60), snap_distance=1000
+    )
+    early, late = projected(iso, walk)
+    assert early.is_empty
+    # 60 s of walking (83 m at 5 km/h) both ways from the snapped point, plus the band.
+    assert late.bounds[2] - late.bounds[0] == pytest.approx(2 * (60 / 3.6 * 5 + 50), abs=30)
+    assert late.bounds[0] + late.bounds[2] == pytest.approx(2 * x, abs=30)
+
+
+def test_bad_origin_time():
+    net, ids = grid_network(3)
+    lat, lon = float(net.nodes["lat"][4]), float(net.nodes["lon"][4])
+    times = travel_times_from(net, lat=lat, lon=lon)
+    for bad in (-1, math.nan, "soon"):
+        with pytest.raises(ParameterError, match="origin_time"):
+            isochrones(net, times, origin=(lat, lon), origin_time=bad)
