@@ -1311,18 +1311,32 @@ def _reachable_new_stops(
 
     walk = base.streets
     speed = float(routing.get("walk_speed") or base.walk_speed) / 3.6
-    snapped = walk.snap(origins["lon"].to_numpy(float), origins["lat"].to_numpy(float))
+    from connectivity.streets import DEFAULT_SNAP_DISTANCE
+
+    snapped = walk.snap(
+        origins["lon"].to_numpy(float),
+        origins["lat"].to_numpy(float),
+        max_distance=float(routing.get("snap_distance", DEFAULT_SNAP_DISTANCE)),
+    )
     length = walk.edges["length"].to_numpy(float)[snapped.edge]
-    limit = cutoff + length / speed + 60.0  # rounding and the walk along the street
+    # A journey leaving at any departure of the window and at a new stop within the
+    # cutoff leaves an end node of the origin's street at or after the first departure,
+    # so that node's duration to the stop by the window's end plus the cutoff is at most
+    # cutoff + window, plus: the walk along the street (or along it to a stop beside it,
+    # up to max_link_distance off it, that the origin reaches straight) and rounding.
+    window = float(routing.get("window") or 0)
+    side = float(base.params.get("max_link_distance", 0.0))
+    limit = cutoff + window + (length + side) / speed + 60.0
     reach = np.zeros(len(origins), bool)
     tt = scen.timetable
     assert tt is not None
     lon = tt.stops["lon"].to_numpy(float)
     lat = tt.stops["lat"].to_numpy(float)
-    keep = {k: v for k, v in routing.items() if k not in ("window", "n_jobs", "progress")}
+    skip = ("window", "n_jobs", "progress", "max_time")  # max_time: durations include waits
+    keep = {k: v for k, v in routing.items() if k not in skip}
     keep = {k: v for k, v in keep.items() if k not in ("client", "chunk_size", "percentiles")}
     # With a window, the last departure may still reach a stop by its end plus the cutoff.
-    arrival = departure + int(cutoff) + int(routing.get("window") or 0)
+    arrival = departure + int(cutoff) + int(window)
     for s in scen.meta["new_stops"]:
         back = latest_departures(base, (float(lon[s]), float(lat[s])), arrival=arrival, **keep)
         t = back.nodes[0]

@@ -577,3 +577,55 @@ def test_rhine_neckar_line_round_trips_and_links_like_a_build(tmp_path):
     np.testing.assert_array_equal(net.fp_ptr, full.fp_ptr)
     np.testing.assert_array_equal(net.fp_to, full.fp_to)
     np.testing.assert_allclose(net.fp_dist, full.fp_dist)
+
+
+def test_compare_variants_pruning_with_a_window_keeps_early_journeys(tmp_path):
+    """Departures 08:00 .. 08:09, cutoff 600 s. From node 0, the only bus leaves stop B
+    (node 1) at 08:01:40 and reaches C (node 20) at 08:06:40; the new line runs C -> D
+    (node 40) at 08:08 (after 60 s of transfer slack), 60 s: node 40 is reached in 540 s
+    leaving at 08:00. The baseline
+    reaches C by the window's end plus the cutoff (08:20) from node 0 only by leaving at
+    08:00 (1200 s before): pruning must still route this origin."""
+    import pandas as pd
+
+    from connectivity.scenario import compare_variants
+
+    streets = street_line()
+    stops = {"B": 1, "C": 20}
+    base = built(
+        tmp_path,
+        streets,
+        feed_files(streets, stops, [("R", "r", timed(["B", "C"], EIGHT + 100, [300]))]),
+        "f",
+    )
+    pts = pd.DataFrame(
+        {
+            "id": [0, 40],
+            "lon": [lonlat(streets, n)[0] for n in (0, 40)],
+            "lat": [lonlat(streets, n)[1] for n in (0, 40)],
+        }
+    )
+    line = AddLine(
+        "N",
+        stops=[lonlat(streets, 20), lonlat(streets, 40)],
+        departures=["08:08"],
+        run_times=[60],
+        dwell=0,
+        both_directions=False,
+    )
+    kw = dict(departure=EIGHT, cutoff=600, window=600)
+    got = compare_variants(base, {"N": line}, pts, pts, **kw)
+    full = compare_variants(base, {"N": line}, pts, pts, prune=False, **kw)
+    pd.testing.assert_frame_equal(got.accessibility, full.accessibility)
+    # node 0 reaches itself before and node 40 only with the new line
+    assert full.accessibility.loc[0].tolist() == [1.0, 2.0]
+    # origins beyond the default snapping distance, allowed by snap_distance: the pruning
+    # snaps them as the matrix does (it raised OutsideNetworkError)
+    from pyproj import Transformer
+
+    far = Transformer.from_crs(streets.crs, "EPSG:4326", always_xy=True).transform(
+        X0 + 2000, Y0 + 700
+    )
+    away = pd.DataFrame({"id": [1], "lon": [far[0]], "lat": [far[1]]})
+    got = compare_variants(base, {"N": line}, away, pts, snap_distance=800, **kw)
+    assert got.table["origins_routed"].tolist() == [1]
