@@ -287,6 +287,7 @@ def load_timetable(
     paths = _as_list(feeds)
     requested = None if date is None else _parse_date(date)
     cache_file = None
+    digests = None
     if (settings.use_cache if use_cache is None else use_cache) and all(p.exists() for p in paths):
         digests = [file_digest(p) for p in paths]
         key = cache_key("timetable", _CACHE_VERSION, digests, _feed_ids(paths, feed_ids), requested)
@@ -294,7 +295,7 @@ def load_timetable(
         cached = _read_cache(cache_file)
         if cached is not None:
             return cached
-    timetable = _load(paths, requested, feed_ids)
+    timetable = _load(paths, requested, feed_ids, digests)
     if cache_file is not None:
         _write_cache(cache_file, timetable)
     return timetable
@@ -328,7 +329,12 @@ def _write_cache(path: Path, timetable: Timetable) -> None:
         ) from None
 
 
-def _load(paths: list[Path], day: dt.date | None, feed_ids: Sequence[str] | None) -> Timetable:
+def _load(
+    paths: list[Path],
+    day: dt.date | None,
+    feed_ids: Sequence[str] | None,
+    digests: list[str] | None = None,
+) -> Timetable:
     opened = _open_feeds(paths, feed_ids)
     dates = _dates_of(opened)
     if day is None:
@@ -367,7 +373,7 @@ def _load(paths: list[Path], day: dt.date | None, feed_ids: Sequence[str] | None
     meta: dict[str, Any] = {
         "feeds": [str(f.source.path) for f in opened],
         "feed_ids": [f.feed_id for f in opened],
-        "digests": [file_digest(f.source.path) for f in opened],
+        "digests": digests or [file_digest(f.source.path) for f in opened],
         "dropped_trips": sum(p.dropped for p in parts),
         "interpolated_times": int(stop_times["interpolated"].sum()),
     }

@@ -720,3 +720,18 @@ def test_cache_is_keyed_by_content_and_date_and_survives_corruption(tmp_path, ca
     monkeypatch.setattr(settings, "cache_folder", blocked)
     with pytest.raises(CacheError, match="cannot write the timetable cache"):
         load_timetable(feed, date=MON)
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_each_feed_is_hashed_once_per_load(tmp_path, monkeypatch, use_cache):
+    import hashlib
+
+    import connectivity.gtfs as gtfs
+
+    feed = write_feed(tmp_path / "f", base_feed(), as_zip=True)
+    calls = []
+    real = gtfs.file_digest
+    monkeypatch.setattr(gtfs, "file_digest", lambda p: calls.append(p) or real(p))
+    tt = load_timetable(feed, date=MON, use_cache=use_cache)
+    assert calls == [feed]
+    assert tt.meta["digests"] == [hashlib.sha256(feed.read_bytes()).hexdigest()]
