@@ -425,7 +425,7 @@ def core_periphery(
             for p in pcts:
                 values = t.at(direction, p)
                 out[f"{mode}_{direction}_p{p:g}"] = [
-                    _weighted_median(values[m], pop[m]) for m in members
+                    _weighted_quantile(values[m], pop[m], 0.5) for m in members
                 ]
         median_to = t.at("to_core", 50)
         for c in cuts:
@@ -465,17 +465,6 @@ def _per_node(values: Any, n: int, what: str, default: float | None = None) -> n
             f"{what} has shape {arr.shape}, the network has {n} nodes: give one value per node"
         )
     return arr
-
-
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    """The smallest value ``v`` such that the values ``<= v`` hold at least half of the
-    weight (NaN when the weight is 0)."""
-    total = weights.sum()
-    if len(values) == 0 or total <= 0:
-        return math.nan
-    order = np.argsort(values, kind="stable")
-    cum = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cum, total / 2.0 * (1 - 1e-12))])
 
 
 def _share_within(values: np.ndarray, weights: np.ndarray, cutoff: float) -> float:
@@ -569,6 +558,8 @@ def distance_profile(
 
 
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The smallest value ``v`` such that the values ``<= v`` hold at least the share
+    ``q`` of the weight (NaN when the weight is 0)."""
     total = weights.sum()
     if len(values) == 0 or total <= 0:
         return math.nan

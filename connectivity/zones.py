@@ -35,6 +35,7 @@ from connectivity._errors import (
     OverpassError,
     ParameterError,
 )
+from connectivity._osm import utm_crs
 from connectivity.streets import DEFAULT_SNAP_DISTANCE, check_lonlat
 
 if TYPE_CHECKING:
@@ -308,7 +309,7 @@ def ring_zones(
             raise ParameterError(
                 "ring_zones needs max_km, or a network whose extent sets it: pass network=..."
             )
-        crs = _utm_crs(core.lon, core.lat)
+        crs = utm_crs(core.lon, core.lat)
     else:
         crs = network.crs
         core.node(network)
@@ -431,11 +432,6 @@ def _is_string_column(series: Any) -> bool:
         values = series.dropna()
         return len(values) > 0 and all(isinstance(v, str) for v in values)
     return False
-
-
-def _utm_crs(lon: float, lat: float) -> str:
-    zone = int((lon + 180) // 6) % 60 + 1
-    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
 
 
 def _geocode(place: str) -> BaseGeometry:
