@@ -40,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Audit the feeds, print the report; 0 when usable, 2 when not."""
-    from connectivity._files import atomic_path
     from connectivity._audit import audit, format_report
+    from connectivity._files import atomic_path
 
     problems = audit(args.feeds, date=args.date, feed_ids=args.feed_ids)
     print(format_report(problems))
