@@ -142,6 +142,11 @@ def run(args: argparse.Namespace) -> int:
             raise ParameterError(
                 f"--gtfs is read only with --mode transit; drop it for --mode {mode.value}"
             )
+        if args.kind in ("route", "stop"):
+            raise ParameterError(
+                f"--kind {args.kind} ranks transit {args.kind}s: add --mode transit and --gtfs "
+                "FEED, or use --kind road, edge, way or node"
+            )
         kind = args.kind or "road"
         network = load_streets(args.osm, mode=mode)
         label = mode.value

@@ -847,6 +847,8 @@ def test_cli_ranks_the_bridge_first(tmp_path, capsys):
         (["--mode", "boat"], "unknown street mode 'boat'"),
         (["--cutoffs", "30,-5"], "--cutoffs '30,-5'"),
         (["--top", "0"], "--top 0"),
+        (["--kind", "route"], "--kind route ranks transit routes: add --mode transit"),
+        (["--mode", "walk", "--kind", "stop"], "--kind stop ranks transit stops"),
     ],
 )
 def test_cli_errors_of_options(tmp_path, capsys, extra, message):
