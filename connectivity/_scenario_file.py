@@ -175,6 +175,16 @@ def _resolve(base: Path, value: Any, where: str) -> Path:
     return p
 
 
+def _number(value: Any, where: str, *, top: float | None = None) -> float:
+    """``value`` as a number > 0 (and <= ``top``), else a ScenarioError naming ``where``."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    number = float(value) if ok else float("nan")
+    if not (number > 0 and (top is None or number <= top)):
+        bounds = f"in (0, {top:g}]" if top is not None else "> 0"
+        raise ScenarioError(f"{where} must be a number {bounds} (got {value!r})")
+    return number
+
+
 def _modification(raw: Any, base: Path, where: str) -> Modification:
     if not isinstance(raw, dict):
         raise ScenarioError(f"{where}: a modification is a table with a type (got {raw!r})")
@@ -331,14 +341,16 @@ def read_scenario(path: str | Path) -> ScenarioSpec:
         gtfs=gtfs,
         date=date,
         core=core,
-        rings_km=float(study.get("rings_km", 5.0)),
-        max_km=None if study.get("max_km") is None else float(study["max_km"]),
+        rings_km=_number(study.get("rings_km", 5.0), f"{path}: [study] rings_km"),
+        max_km=None
+        if study.get("max_km") is None
+        else _number(study["max_km"], f"{path}: [study] max_km"),
         zones=None if zones is None else _resolve(base, zones, "[study] zones"),
         population=population,
         departure=parse_seconds(study.get("departure", "08:00"), "[study] departure"),
         window=int(window),
         cutoffs=cutoffs,
-        percentile=float(study.get("percentile", 50)),
+        percentile=_number(study.get("percentile", 50), f"{path}: [study] percentile", top=100),
         rank_by=study.get("rank_by"),
         offline=bool(study.get("offline", False)),
         variants=variants,

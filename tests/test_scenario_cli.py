@@ -196,6 +196,10 @@ def test_difference_layer_and_map(study):
         (("window = 600", "window = 600\nrank_by = 'x'"), "rank_by 'x' is not a column"),
         (("rings_km = 0.4", "rings = 0.4"), r"unknown \[study\] key\(s\) rings"),
         (("core = [", "# core = ["), r"\[study\] needs core"),
+        (("rings_km = 0.4", 'rings_km = "x"'), r"\[study\] rings_km must be a number > 0"),
+        (("rings_km = 0.4", "rings_km = -1"), r"\[study\] rings_km must be a number > 0"),
+        (("window = 600", 'window = 600\nmax_km = "far"'), r"\[study\] max_km must be a number"),
+        (("window = 600", "window = 600\npercentile = 150"), r"\[study\] percentile must be"),
     ],
 )
 def test_cli_errors(tmp_path, capsys, edit, message):
