@@ -123,6 +123,10 @@ def run(args: argparse.Namespace) -> int:
         _exists(args.zones, "--zones")
     if args.rings is not None and not (math.isfinite(args.rings) and args.rings > 0):
         raise ParameterError(f"--rings {args.rings:g}: give the ring width in km, e.g. --rings 5")
+    if args.max_km is not None and args.rings is None:
+        raise ParameterError("--max-km is the outer edge of --rings: drop it with --zones")
+    if args.max_km is not None and not (math.isfinite(args.max_km) and args.max_km > 0):
+        raise ParameterError(f"--max-km {args.max_km:g}: give the outer edge in km, e.g. 30")
     if args.gtfs and not args.departure:
         raise ParameterError(
             "--gtfs needs --departure YYYY-MM-DDTHH:MM (e.g. --departure 2016-11-04T08:00)"

@@ -167,6 +167,8 @@ def one_line_error(capsys):
     ("change", "message"),
     [
         ({"--rings": "0"}, r"--rings 0: give the ring width in km"),
+        ({"--max-km": "-3"}, r"--max-km -3: give the outer edge in km"),
+        ({"--zones": "afile", "--max-km": "5"}, r"--max-km is the outer edge of --rings"),
         ({"--zones": "missing.geojson"}, r"--zones .*missing\.geojson: no such file"),
         ({"--gtfs": "missing.zip"}, r"--gtfs .*missing\.zip: no such file"),
         ({"--osm": "missing.pbf"}, r"--osm .*missing\.pbf: no such file"),
