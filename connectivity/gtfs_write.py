@@ -103,7 +103,8 @@ def write_gtfs(
     Raises
     ------
     ParameterError
-        No date: the timetable has none and none is given.
+        No date: the timetable has none and none is given; or two trips share a
+        ``trip_id``.
     """
     day = timetable.date if date is None else date
     if isinstance(day, str):
@@ -202,6 +203,14 @@ def write_gtfs(
     )
 
     trip_frame, stop_time_frame = _merge_days(trip_frame, stop_time_frame)
+    repeated = trip_frame["trip_id"].duplicated(keep=False).to_numpy()
+    if repeated.any():
+        # Written as they are, their stop times would merge into one trip when read back.
+        raise ParameterError(
+            f"{int(repeated.sum())} trips of the timetable share a trip_id (such as "
+            f"{trip_frame['trip_id'].to_numpy()[repeated][0]!r}): give every trip of "
+            "timetable.trips its own trip_id before writing it as GTFS"
+        )
     services = [("day", day)]
     if (trip_frame["service_id"] != "day").any():
         services += [("previous_day", day - dt.timedelta(days=1)), ("both", day)]

@@ -177,3 +177,11 @@ def test_without_a_date(tmp_path):
     assert not (tmp_path / "x.zip").exists()
     write_gtfs(tt, tmp_path / "x.zip", date=DATE)
     assert_same(load_timetable(tmp_path / "x.zip", date=DATE), tt)
+
+
+def test_trips_sharing_an_id_are_refused_not_merged(tmp_path):
+    tt = load_timetable(write_feed(tmp_path / "f", base_feed(), as_zip=True), date=DATE)
+    tt.trips.loc[tt.trips["trip_id"] == "t2", "trip_id"] = "t1"
+    with pytest.raises(ParameterError, match=r"2 trips of the timetable share a trip_id.*'t1'"):
+        write_gtfs(tt, tmp_path / "x.zip")
+    assert not (tmp_path / "x.zip").exists()
