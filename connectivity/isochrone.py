@@ -406,7 +406,7 @@ def travel_time_surface(
     x, y, t = _reached_points(
         network,
         values,
-        max_time=reached_limit,
+        max_time=_float32_limit(reached_limit),
         step=resolution / 2,
         origin=origin,
         max_distance=max_distance,
@@ -414,8 +414,15 @@ def travel_time_surface(
     )
     raw, transform = _raw_grid(x, y, t, buffer=buffer, resolution=resolution)
     grid = _spread(raw, _disk(buffer, resolution)).astype(np.float32)
-    grid[~np.isfinite(grid)] = np.nan
+    grid[~(grid <= np.float32(reached_limit))] = np.nan
     return Surface(grid, transform, network.crs)
+
+
+def _float32_limit(seconds: float) -> float:
+    """The largest time that float32 stores as at most ``seconds``, and a little more:
+    samples are kept up to it, and the float32 grid then decides, so that the GeoTIFF
+    and the polygons agree cell for cell."""
+    return float(np.nextafter(np.float32(seconds), np.float32(np.inf)))
 
 
 def _check_max_time(max_time: Any) -> float:
@@ -623,15 +630,17 @@ def isochrones(
     x, y, t = _reached_points(
         network,
         values,
-        max_time=levels[-1],
+        max_time=_float32_limit(levels[-1]),
         step=resolution / 2,
         origin=origin,
         max_distance=max_distance,
         origin_time=origin_time,
     )
     raw, transform = _raw_grid(x, y, t, buffer=buffer, resolution=resolution)
-    surface = _spread(raw, _disk(buffer, resolution))
-    geoms = [_polygons(surface <= c, transform) for c in levels]
+    # float32 as travel_time_surface stores it, so the polygons and the GeoTIFF agree
+    # cell for cell (a time a hair above a cutoff rounds onto it there).
+    surface = _spread(raw, _disk(buffer, resolution)).astype(np.float32)
+    geoms = [_polygons(surface <= np.float32(c), transform) for c in levels]
     gdf = gpd.GeoDataFrame(
         {"cutoff": np.asarray(levels, float)},
         geometry=geoms,

@@ -418,3 +418,22 @@ def test_bad_origin_time():
     for bad in (-1, math.nan, "soon"):
         with pytest.raises(ParameterError, match="origin_time"):
             isochrones(net, times, origin=(lat, lon), origin_time=bad)
+
+
+def test_geotiff_and_polygons_agree_at_a_time_that_float32_rounds_to_the_cutoff():
+    # A node reached at 300.00001 s: float32 (the GeoTIFF) stores 300.0, so the raster
+    # has it within 300 s; the polygons must say the same, cell for cell.
+    net, ids = grid_network(3)
+    times = np.full(net.n_nodes, np.inf)
+    times[ids[1, 1]] = 300.00001
+    assert np.float32(times[ids[1, 1]]) == 300.0
+    kw = {"buffer": 30.0, "resolution": 10.0}
+    surface = travel_time_surface(net, times, max_time=400, **kw)
+    (poly,) = projected(isochrones(net, times, cutoffs=(300,), **kw), net)
+    cells = int((surface.values <= 300).sum())
+    assert cells > 0
+    assert poly.area == pytest.approx(cells * 100.0, rel=1e-9)
+    # The surface cut at the cutoff itself holds the same cells (and nothing beyond).
+    cut = travel_time_surface(net, times, max_time=300, **kw).values
+    assert int(np.isfinite(cut).sum()) == cells
+    assert np.nanmax(cut) <= 300
