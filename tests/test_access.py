@@ -548,6 +548,21 @@ def test_transit_accessibility_from_many_origins():
     median = np.sort(ref_from, 0)[29]
     expected = [POP[median <= c].sum() for c in cutoffs]
     np.testing.assert_allclose(one[0], expected)
+    # From C1, 360 s of walk from the core's stop: the core town by walking (C1 0 s,
+    # C0 360 s, C2 720 s), the other towns by the first bus leaving the core at or
+    # after t0 + 360.
+    from_c1 = np.full((60, len(NODES)), INF)
+    for m in range(60):
+        t0 = 28_800 + 60 * m
+        for town, deps, ride in (("E", DEP_TO_E, RIDE_E), ("N", DEP_TO_N, RIDE_N)):
+            out = [d for d in deps if d >= t0 + 360]
+            for k, walk_s in enumerate(WALK_TO_STOP[town]):
+                if out:
+                    from_c1[m, IDX[f"{town}{k}"]] = out[0] + ride - t0 + walk_s
+        from_c1[m, [IDX["C0"], IDX["C1"], IDX["C2"]]] = [360, 0, 720]
+    median_c1 = np.sort(from_c1, 0)[29]
+    np.testing.assert_allclose(one[1], [POP[median_c1 <= c].sum() for c in cutoffs])
+    assert one[1].tolist() != one[0].tolist()
     assert core.name == "C" and expected[0] < expected[-1]
     single = transit_accessibility(network, origins[:1], POP, cutoffs=[600], departure=28_800)
     assert single.tolist() == [[POP[:3].sum()]]  # walks only within ten minutes
