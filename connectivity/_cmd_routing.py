@@ -131,7 +131,7 @@ def _minutes(value: float, option: str) -> float:
 
 
 def _network(args: argparse.Namespace, when: dt.datetime) -> Any:
-    from connectivity.network import build_network
+    from connectivity.network import DEFAULT_WALK_RADIUS, build_network
     from connectivity.streets import load_streets
 
     streets = [load_streets(args.osm, mode="walk", walk_speed=args.walk_speed)]
@@ -146,7 +146,14 @@ def _network(args: argparse.Namespace, when: dt.datetime) -> Any:
         from connectivity.gtfs import load_timetable
 
         timetable = load_timetable(args.gtfs, date=when.date())
-    return build_network(streets, timetable, walk_speed=args.walk_speed)
+    # The stop trees must reach as far as --max-walk walks (the CLI has no radius option).
+    max_walk_m = _minutes(args.max_walk, "--max-walk") * args.walk_speed / 3.6
+    return build_network(
+        streets,
+        timetable,
+        walk_speed=args.walk_speed,
+        walk_radius=max(DEFAULT_WALK_RADIUS, math.ceil(max_walk_m)),
+    )
 
 
 def _options(args: argparse.Namespace, when: dt.datetime) -> dict[str, Any]:

@@ -837,3 +837,51 @@ def test_point_beyond_the_end_of_one_way_streets_is_at_that_node():
     np.testing.assert_allclose(out, [np.inf, np.inf, d, d + 100], atol=1e-3)
     into = latest_departures(net, (lon, lat), arrival=3600, mode="walk").node_times()
     np.testing.assert_allclose(into, [d + 200, d + 100, d, np.inf], atol=1e-3)
+
+
+def test_cli_long_walks_build_a_network_that_reaches_them(tmp_path, capsys):
+    """--max-walk 30 at 5 km/h is 2500 m, beyond the default walk radius (2000 m): the
+    CLI has no option for the radius, so it builds the network with one that fits."""
+    import csv
+
+    from _gtfs_feed import write_feed
+
+    from connectivity import demo_pbf
+    from connectivity.cli import main
+
+    stops = [("a", 60.1699, 24.9384), ("b", 60.1760, 24.9480)]
+    files = {
+        "agency.txt": [
+            {
+                "agency_id": "X",
+                "agency_name": "X",
+                "agency_url": "https://x.example",
+                "agency_timezone": "Europe/Helsinki",
+            }
+        ],
+        "stops.txt": [
+            {"stop_id": s, "stop_name": s, "stop_lat": la, "stop_lon": lo} for s, la, lo in stops
+        ],
+        "routes.txt": [{"route_id": "r", "route_short_name": "r", "route_type": 3}],
+        "trips.txt": [{"route_id": "r", "service_id": "D", "trip_id": "t"}],
+        "stop_times.txt": [
+            {
+                "trip_id": "t",
+                "arrival_time": t,
+                "departure_time": t,
+                "stop_id": s,
+                "stop_sequence": i,
+            }
+            for i, (s, t) in enumerate([("a", "08:05:00"), ("b", "08:08:00")])
+        ],
+        "calendar_dates.txt": [{"service_id": "D", "date": "20240109", "exception_type": 1}],
+    }
+    feed = write_feed(tmp_path / "feed", files, as_zip=True)
+    out = tmp_path / "times.csv"
+    args = ["-q", "travel-times", "--osm", str(demo_pbf()), "--gtfs", str(feed)]
+    args += ["--origin", "60.1699,24.9384", "--departure", "2024-01-09T08:00"]
+    args += ["--max-walk", "30", "--out", str(out)]
+    assert main(args) == 0, capsys.readouterr().err
+    with out.open() as f:
+        rows = {r["id"]: r for r in csv.DictReader(f) if r["kind"] == "stop"}
+    assert float(rows["b"]["travel_time_s"]) <= 8 * 60  # the 08:05 bus, at b at 08:08
