@@ -9,8 +9,8 @@ import shapely
 from PIL import Image
 
 from connectivity import ParameterError
-from connectivity.maps import indicator_scale
 from connectivity._static_map import static_map
+from connectivity.maps import indicator_scale
 
 
 def _rgb(hex_colour):
