@@ -238,7 +238,7 @@ def read_zones(source: Any, *, name_column: str | None = None) -> gpd.GeoDataFra
         )
     frame = frame.loc[is_polygon].reset_index(drop=True)
     columns = [c for c in frame.columns if c != frame.geometry.name]
-    if name_column is None and "name" in columns:
+    if name_column is None and "name" in columns and frame["name"].notna().any():
         names = frame["name"].astype(str)
     elif name_column is None:
         strings = [c for c in columns if _is_string_column(frame[c])]

@@ -277,6 +277,8 @@ def test_read_zones_prefers_a_name_column_and_keeps_the_others():
     assert zones["code"].tolist() == ["a1", "b2", "c3"]
     # Without a name column: the first column of strings.
     assert read_zones(towns.drop(columns="name"))["name"].tolist() == ["a1", "b2", "c3"]
+    # An empty name column names nothing: the first column of strings does.
+    assert read_zones(towns.assign(name=None))["name"].tolist() == ["a1", "b2", "c3"]
     # An explicit name column wins over "name".
     by_code = read_zones(towns, name_column="code")
     assert by_code["name"].tolist() == ["a1", "b2", "c3"]
