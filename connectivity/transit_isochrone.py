@@ -15,6 +15,7 @@ are per street node of the walk network, so the walks from the stops to every st
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +82,8 @@ def transit_times_from(
     """
     from connectivity.routing import travel_times
 
-    if not (isinstance(percentile, int | float) and 0 < float(percentile) <= 100):
+    number = isinstance(percentile, numbers.Real) and not isinstance(percentile, bool | np.bool_)
+    if not (number and 0 < float(percentile) <= 100):
         raise ParameterError(
             f"percentile={percentile!r}: give a number in (0, 100], e.g. 50 for the median"
         )

@@ -437,3 +437,18 @@ def test_geotiff_and_polygons_agree_at_a_time_that_float32_rounds_to_the_cutoff(
     cut = travel_time_surface(net, times, max_time=300, **kw).values
     assert int(np.isfinite(cut).sum()) == cells
     assert np.nanmax(cut) <= 300
+
+
+def test_transit_percentile_accepts_numpy_numbers_and_rejects_booleans():
+    from test_transit_isochrone import EIGHT, _network
+
+    from connectivity.transit_isochrone import transit_times_from
+
+    walk, net = _network()
+    lat, lon = float(walk.nodes["lat"].iat[0]), float(walk.nodes["lon"].iat[0])
+    want = transit_times_from(net, lat=lat, lon=lon, departure=EIGHT, percentile=50)
+    for p in (np.int64(50), np.float32(50)):
+        got = transit_times_from(net, lat=lat, lon=lon, departure=EIGHT, percentile=p)
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ParameterError, match="percentile=True"):
+        transit_times_from(net, lat=lat, lon=lon, departure=EIGHT, percentile=True)
