@@ -87,8 +87,14 @@ def transit_times_from(
         raise ParameterError(
             f"percentile={percentile!r}: give a number in (0, 100], e.g. 50 for the median"
         )
-    if window is not None and not (math.isfinite(window) and window >= 0):
-        raise ParameterError(f"window={window!r}: give seconds >= 0, e.g. 3600")
+    if window is not None:
+        try:
+            seconds = float(window)
+        except (TypeError, ValueError):
+            seconds = math.nan
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise ParameterError(f"window={window!r}: give seconds >= 0, e.g. 3600")
+        window = seconds
     result = travel_times(
         network,
         (float(lon), float(lat)),

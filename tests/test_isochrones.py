@@ -439,7 +439,7 @@ def test_geotiff_and_polygons_agree_at_a_time_that_float32_rounds_to_the_cutoff(
     assert np.nanmax(cut) <= 300
 
 
-def test_transit_percentile_accepts_numpy_numbers_and_rejects_booleans():
+def test_transit_percentile_and_window_checks():
     from test_transit_isochrone import EIGHT, _network
 
     from connectivity.transit_isochrone import transit_times_from
@@ -452,3 +452,6 @@ def test_transit_percentile_accepts_numpy_numbers_and_rejects_booleans():
         np.testing.assert_array_equal(got, want)
     with pytest.raises(ParameterError, match="percentile=True"):
         transit_times_from(net, lat=lat, lon=lon, departure=EIGHT, percentile=True)
+    for bad in ("an hour", -60, math.nan):
+        with pytest.raises(ParameterError, match="window="):
+            transit_times_from(net, lat=lat, lon=lon, departure=EIGHT, window=bad)
