@@ -134,6 +134,10 @@ DEFAULT_HEADWAYS: dict[str, int] = {
     "minibus": 600,
 }
 
+#: Bump when the estimated feed made from the same file and options changes, so that
+#: :func:`estimated_feed` leaves old cache entries unused.
+_CACHE_VERSION = 1
+
 #: Service span (first departure, end of service) in seconds after midnight where no
 #: simple ``opening_hours`` is tagged: 06:00 to 23:00.
 DEFAULT_SPAN: tuple[int, int] = (6 * 3600, 23 * 3600)
@@ -1732,7 +1736,11 @@ def estimated_feed(source: str | Path, **options: Any) -> Path:
     if "out" in options:
         raise ParameterError("estimated_feed chooses its own output: call gtfs_from_osm for 'out'")
     path = _check_source(source)
-    key = cache_key("gtfs_from_osm", file_digest(path), sorted(options.items()))
+    # The defaults fill in what the options leave out, so they are part of the key too.
+    defaults = [DEFAULT_SPEEDS, DEFAULT_HEADWAYS, DEFAULT_SPAN, DEFAULT_DATE_RANGE]
+    key = cache_key(
+        "gtfs_from_osm", _CACHE_VERSION, file_digest(path), sorted(options.items()), defaults
+    )
     out = Path(settings.cache_folder) / "estimated_gtfs" / f"{path.name.split('.')[0]}-{key}.zip"
     if not out.exists() or not settings.use_cache:
         gtfs_from_osm(path, out=out, **options)

@@ -437,6 +437,18 @@ def test_estimated_feed_is_cached(osm_file: Path) -> None:
     assert other != path
 
 
+def test_estimated_feed_cache_follows_the_default_speeds(osm_file: Path, monkeypatch) -> None:
+    import connectivity.osm_transit as osm_transit
+
+    path = estimated_feed(osm_file)
+    monkeypatch.setitem(osm_transit.DEFAULT_SPEEDS, "bus", 10.0)
+    slower = estimated_feed(osm_file)
+    assert slower != path  # not the entry made at 20 km/h
+    with zipfile.ZipFile(slower) as z:
+        params = z.read("estimation_parameters.txt").decode()
+    assert "speeds,bus,10.0" in params
+
+
 def test_date_range_and_load_back(osm_file: Path, tmp_path: Path) -> None:
     from connectivity.gtfs import load_timetable
 
