@@ -294,22 +294,30 @@ def _check_times(network: StreetNetwork, times: Any) -> np.ndarray:
 def _sizes(network: StreetNetwork, buffer: float | None, resolution: float | None) -> tuple:
     if buffer is None:
         buffer = DEFAULT_BUFFER[Mode.parse(network.mode)]
-    buffer = float(buffer)
+    given = buffer
+    buffer = _metres(buffer)
     if not (math.isfinite(buffer) and buffer > 0):
-        raise ParameterError(f"buffer={buffer} m: give a positive width in metres, e.g. 50")
+        raise ParameterError(f"buffer={given} m: give a positive width in metres, e.g. 50")
     if resolution is None:
         resolution = buffer / 2
-    resolution = float(resolution)
+    given = resolution
+    resolution = _metres(resolution)
     if not (math.isfinite(resolution) and resolution > 0):
-        raise ParameterError(
-            f"resolution={resolution} m: give a positive cell size in metres, e.g. 25"
-        )
+        raise ParameterError(f"resolution={given} m: give a positive cell size in metres, e.g. 25")
     if resolution > 2 * buffer:
         raise ParameterError(
             f"resolution={resolution:g} m is coarser than twice buffer={buffer:g} m: the "
             "polygons would lose the streets; use a resolution of at most the buffer"
         )
     return buffer, resolution
+
+
+def _metres(value: Any) -> float:
+    """A number of metres, NaN where ``value`` is not a number (rejected by the caller)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _disk(buffer: float, resolution: float) -> np.ndarray:

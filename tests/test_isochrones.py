@@ -292,6 +292,8 @@ def test_write_isochrones(tmp_path):
         ({"cutoffs": ("ten",)}, "give numbers of seconds"),
         ({"cutoffs": (math.inf,)}, "not a positive"),
         ({"buffer": 0}, "buffer=0"),
+        ({"buffer": "wide"}, "buffer=wide m: give a positive width"),
+        ({"resolution": "fine"}, "resolution=fine m: give a positive cell size"),
         ({"resolution": -1}, "resolution=-1"),
         ({"buffer": 10, "resolution": 50}, "coarser than twice"),
     ],
