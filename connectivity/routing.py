@@ -870,7 +870,9 @@ def _route(
         summarise(np.zeros((1, 1)), p)  # validates
     lon, lat = _point(point)
     if reverse and window:
-        start = parse_departure(network, departure) - int(window) + 60
+        # Arrival minutes ending at ``departure``: as many as a forward window holds.
+        n_minutes = max(int(window // 60), 1) if np.isfinite(window) and window > 0 else 1
+        start = parse_departure(network, departure) - 60 * (n_minutes - 1)
         q = _make_query(
             network,
             start,

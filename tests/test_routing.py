@@ -726,6 +726,9 @@ def test_arrive_by_window_equals_single_arrivals():
         fin = frame["travel_time_min"].notna()
         assert (fin == np.isfinite(latest)).all()
         np.testing.assert_allclose(frame.loc[fin, "latest_departure_min"], latest[fin])
+        # a window shorter than a minute is the arrival alone
+        short = latest_departures(net, where, arrival=2400, window=30, max_walk_time=300)
+        assert short.departures.tolist() == [2400]
         # a single arrival by 2400 leaves exactly as late
         single = latest_departures(net, where, arrival=2400, max_walk_time=300).to_frame()
         np.testing.assert_allclose(frame["latest_departure_min"], single["latest_departure_min"])
