@@ -347,7 +347,11 @@ class IntermodalNetwork:
             eattrs.append(attrs)
 
         for mode, net in self.modes.items():
-            if net is not self.streets and net.n_nodes != self.n_nodes:
+            shared = net is self.streets or (
+                net.n_nodes == self.n_nodes
+                and np.array_equal(net.nodes["osmid"].to_numpy(), sn["osmid"].to_numpy())
+            )
+            if not shared:
                 # another mode's network has its own nodes: not part of this node set
                 logger.info("the %s network has its own nodes; left out of the view", mode)
                 continue

@@ -287,3 +287,30 @@ def test_stop_beyond_the_end_of_one_way_streets_links_to_that_node():
     # walking from node 0: 200 m to node 2, then to the stop
     walks = footpaths_of(net)
     assert walks[(1, 0)][1] == pytest.approx(200 + d, abs=1e-6)
+
+
+def test_views_leave_out_a_mode_network_with_other_nodes_of_the_same_count():
+    """A drive network of 5 other nodes (other OSM ids) is not drawn onto the walk nodes."""
+    streets = line_streets()
+    drive = StreetNetwork.from_arrays(
+        x=[X0 + 50 * i for i in range(5)],
+        y=[Y0 + 500] * 5,
+        u=[0, 1],
+        v=[1, 2],
+        length=[50, 50],
+        speed_kmh=30,
+        mode="drive",
+        osmid=[100 + i for i in range(5)],
+    )
+    same = StreetNetwork.from_arrays(
+        x=[X0 + 100 * i for i in range(5)],
+        y=[Y0] * 5,
+        u=[0, 1],
+        v=[1, 2],
+        length=[100, 100],
+        speed_kmh=15,
+        mode="bike",
+    )
+    net = build_network([streets, drive, same], None, walk_speed=SPEED)
+    modes = Counter(d["mode"] for _, _, d in net.to_networkx().edges(data=True))
+    assert modes == {"walk": 8, "bike": 2}
