@@ -236,10 +236,12 @@ def run(args: argparse.Namespace) -> int:
         write_isochrones,
     )
     from connectivity.maps import find_leaflet, isochrone_map, save_map
-    from connectivity.streets import load_streets
+    from connectivity.streets import check_max_distance, load_streets
 
     lat, lon = parse_latlon(args.origin)
     cutoffs = parse_minutes(args.cutoffs)
+    if args.max_distance is not None:
+        check_max_distance(args.max_distance, name="--max-distance")
     out = args.out
     if out is None and args.map is None and args.surface is None:
         out = Path("isochrones.geojson")

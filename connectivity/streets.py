@@ -222,7 +222,10 @@ class StreetNetwork:
         ------
         OutsideNetworkError
             When a point is farther than ``max_distance`` from every node.
+        ParameterError
+            ``max_distance`` is not a number of metres > 0.
         """
+        max_distance = check_max_distance(max_distance)
         x, y = self.project(lon, lat)
         dist, idx = self._kdtree.query(np.column_stack([x, y]))
         far = dist > max_distance
@@ -425,9 +428,12 @@ class StreetNetwork:
             Coordinates out of range (or latitude and longitude swapped).
         OutsideNetworkError
             A point farther than ``max_distance`` from every edge.
+        ParameterError
+            ``max_distance`` is not a number of metres > 0.
         """
         import shapely
 
+        max_distance = check_max_distance(max_distance)
         lon_a = np.atleast_1d(np.asarray(lon, float))
         lat_a = np.atleast_1d(np.asarray(lat, float))
         if lon_a.shape != lat_a.shape or lon_a.ndim != 1:
@@ -696,6 +702,21 @@ class Snapped:
         via_u = t[..., self.node_u] + self.time_from_u
         via_v = t[..., self.node_v] + self.time_from_v
         return np.minimum(via_u, via_v)
+
+
+def check_max_distance(max_distance: Any, *, name: str = "max_distance") -> float:
+    """A snapping distance in metres (> 0, ``inf`` allowed); :class:`ParameterError`
+    otherwise."""
+    try:
+        value = float(max_distance)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not value > 0:
+        raise ParameterError(
+            f"{name}={max_distance!r}: give metres > 0 within which a point is snapped "
+            f"onto the streets (default {DEFAULT_SNAP_DISTANCE:g})"
+        )
+    return value
 
 
 def check_lonlat(lon: np.ndarray, lat: np.ndarray) -> None:

@@ -207,6 +207,22 @@ def test_snap_beyond_max_distance_says_how_far_and_where():
     )
 
 
+@pytest.mark.parametrize("bad", [0, -5, float("nan"), "far"])
+def test_bad_max_distance_is_a_parameter_error(bad, tmp_path, capsys):
+    net = square()
+    for call in (net.snap, net.nearest_nodes, net.travel_times_from):
+        with pytest.raises(ParameterError, match="max_distance=.*give metres > 0"):
+            call(*lonlat(50, 2), max_distance=bad)
+    # The command line says so on one line (exit 2), before reading the file.
+    from connectivity.cli import main
+
+    argv = ["isochrones", "--osm", str(tmp_path / "x.osm"), "--origin", "49.5,8.6"]
+    if not isinstance(bad, str):
+        assert main([*argv, "--max-distance", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert "give metres > 0" in err and "Traceback" not in err
+
+
 def test_snap_rejects_swapped_and_out_of_range_coordinates():
     net = square()
     lon, lat = lonlat(30, 5)
