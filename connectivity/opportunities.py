@@ -564,7 +564,7 @@ def gravity_accessibility(
     except ValueError:
         valid = ", ".join(d.value for d in Decay)
         raise ParameterError(f"unknown decay {decay!r}: use one of {valid}") from None
-    if not (math.isfinite(beta) and beta > 0):
+    if not (isinstance(beta, int | float | np.number) and math.isfinite(beta) and beta > 0):
         raise ParameterError(f"beta must be a positive number, got {beta!r}")
     if decay is Decay.LOGISTIC and (
         midpoint is None or not math.isfinite(midpoint) or midpoint < 0

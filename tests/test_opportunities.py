@@ -385,6 +385,8 @@ def test_accessibility_errors():
         gravity_accessibility(t, [1, 2, 3], decay="linear", beta=0.1)
     with pytest.raises(ParameterError, match="beta must be a positive"):
         gravity_accessibility(t, [1, 2, 3], beta=0)
+    with pytest.raises(ParameterError, match="beta must be a positive number, got '0.1'"):
+        gravity_accessibility(t, [1, 2, 3], beta="0.1")
     with pytest.raises(ParameterError, match="logistic decay needs midpoint"):
         gravity_accessibility(t, [1, 2, 3], decay="logistic", beta=0.1)
     with pytest.raises(ParameterError, match="finite"):
