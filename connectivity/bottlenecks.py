@@ -1506,7 +1506,7 @@ def study_area(
     from connectivity.zones import read_core, read_zones, ring_zones, zone_of_nodes
 
     _check_network(network)
-    if not (isinstance(core_radius, int | float) and core_radius > 0):
+    if not (isinstance(core_radius, int | float | np.number) and core_radius > 0):
         raise ParameterError(f"core_radius={core_radius!r} must be a positive number of metres")
     the_core = read_core(core)
     source = the_core.node(network, max_distance=max_distance)

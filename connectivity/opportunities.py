@@ -411,7 +411,7 @@ def assign_opportunities(
     ParameterError
         ``max_distance`` negative or not a number; any error of :func:`read_opportunities`.
     """
-    if not (isinstance(max_distance, int | float) and max_distance >= 0):
+    if not (isinstance(max_distance, int | float | np.number) and max_distance >= 0):
         raise ParameterError(f"max_distance must be >= 0 metres, got {max_distance!r}")
     opp = source if isinstance(source, Opportunities) else read_opportunities(source, column=column)
     weights = np.zeros(network.n_nodes, float)

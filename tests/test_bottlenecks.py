@@ -748,7 +748,7 @@ def test_a_street_through_junctions_counts_once():
 
 def test_rings_as_zones_leave_out_the_core():
     net, index = _river()
-    study = bn.study_area(net, core=_core_latlon(), zones=0.3, core_radius=120)
+    study = bn.study_area(net, core=_core_latlon(), zones=0.3, core_radius=np.int64(120))
     # rings every 300 m around the core; nodes within 120 m form the core area
     assert set(study.core_nodes.tolist()) == {index[k] for k in [(0, 0), (0, 1), (0, 2), (1, 1)]}
     assert (study.zone_of_node[study.core_nodes] == -1).all()

@@ -197,6 +197,9 @@ def test_points_csv_assigned_to_the_nearest_node(tmp_path):
     path = tmp_path / "jobs.csv"
     _write_points_csv(path, network, rng)
     weights, report = assign_opportunities(network, f"{path}:jobs", max_distance=200)
+    # A NumPy number is a number too.
+    again, _ = assign_opportunities(network, f"{path}:jobs", max_distance=np.int64(200))
+    np.testing.assert_array_equal(again, weights)
 
     to_xy = Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
     expected = np.zeros(network.n_nodes)
