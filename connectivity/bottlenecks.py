@@ -1774,7 +1774,7 @@ def find_bottlenecks(
     _check_network(network)
     if kind not in KINDS:
         raise ParameterError(f"kind={kind!r}: use one of {', '.join(KINDS)}")
-    if not (isinstance(top, int) and top >= 1):
+    if not (isinstance(top, int | np.integer) and top >= 1):
         raise ParameterError(f"top={top!r} must be an integer >= 1")
     cuts_s = _check_cutoffs(cutoffs)
     study = study_area(

@@ -737,7 +737,7 @@ def test_a_street_through_junctions_counts_once():
         {"name": ["village"]}, geometry=[box(X0 + 350, Y0 - 50, X0 + 450, Y0 + 50)], crs=CRS
     )
     kw = {"core": (lat, lon), "zones": zones, "population": pop, "core_radius": 10}
-    merged = bn.find_bottlenecks(net, top=10, betweenness_k=0, **kw)
+    merged = bn.find_bottlenecks(net, top=np.int64(10), betweenness_k=0, **kw)
     assert merged.table["name"].tolist() == ["Hauptstraße"]
     assert merged.table["merged_roads"].tolist() == [4]
     separate = bn.find_bottlenecks(net, top=10, betweenness_k=0, merge_streets=False, **kw)
