@@ -337,7 +337,9 @@ def _links(network: StreetNetwork) -> np.ndarray:
     u = e["u"].to_numpy(np.int64)
     v = e["v"].to_numpy(np.int64)
     key = pd.DataFrame({"a": np.minimum(u, v), "b": np.maximum(u, v), "w": e["osmid"].to_numpy()})
-    return key.groupby(["a", "b", "w"], sort=False).ngroup().to_numpy(np.int64)
+    # dropna=False: an edge without a way id is a link too (ngroup gave it -1, which
+    # shifted every link after it).
+    return key.groupby(["a", "b", "w"], sort=False, dropna=False).ngroup().to_numpy(np.int64)
 
 
 def bridges(network: StreetNetwork) -> np.ndarray:

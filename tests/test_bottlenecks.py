@@ -133,6 +133,9 @@ def test_single_bridge_is_a_bridge_and_the_only_articulation_link():
     net, index = _river()
     bridge = sorted([_edge(net, index, (2, 1), (4, 1)), _edge(net, index, (4, 1), (2, 1))])
     assert bn.bridges(net).tolist() == bridge
+    # Edges without an OSM way id (NaN) are links all the same.
+    net.edges["osmid"] = net.edges["osmid"].astype(float).where(net.edges.index > 1)
+    assert bn.bridges(net).tolist() == bridge
     assert sorted(bn.articulation_points(net).tolist()) == sorted([index[(2, 1)], index[(4, 1)]])
 
 
