@@ -248,14 +248,14 @@ def _require_column(columns: list[str], column: str | None, where: str) -> str:
 
 def _from_frame(frame: Any, column: str | None, where: str) -> Opportunities:
     geometry_name = frame.geometry.name
-    columns = [str(c) for c in frame.columns if c != geometry_name]
-    column = _require_column(columns, column, where)
+    labels = {str(c): c for c in frame.columns if c != geometry_name}
+    column = _require_column(list(labels), None if column is None else str(column), where)
     if frame.crs is None:
         raise CoordinateError(
             f"{where} has no coordinate reference system: set it with "
             "gdf.set_crs('EPSG:4326') (or the CRS the coordinates are in)"
         )
-    weight = _weights(frame[column], where, column)
+    weight = _weights(frame[labels[column]], where, column)
     geoms = frame.geometry
     ok = geoms.notna().to_numpy() & ~geoms.is_empty.to_numpy()
     types = set(geoms[ok].geom_type)

@@ -279,6 +279,9 @@ def test_grid_cells_count_at_their_centroids(tmp_path, caplog):
     assert report.n_points == sum(1 for p in population if p > 0)
     with pytest.raises(CoordinateError, match="no coordinate reference system"):
         read_opportunities(grid.set_crs(None, allow_override=True), column="population")
+    # A column labelled by a number (a frame made in a script) is found by its text.
+    numbered = read_opportunities(grid.rename(columns={"population": 2020}), column="2020")
+    assert numbered.total == report.total
     mixed = pd.concat(
         [grid.iloc[:2], grid.iloc[:1].set_geometry(grid.iloc[:1].to_crs(CRS).centroid.to_crs(4326))]
     )
