@@ -51,7 +51,7 @@ __all__ = ["IntermodalNetwork", "build_network"]
 logger = logging.getLogger(__name__)
 
 #: Version of the cached arrays; bump it when their meaning changes.
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4
 
 #: Footpath kinds: a walk (``dist`` metres, plus the slack when boarding), a
 #: ``transfers.txt`` minimum time (``time`` seconds, no slack), a timed transfer (0 s).
@@ -59,6 +59,8 @@ FP_WALK, FP_MIN_TIME, FP_TIMED = 0, 1, 2
 
 #: Metres of float noise (projections, snapping) tolerated at distance limits.
 _DIST_TOLERANCE = 1e-6
+#: Metres from an end node within which a snapped point is at that node.
+_END_METRES = 1e-3
 
 DEFAULT_WALK_SPEED = 5.0
 DEFAULT_MAX_LINK_DISTANCE = 300.0
@@ -700,6 +702,17 @@ def same_street_distance(
     return np.where(ok, dist, np.inf)
 
 
+def at_ends(fraction: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """``fraction`` along edges of ``length`` metres, set to the end (0 or 1) where the
+    point is within :data:`_END_METRES` of it: a point at a node is at that node, even
+    where float noise puts it a hair into a one-way street leaving it (which it could
+    not walk back along)."""
+    f = np.asarray(fraction, float)
+    near_u = (f * length <= _END_METRES) & (f <= 0.5)
+    near_v = (1.0 - f) * length <= _END_METRES
+    return np.where(near_u, 0.0, np.where(near_v, 1.0, f))
+
+
 def along(fraction: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Metres covered over ``fraction`` of an edge of ``length`` (``inf`` for a missing
     direction of a one-way street): 0 at ``fraction`` 0, even where the length is
@@ -743,9 +756,9 @@ def _link_stops(
     length = walk.edges["length"].to_numpy(float)
     e = snapped.edge[near]
     rev = snapped.reverse_edge[near]
-    f = snapped.fraction[near]
-    d = snapped.distance[near]
     len_fwd = length[e]
+    f = at_ends(snapped.fraction[near], len_fwd)
+    d = snapped.distance[near]
     len_rev = np.where(rev >= 0, length[np.maximum(rev, 0)], np.inf)
     u = snapped.node_u[near]
     v = snapped.node_v[near]

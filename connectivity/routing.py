@@ -51,6 +51,7 @@ from connectivity.network import (
     FP_WALK,
     IntermodalNetwork,
     along,
+    at_ends,
     same_street_distance,
     signed_offsets,
 )
@@ -448,7 +449,7 @@ def _snap_walk(
     length = _edge_lengths(network)
     len_fwd = length[s.edge]
     len_rev = np.where(s.reverse_edge >= 0, length[np.maximum(s.reverse_edge, 0)], np.inf)
-    f = s.fraction
+    f = at_ends(s.fraction, len_fwd)
     if towards:
         du = s.distance + along(f, len_fwd)
         dv = s.distance + along(1 - f, len_rev)

@@ -287,6 +287,13 @@ def test_stop_beyond_the_end_of_one_way_streets_links_to_that_node():
     # walking from node 0: 200 m to node 2, then to the stop
     walks = footpaths_of(net)
     assert walks[(1, 0)][1] == pytest.approx(200 + d, abs=1e-6)
+    # a stop at node 1 (float noise puts it a nanometre into the one-way 1 -> 2 or the
+    # two-way 0 - 1, whichever) walks 100 m to node 0 and back
+    for dx in (0.0, 1e-9, -1e-9, 1e-7, 5e-4):
+        stops = stops_frame(streets, [(X0 + 100 + dx, Y0), (X0, Y0)])
+        fp = footpaths_of(build_network(streets, timetable_of(stops), walk_speed=SPEED))
+        assert fp[(0, 1)][1] == pytest.approx(100 + dx, abs=1e-3), dx
+        assert fp[(1, 0)][1] == pytest.approx(100 + dx, abs=1e-3), dx
 
 
 def test_views_leave_out_a_mode_network_with_other_nodes_of_the_same_count():

@@ -840,6 +840,14 @@ def test_point_beyond_the_end_of_one_way_streets_is_at_that_node():
     np.testing.assert_allclose(out, [np.inf, np.inf, d, d + 100], atol=1e-3)
     into = latest_departures(net, (lon, lat), arrival=3600, mode="walk").node_times()
     np.testing.assert_allclose(into, [d + 200, d + 100, d, np.inf], atol=1e-3)
+    # at node 1, or a nanometre into the one-way street leaving it: 100 m from node 0
+    tr = Transformer.from_crs(streets.crs, "EPSG:4326", always_xy=True)
+    for dx in (0.0, 1e-9, -1e-9):
+        at1 = tr.transform(X0 + 100 + dx, Y0)
+        out = travel_times(net, at1, departure=0, mode="walk").node_times()
+        np.testing.assert_allclose(out, [100, 0, 100, 200], atol=1e-3)
+        into = latest_departures(net, at1, arrival=3600, mode="walk").node_times()
+        np.testing.assert_allclose(into, [100, 0, np.inf, np.inf], atol=1e-3)
 
 
 def test_cli_long_walks_build_a_network_that_reaches_them(tmp_path, capsys):
