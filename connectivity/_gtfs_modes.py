@@ -78,3 +78,33 @@ def route_modes(route_types: np.ndarray) -> np.ndarray:
     out = np.full(len(codes), TransitMode.OTHER.value, dtype=object)
     out[inside] = _TABLE[codes[inside]]
     return out
+
+
+#: Hundreds of the extended route types -> their basic route type: railway 100 and coach
+#: 200 (a bus), urban railway 400, metro 500 and underground 600, bus 700, trolleybus
+#: 800, tram 900, water transport 1000, ferry 1200, aerial lift 1300, funicular 1400.
+#: Air (1100), taxi (1500) and the rest have no basic type.
+_EXTENDED_BASIC: dict[int, int] = {
+    1: 2,
+    2: 3,
+    4: 1,
+    5: 1,
+    6: 1,
+    7: 3,
+    8: 11,
+    9: 0,
+    10: 4,
+    12: 4,
+    13: 6,
+    14: 7,
+}
+
+
+def basic_route_type(route_type: int) -> int | None:
+    """The basic GTFS route type (0-12) of a basic or extended route type, or ``None``
+    where there is none (air, taxi, unknown codes)."""
+    if 0 <= route_type <= 12 and route_type in _BASIC:
+        return route_type
+    if 100 <= route_type < 1800:
+        return _EXTENDED_BASIC.get(route_type // 100)
+    return None

@@ -51,6 +51,7 @@ from connectivity._errors import (
     ParameterError,
 )
 from connectivity._files import atomic_path, write_text_atomic
+from connectivity._gtfs_modes import basic_route_type
 from connectivity._modes import Mode
 from connectivity.streets import DEFAULT_SNAP_DISTANCE
 
@@ -134,7 +135,6 @@ DEFAULT_VEHICLE_CAPACITY: dict[int, float] = {
     11: 80.0,
     12: 400.0,
 }
-_EXTENDED_TYPES = {1: 2, 4: 1, 7: 3, 9: 0, 10: 4, 11: 11}
 DIRECTIONS = ("outbound", "inbound", "both")
 
 # -- arrays shared by every measure ---------------------------------------------------
@@ -1140,7 +1140,7 @@ def _vehicle_capacity(route_type: Any, table: Mapping[int, float]) -> float:
         return table.get(3, 80.0)
     if t in table:
         return float(table[t])
-    base = _EXTENDED_TYPES.get(t // 100)
+    base = basic_route_type(t)
     return float(table.get(base, 80.0)) if base is not None else float(table.get(3, 80.0))
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from connectivity._errors import MissingDependencyError, ParameterError
 from connectivity._files import write_text_atomic
+from connectivity._gtfs_modes import basic_route_type
 
 if TYPE_CHECKING:
     import folium
@@ -515,25 +516,6 @@ ROUTE_TYPE_COLOURS: dict[int, str] = {
 #: Colour of routes of other types.
 ROUTE_COLOUR = "#555555"
 
-#: Hundreds of the GTFS extended route types -> basic route type: railway 100 and coach
-#: 200 (a bus), urban railway 400, metro 500 and underground 600, bus 700, trolleybus
-#: 800, tram 900, water transport 1000, ferry 1200, aerial lift 1300, funicular 1400.
-#: Air (1100), taxi (1500) and the rest have no basic type.
-_EXTENDED_BASIC: dict[int, int] = {
-    1: 2,
-    2: 3,
-    4: 1,
-    5: 1,
-    6: 1,
-    7: 3,
-    8: 11,
-    9: 0,
-    10: 4,
-    12: 4,
-    13: 6,
-    14: 7,
-}
-
 
 def _route_colour(colour: Any, route_type: Any) -> str:
     text = str(colour or "").strip().lstrip("#")
@@ -543,9 +525,8 @@ def _route_colour(colour: Any, route_type: Any) -> str:
         kind = int(route_type)
     except (TypeError, ValueError):
         return ROUTE_COLOUR
-    if 100 <= kind < 1800:  # extended route types: their basic type by hundreds
-        kind = _EXTENDED_BASIC.get(kind // 100, -1)
-    return ROUTE_TYPE_COLOURS.get(kind, ROUTE_COLOUR)
+    basic = basic_route_type(kind)
+    return ROUTE_TYPE_COLOURS.get(basic, ROUTE_COLOUR) if basic is not None else ROUTE_COLOUR
 
 
 def transit_routes(timetable: Any, *, feeds: Sequence[str | Path] = ()) -> gpd.GeoDataFrame:

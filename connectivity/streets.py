@@ -51,6 +51,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: A snapped point this close (metres) to an end node of its edge is at that node.
+_END_METRES = 1e-3
+
 #: Default distance (m) within which a point is snapped onto the network.
 DEFAULT_SNAP_DISTANCE = 500.0
 
@@ -466,6 +469,10 @@ class StreetNetwork:
         along = shapely.line_locate_point(g, points)
         glen = shapely.length(g)
         fraction = np.where(glen > 0, np.clip(along / np.where(glen > 0, glen, 1), 0, 1), 0.0)
+        # Within a millimetre of an end node the point is at that node: float noise must
+        # not put a point at a node a hair into a one-way street leaving it.
+        fraction = np.where((fraction * glen <= _END_METRES) & (fraction <= 0.5), 0.0, fraction)
+        fraction = np.where((1.0 - fraction) * glen <= _END_METRES, 1.0, fraction)
         on = shapely.line_interpolate_point(g, along)
         distance = shapely.distance(points, on)
         rev = self.reverse_edge[edge]

@@ -1185,3 +1185,23 @@ def test_cli_transit_ranks_the_satellite_route_first(tmp_path, capsys):
     # only the satellite is a zone, so the tram carries none of its trips: no candidate
     assert [r["key"] for r in rows] == ["S"]
     assert float(rows[0]["cut_off"]) == 0 and float(rows[0]["person_hours"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("route_type", "expected"),
+    [
+        (3, 80.0),
+        (11, 100.0),
+        (800, 100.0),
+        (500, 1000.0),
+        (1100, 80.0),
+        (1200, 300.0),
+        (9999, 80.0),
+    ],
+)
+def test_vehicle_capacity_of_extended_route_types_follows_their_basic_type(route_type, expected):
+    from connectivity.bottlenecks import _vehicle_capacity
+
+    # Air (1100) has no basic type: the bus default, not the trolleybus (11).
+    table = {1: 1000.0, 3: 80.0, 4: 300.0, 11: 100.0}
+    assert _vehicle_capacity(route_type, table) == expected

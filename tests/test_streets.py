@@ -115,6 +115,10 @@ def test_point_at_the_end_node_of_a_oneway_edge_is_at_that_node():
     assert times[0] == 0
     assert times[1] == pytest.approx(100, abs=1e-3)  # forwards along 0 -> 1
     assert s.arrival_times(net.travel_times(1))[0] == pytest.approx(300, abs=1e-3)
+    # Float noise: a nanometre into the one-way street leaving node 0 is still node 0.
+    for dx, dy in [(1e-9, 0.0), (0.0, 1e-9), (4e-4, 0.0)]:
+        times = net.travel_times_from(*lonlat(dx, dy))
+        assert times[0] == pytest.approx(0, abs=1e-2), (dx, dy)
 
 
 def test_snap_matches_brute_force_on_random_network():
