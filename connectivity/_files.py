@@ -14,6 +14,17 @@ from typing import Any
 _CHUNK = 1 << 20
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: The process umask, read once at import (reading it means setting it, which is not
+#: thread-safe, so it is not done per write).
+_UMASK = _read_umask()
+
+
 def file_digest(path: str | os.PathLike[str]) -> str:
     """Return the SHA-256 hex digest of a file's contents (or of a folder's files)."""
     path = Path(path)
@@ -50,18 +61,12 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp_path
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        os.chmod(tmp_path, 0o666 & ~_umask())
+        os.chmod(tmp_path, 0o666 & ~_UMASK)
         os.replace(tmp_path, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_text_atomic(target: str | os.PathLike[str], text: str) -> Path:
