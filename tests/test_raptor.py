@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from _reference import INF, Event, RefFeed, reference
+from _timetables import timetable_from_events
 
 from connectivity import Timetable
 from connectivity._raptor import (
@@ -18,34 +18,8 @@ from connectivity._raptor import (
 
 
 def to_timetable(feed: RefFeed) -> Timetable:
-    stops = pd.DataFrame(
-        {
-            "stop_id": [f"s{i}" for i in range(feed.n_stops)],
-            "stop_name": [f"s{i}" for i in range(feed.n_stops)],
-            "lon": 0.0,
-            "lat": 0.0,
-        }
-    )
-    routes = pd.DataFrame({"route_id": ["r"], "route_type": [3]})
-    trips = pd.DataFrame({"trip_id": [f"t{i}" for i in range(len(feed.trips))], "route": 0})
-    rows = [
-        (t, i, ev.stop, ev.arrival, ev.departure, 0 if ev.board else 1, 0 if ev.alight else 1)
-        for t, events in enumerate(feed.trips)
-        for i, ev in enumerate(events)
-    ]
-    st = pd.DataFrame(
-        rows,
-        columns=[
-            "trip",
-            "stop_sequence",
-            "stop",
-            "arrival",
-            "departure",
-            "pickup_type",
-            "drop_off_type",
-        ],
-    )
-    return Timetable.from_frames(stops, routes, trips, st)
+    zeros = np.zeros(feed.n_stops)
+    return timetable_from_events(feed.trips, lon=zeros, lat=zeros)
 
 
 def run(feed, access, departures, n_rounds, tt=None):

@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from _reference import INF, Event, RefFeed, reference
+from _timetables import timetable_from_events
 
 from connectivity import (
     CoordinateError,
     OutsideNetworkError,
     ParameterError,
     StreetNetwork,
-    Timetable,
 )
 from connectivity.network import build_network
 from connectivity.routing import latest_departures, summarise, travel_times
@@ -73,32 +73,13 @@ def street_dijkstra(streets: StreetNetwork, source: int, limit: float) -> dict[i
 
 
 def make_timetable(streets, stop_nodes, trips: list[list[Event]], transfers=None):
-    lon = streets.nodes["lon"].to_numpy()[stop_nodes]
-    lat = streets.nodes["lat"].to_numpy()[stop_nodes]
-    n = len(stop_nodes)
-    stops = pd.DataFrame(
-        {"stop_id": [f"s{i}" for i in range(n)], "stop_name": "x", "lon": lon, "lat": lat}
+    return timetable_from_events(
+        trips,
+        lon=streets.nodes["lon"].to_numpy()[stop_nodes],
+        lat=streets.nodes["lat"].to_numpy()[stop_nodes],
+        transfers=transfers,
+        date=dt.date(2024, 5, 6),
     )
-    routes = pd.DataFrame({"route_id": ["r"], "route_type": [3]})
-    trips_df = pd.DataFrame({"trip_id": [f"t{i}" for i in range(len(trips))], "route": 0})
-    rows = [
-        (t, i, ev.stop, ev.arrival, ev.departure, 0 if ev.board else 1, 0 if ev.alight else 1)
-        for t, events in enumerate(trips)
-        for i, ev in enumerate(events)
-    ]
-    st = pd.DataFrame(
-        rows,
-        columns=[
-            "trip",
-            "stop_sequence",
-            "stop",
-            "arrival",
-            "departure",
-            "pickup_type",
-            "drop_off_type",
-        ],
-    )
-    return Timetable.from_frames(stops, routes, trips_df, st, transfers, date=dt.date(2024, 5, 6))
 
 
 def reference_times(
