@@ -197,6 +197,22 @@ def range_raptor(
 
 
 @njit(cache=True)
+def _walk_tree(
+    s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, out
+):  # pragma: no cover - compiled
+    """Lower ``out[node]`` to ``t + walk(s, node)`` over stop ``s``'s tree entries within
+    ``max_dist`` metres (sorted by distance, so the scan stops at the first beyond)."""
+    for e in range(tree_ptr[s], tree_ptr[s + 1]):
+        dist = tree_dist[e]
+        if dist > max_dist:
+            break
+        v = t + dist * seconds_per_metre
+        n = tree_node[e]
+        if v < out[n]:
+            out[n] = v
+
+
+@njit(cache=True)
 def egress(
     vehicle, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, out
 ):  # pragma: no cover - compiled
@@ -208,16 +224,8 @@ def egress(
     """
     for s in range(vehicle.shape[0]):
         t = vehicle[s]
-        if t >= UNREACHED:
-            continue
-        for e in range(tree_ptr[s], tree_ptr[s + 1]):
-            dist = tree_dist[e]
-            if dist > max_dist:
-                break
-            v = t + dist * seconds_per_metre
-            n = tree_node[e]
-            if v < out[n]:
-                out[n] = v
+        if t < UNREACHED:
+            _walk_tree(s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, out)
 
 
 @njit(cache=True)
@@ -253,14 +261,7 @@ def range_egress(
             if t >= last[s]:
                 continue
             last[s] = t
-            for e in range(tree_ptr[s], tree_ptr[s + 1]):
-                dist = tree_dist[e]
-                if dist > max_dist:
-                    break
-                v = t + dist * seconds_per_metre
-                n = tree_node[e]
-                if v < best[n]:
-                    best[n] = v
+            _walk_tree(s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, best)
         d = departure_times[k]
         for n in range(n_nodes):
             v = best[n] - d

@@ -484,15 +484,19 @@ def run_scenario(
     logger.info("baseline: %r", net)
     base_times = _core_times(net, core, spec)
     before = base_times.at("to_core", p)
-    ind_before = core_periphery(
-        streets,
-        zones,
-        times={"transit": base_times},
-        population=pop,
-        percentiles=(p,),
-        cutoffs=spec.cutoffs,
-        ratio=None,
-    )
+
+    def indicators(times: Any) -> Any:
+        return core_periphery(
+            streets,
+            zones,
+            times={"transit": times},
+            population=pop,
+            percentiles=(p,),
+            cutoffs=spec.cutoffs,
+            ratio=None,
+        )
+
+    ind_before = indicators(base_times)
     iso_before = isochrones(streets, before, cutoffs=spec.cutoffs) if maps else None
     frames = baseline_frames(net)
     day = spec.date or (net.timetable.date if net.timetable is not None else None)
@@ -518,15 +522,7 @@ def run_scenario(
         study.networks[name] = scen
         times = _core_times(scen, core, spec)
         after = times.at("to_core", p)
-        ind_after = core_periphery(
-            streets,
-            zones,
-            times={"transit": times},
-            population=pop,
-            percentiles=(p,),
-            cutoffs=spec.cutoffs,
-            ratio=None,
-        )
+        ind_after = indicators(times)
         changes = _indicator_changes(ind_before, ind_after, zones.columns)
         within = newly_within(before, after, pop, spec.cutoffs)
         lines = line_geometries(scen)
