@@ -26,3 +26,19 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     from connectivity import settings
 
     monkeypatch.setattr(settings, "cache_folder", tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def module_cache(tmp_path_factory: pytest.TempPathFactory):
+    """A cache folder shared by the tests of one module."""
+    return tmp_path_factory.mktemp("module-cache")
+
+
+@pytest.fixture
+def cache(module_cache, monkeypatch: pytest.MonkeyPatch):
+    """Use the module's shared cache, so a network (Helsinki) is built once per module,
+    not once per test."""
+    from connectivity import settings
+
+    monkeypatch.setattr(settings, "cache_folder", module_cache)
+    return module_cache

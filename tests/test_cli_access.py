@@ -12,23 +12,11 @@ import numpy as np
 import pytest
 from pyproj import Transformer
 
-from connectivity import settings
 from connectivity.cli import main
 from connectivity.streets import demo_pbf, load_streets
 
 CORE = (60.1710, 24.9414)
 EVIL = "<script>alert(1)</script>"
-
-
-@pytest.fixture(scope="module")
-def module_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("access-cache")
-
-
-@pytest.fixture
-def cache(module_cache, monkeypatch):
-    monkeypatch.setattr(settings, "cache_folder", module_cache)
-    return module_cache
 
 
 @pytest.fixture

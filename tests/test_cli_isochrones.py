@@ -12,23 +12,10 @@ import pytest
 import shapely
 from shapely.ops import substring
 
-from connectivity import settings
 from connectivity.cli import main
 from connectivity.streets import demo_pbf, load_streets
 
 STATION = "60.1710,24.9414"
-
-
-@pytest.fixture(scope="module")
-def module_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("helsinki-cache")
-
-
-@pytest.fixture
-def cache(module_cache, monkeypatch):
-    """One cache for this module, so Helsinki is built once, not per test."""
-    monkeypatch.setattr(settings, "cache_folder", module_cache)
-    return module_cache
 
 
 @pytest.fixture
