@@ -778,21 +778,28 @@ def _mode_parameters(
     return {"drive_speeds": _drive_table(drive_speeds)}
 
 
-def _resolve_sidepaths(path: Path, mode: Mode, sidepaths: Any) -> dict[str, Any]:
-    """The sidepath choice for a file: ``{"parameter", "used", "reason"}``; logged."""
-    from connectivity._osm import SIDEPATH_CLASSES, roads_only
-
+def _check_sidepaths(mode: Mode, sidepaths: Any) -> None:
     if not (isinstance(sidepaths, bool) or sidepaths == "auto"):
         raise ParameterError(
             f"sidepaths must be True, False or 'auto', got {sidepaths!r}: 'auto' keeps roads "
             "closed by foot=no / bicycle=no only in an extract without footways / cycleways"
         )
+    if mode is Mode.DRIVE and sidepaths is True:
+        raise ParameterError(
+            "sidepaths=True applies to walk and bike networks only; drive follows the "
+            "car access tags: leave sidepaths at 'auto' (or False) for mode drive"
+        )
+
+
+def _resolve_sidepaths(path: Path, mode: Mode, sidepaths: Any) -> dict[str, Any]:
+    """The sidepath choice for a file: ``{"parameter", "used", "reason"}``; logged.
+
+    "auto" is a function of the file's contents (and the code version), which the cache
+    key already holds, so the scan runs only when a network is built, not on a cache hit.
+    """
+    from connectivity._osm import SIDEPATH_CLASSES, roads_only
+
     if mode is Mode.DRIVE:
-        if sidepaths is True:
-            raise ParameterError(
-                "sidepaths=True applies to walk and bike networks only; drive follows the "
-                "car access tags: leave sidepaths at 'auto' (or False) for mode drive"
-            )
         return {"parameter": sidepaths, "used": False, "reason": "drive has no sidepaths"}
     classes = "|".join(SIDEPATH_CLASSES[mode])
     if sidepaths == "auto":
@@ -890,12 +897,12 @@ def load_streets(
     file_kind(path)
     box = check_bbox(bbox) if bbox is not None else None
     params = _mode_parameters(mode, walk_speed, bike_speed, drive_speeds)
-    side = _resolve_sidepaths(path, mode, sidepaths)
+    _check_sidepaths(mode, sidepaths)
     cached = use_cache and settings.use_cache
     digest = file_digest(path)
     key_parts: list[Any] = ["streets", _BUILD_VERSION, digest, mode.value, params, box]
     if mode is not Mode.DRIVE:
-        key_parts.append({"sidepaths": sidepaths, "used": side["used"]})
+        key_parts.append({"sidepaths": sidepaths})
     key = cache_key(*key_parts)
     base = settings.cache_folder / "streets" / key
     if cached:
@@ -904,6 +911,7 @@ def load_streets(
             log.info("%s network of %s read from the cache %s", mode.value, path.name, base)
             return net
     log.info("building the %s network of %s", mode.value, path)
+    side = _resolve_sidepaths(path, mode, sidepaths)
     nodes, segments = read_segments(path, mode, bbox=box, sidepaths=side["used"])
     edges = directed_segments(segments, mode)
     net = assemble(
