@@ -69,7 +69,7 @@ def pandana_all(net, weights, cutoffs):
 
 
 def bench_network_accessibility(walk, repeat):
-    from connectivity.opportunities import network_accessibility
+    from connectivity.accessibility.opportunities import network_accessibility
 
     print(f"\n== walk-only accessibility from every node: {walk}")
     start = time.perf_counter()
@@ -100,9 +100,9 @@ def bench_network_accessibility(walk, repeat):
 def bench_transit(walk, n_origins, n_jobs):
     print(f"\n== walk+transit cumulative accessibility, {n_origins} origins, 4 cutoffs")
     try:
-        from connectivity.gtfs import load_timetable
-        from connectivity.network import build_network
-        from connectivity.opportunities import transit_accessibility
+        from connectivity.accessibility.opportunities import transit_accessibility
+        from connectivity.network.intermodal import build_network
+        from connectivity.transit.gtfs import load_timetable
     except ImportError as exc:
         print(f"not measured: needs routing ({exc})")
         return
@@ -154,8 +154,8 @@ def bench_transit(walk, n_origins, n_jobs):
 
 
 def bench_rings(drive, repeat):
-    from connectivity.access import core_periphery, core_times, report_text
-    from connectivity.zones import read_core, ring_zones
+    from connectivity.accessibility.indicators import core_periphery, core_times, report_text
+    from connectivity.accessibility.zones import read_core, ring_zones
 
     print(f"\n== core-periphery by car, 5 km rings around Mannheim Hbf: {drive}")
     core = read_core(CORE, name="Mannheim Hbf")
@@ -180,7 +180,7 @@ def main(argv=None):
     if not PBF.exists():
         print(f"not measured: {PBF} is absent")
         return 0
-    from connectivity.streets import load_streets
+    from connectivity.streets.graph import load_streets
 
     start = time.perf_counter()
     walk = load_streets(PBF, mode="walk")

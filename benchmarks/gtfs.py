@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {FEED} is absent (set CONNECTIVITY_DATA to the shared data folder)")
         return 0
     sys.path.insert(0, str(ROOT))
-    from connectivity.gtfs import load_timetable
+    from connectivity.transit.gtfs import load_timetable
 
     repeat = max(5, args.repeat)
     tt = load_timetable(FEED, date=DATE, use_cache=False)  # warm imports and the OS file cache
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     code = (
         "import time; t = time.perf_counter(); "
-        "from connectivity.gtfs import load_timetable; "
+        "from connectivity.transit.gtfs import load_timetable; "
         f"load_timetable({str(FEED)!r}, date={DATE!r}, use_cache=False); "
         "print(time.perf_counter() - t)"
     )

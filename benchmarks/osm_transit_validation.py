@@ -105,9 +105,9 @@ CENTRAL = (24.9414, 60.1719)  # Helsinki Central railway station, lon/lat
 def _stop_times_from_central(walk, feed: Path):
     """Walk+transit times from Helsinki Central at 08:00 on 2022-02-22 to every stop:
     (stops frame, single departure, median over the departures of 08:00-09:00)."""
-    from connectivity.gtfs import load_timetable
-    from connectivity.network import build_network
-    from connectivity.routing import travel_times
+    from connectivity.network.intermodal import build_network
+    from connectivity.routing.queries import travel_times
+    from connectivity.transit.gtfs import load_timetable
 
     table = load_timetable(feed, date="2022-02-22")
     network = build_network(walk, table)
@@ -194,7 +194,7 @@ def main() -> int:
         return 0
     import pyrosm
 
-    from connectivity.osm_transit import DEFAULT_SPEEDS, gtfs_from_osm
+    from connectivity.transit.osm_feed import DEFAULT_SPEEDS, gtfs_from_osm
 
     pbf = Path(pyrosm.get_data("helsinki_pbf"))
     dwell = 20.0
@@ -235,7 +235,7 @@ def main() -> int:
                 f"  best of the grid: {best[0]:.0f} km/h (median {best[1]:.1f} s, p90 {best[2]:.1f} s)"
             )
         print("\nwalk+transit from Helsinki Central, 2022-02-22 08:00, to the tram stops")
-        from connectivity.streets import load_streets
+        from connectivity.streets.graph import load_streets
 
         walk = load_streets(pbf, mode="walk")
         hsl_times = _stop_times_from_central(walk, HSL)

@@ -63,10 +63,10 @@ def main() -> int:
         return 1
 
     from connectivity import settings
-    from connectivity.gtfs import load_timetable
-    from connectivity.network import build_network
-    from connectivity.routing import travel_time_matrix, travel_times
-    from connectivity.streets import load_streets
+    from connectivity.network.intermodal import build_network
+    from connectivity.routing.queries import travel_time_matrix, travel_times
+    from connectivity.streets.graph import load_streets
+    from connectivity.transit.gtfs import load_timetable
 
     settings.cache_folder = Path(tempfile.mkdtemp(prefix="routing-bench-"))
     print(f"Rhine-Neckar, {DATE}, 08:00; {os.cpu_count()} cores (shared: a loaded machine)")

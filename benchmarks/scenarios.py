@@ -6,8 +6,8 @@ Wasserturm - Neckarau - Rheinau - Rheinau Bahnhof; stops every 700 m, 30 km/h, b
 headways of 5, 7.5, 10, 12.5 and 15 minutes. Accessibility: the number of the 500
 origins (random street nodes, seeded) reached within 45 minutes leaving at 08:00.
 
-- variant (the way of :func:`connectivity.scenario.compare_variants`): apply the line to
-  the baseline (:func:`connectivity.scenario.apply_scenario`: a new timetable and the new
+- variant (the way of :func:`connectivity.scenarios.modifications.compare_variants`): apply the line to
+  the baseline (:func:`connectivity.scenarios.modifications.apply_scenario`: a new timetable and the new
   stops' links only) and route the 500 origins; "pruned" routes only the origins that can
   reach a new stop within 45 minutes on the baseline (exact), "all" routes all of them;
 - rebuild: write the modified feed (write_gtfs), load_timetable, build_network (no
@@ -73,17 +73,17 @@ def main() -> int:
         return 1
 
     from connectivity import settings
-    from connectivity.gtfs import load_timetable
-    from connectivity.gtfs_write import write_gtfs
-    from connectivity.network import build_network
-    from connectivity.routing import travel_time_matrix
-    from connectivity.scenario import (
+    from connectivity.network.intermodal import build_network
+    from connectivity.routing.queries import travel_time_matrix
+    from connectivity.scenarios.modifications import (
         AddLine,
         _reachable_new_stops,
         apply_scenario,
         baseline_frames,
     )
-    from connectivity.streets import load_streets
+    from connectivity.streets.graph import load_streets
+    from connectivity.transit.gtfs import load_timetable
+    from connectivity.transit.write import write_gtfs
 
     settings.cache_folder = Path(tempfile.mkdtemp(prefix="scenario-bench-"))
     work = Path(tempfile.mkdtemp(prefix="scenario-feeds-"))

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import connectivity as cx
-from connectivity.isochrone import write_geotiff
-from connectivity.maps import find_leaflet, isochrone_map, save_map
+from connectivity.accessibility.isochrones import write_geotiff
+from connectivity.outputs.maps import find_leaflet, isochrone_map, save_map
 
 STATION = (60.1710, 24.9414)  # lat, lon
 CUTOFFS = (300, 600, 900)  # seconds

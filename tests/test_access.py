@@ -1,4 +1,4 @@
-"""Tests of connectivity.access: core-periphery indicators on a hand-made agglomeration."""
+"""Tests of connectivity.accessibility.indicators: core-periphery indicators on a hand-made agglomeration."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from conftest import shared_data
 from shapely.geometry import box
 
 from connectivity import OutsideNetworkError, ParameterError
-from connectivity.access import (
+from connectivity.accessibility.indicators import (
     CoreTimes,
     core_periphery,
     core_times,
@@ -21,8 +21,8 @@ from connectivity.access import (
     write_indicators,
     write_report,
 )
-from connectivity.streets import StreetNetwork
-from connectivity.zones import read_core, ring_zones, zone_of_nodes
+from connectivity.accessibility.zones import read_core, ring_zones, zone_of_nodes
+from connectivity.streets.graph import StreetNetwork
 
 CRS = "EPSG:32632"
 CX, CY = 461_000.0, 5_481_000.0
@@ -364,7 +364,7 @@ def test_errors():
 
 @pytest.mark.integration
 def test_rhine_neckar_rings_by_car():
-    from connectivity.streets import load_streets
+    from connectivity.streets.graph import load_streets
 
     drive = load_streets(shared_data("rhein-neckar/rnv.osm.pbf"), mode="drive")
     core = read_core("49.4794,8.4694", name="Mannheim Hbf")
@@ -471,8 +471,8 @@ def _ref_median(values, weights, p=50):
 
 
 def test_transit_core_times_match_the_schedules():
-    from connectivity.access import transit_core_times
-    from connectivity.network import build_network
+    from connectivity.accessibility.indicators import transit_core_times
+    from connectivity.network.intermodal import build_network
 
     walk = _network("walk")
     network = build_network(walk, _bus_timetable(walk))
@@ -527,8 +527,8 @@ def test_transit_core_times_match_the_schedules():
 
 
 def test_transit_accessibility_from_many_origins():
-    from connectivity.network import build_network
-    from connectivity.opportunities import transit_accessibility
+    from connectivity.accessibility.opportunities import transit_accessibility
+    from connectivity.network.intermodal import build_network
 
     walk = _network("walk")
     network = build_network(walk, _bus_timetable(walk))

@@ -9,8 +9,8 @@ from _gtfs_feed import base_feed, hms, write_feed
 from conftest import shared_data
 
 from connectivity import GtfsError, cli
-from connectivity._audit import audit
-from connectivity.gtfs import load_timetable
+from connectivity.transit.audit import audit
+from connectivity.transit.gtfs import load_timetable
 
 MON = dt.date(2024, 1, 8)
 
@@ -271,7 +271,7 @@ def test_cli_dates_lists_trip_counts_and_the_busiest(tmp_path, capsys):
     ],
 )
 def test_real_feeds_are_usable_and_summaries_match_the_timetable(relative):
-    from connectivity.gtfs import load_timetable
+    from connectivity.transit.gtfs import load_timetable
 
     path = shared_data(relative)
     frame = audit(path)

@@ -1,4 +1,4 @@
-"""Tests of connectivity.bottlenecks on networks the tests build, where the answer is
+"""Tests of connectivity.bottlenecks.analysis on networks the tests build, where the answer is
 known by hand or computed by an independent brute force here."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pyproj import Transformer
 from shapely.geometry import box
 
 from connectivity import EmptyNetworkError, OutsideNetworkError, ParameterError
-from connectivity import bottlenecks as bn
-from connectivity.streets import StreetNetwork
+from connectivity.bottlenecks import analysis as bn
+from connectivity.streets.graph import StreetNetwork
 
 CRS = "EPSG:32632"  # UTM 32N (Mannheim)
 X0, Y0 = 460_000.0, 5_480_000.0
@@ -888,7 +888,7 @@ def test_rhine_neckar_cuts_and_trips_are_consistent():
     from conftest import shared_data
     from scipy.sparse.csgraph import dijkstra
 
-    from connectivity.streets import load_streets
+    from connectivity.streets.graph import load_streets
 
     pbf = shared_data("rhein-neckar/rnv.osm.pbf")
     net = load_streets(pbf, mode="drive")
@@ -934,7 +934,7 @@ def _transit_case():
     long road (walkable, 7.6 km) and by bus route S (every 15 min, 10 min ride); tram U
     runs inside the core town."""
     from connectivity import Timetable
-    from connectivity.network import build_network
+    from connectivity.network.intermodal import build_network
 
     coords = {}
     for town, x0 in (("c", X0), ("s", X0 + SAT_X)):
@@ -1200,7 +1200,7 @@ def test_cli_transit_ranks_the_satellite_route_first(tmp_path, capsys):
     ],
 )
 def test_vehicle_capacity_of_extended_route_types_follows_their_basic_type(route_type, expected):
-    from connectivity.bottlenecks import _vehicle_capacity
+    from connectivity.bottlenecks.analysis import _vehicle_capacity
 
     # Air (1100) has no basic type: the bus default, not the trolleybus (11).
     table = {1: 1000.0, 3: 80.0, 4: 300.0, 11: 100.0}

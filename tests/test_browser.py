@@ -12,7 +12,12 @@ import numpy as np
 import pytest
 
 from connectivity import MissingDependencyError
-from connectivity.maps import FILL_OPACITY, ISOCHRONE_COLOURS, OFFLINE_BACKGROUND, find_leaflet
+from connectivity.outputs.maps import (
+    FILL_OPACITY,
+    ISOCHRONE_COLOURS,
+    OFFLINE_BACKGROUND,
+    find_leaflet,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +53,7 @@ def rendered(tmp_path_factory):
     except MissingDependencyError as exc:
         pytest.skip(f"the npm package leaflet is missing: {exc}")
     from connectivity import settings
-    from connectivity._demo import demo
+    from connectivity.studies.demo import demo
 
     out = tmp_path_factory.mktemp("browser")
     old = settings.cache_folder
@@ -154,7 +159,7 @@ def test_escaped_names_show_as_text_and_run_nothing(tmp_path):
     import shapely
 
     from connectivity import Timetable
-    from connectivity.maps import access_map, save_map, transit_routes
+    from connectivity.outputs.maps import access_map, save_map, transit_routes
 
     browser = chromium()
     try:

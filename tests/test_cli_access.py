@@ -13,7 +13,7 @@ import pytest
 from pyproj import Transformer
 
 from connectivity.cli import main
-from connectivity.streets import demo_pbf, load_streets
+from connectivity.streets.graph import demo_pbf, load_streets
 
 CORE = (60.1710, 24.9414)
 EVIL = "<script>alert(1)</script>"
@@ -21,7 +21,7 @@ EVIL = "<script>alert(1)</script>"
 
 @pytest.fixture
 def feed(cache):
-    from connectivity.osm_transit import estimated_feed
+    from connectivity.transit.osm_feed import estimated_feed
 
     return estimated_feed(demo_pbf(), timezone="Europe/Helsinki")
 
@@ -205,8 +205,8 @@ def test_errors(cache, feed, population, tmp_path, capsys, change, message):
 
 
 def test_car_only_without_feeds(cache, tmp_path, capsys):
-    from connectivity.access import core_times
-    from connectivity.zones import read_core
+    from connectivity.accessibility.indicators import core_times
+    from connectivity.accessibility.zones import read_core
 
     out = tmp_path / "car"
     argv = ["-q", "access", "--osm", str(demo_pbf()), "--core", f"{CORE[0]},{CORE[1]}"]

@@ -13,7 +13,7 @@ import shapely
 from shapely.ops import substring
 
 from connectivity.cli import main
-from connectivity.streets import demo_pbf, load_streets
+from connectivity.streets.graph import demo_pbf, load_streets
 
 STATION = "60.1710,24.9414"
 
@@ -255,15 +255,15 @@ def test_offline_map_without_leaflet(tmp_path, capsys):
 
 @pytest.fixture
 def estimated(cache):
-    from connectivity.osm_transit import estimated_feed
+    from connectivity.transit.osm_feed import estimated_feed
 
     return estimated_feed(demo_pbf(), timezone="Europe/Helsinki")
 
 
 def test_isochrones_walk_transit(cache, estimated, tmp_path, capsys):
-    from connectivity.gtfs import load_timetable
-    from connectivity.network import build_network
-    from connectivity.transit_isochrone import transit_isochrones
+    from connectivity.accessibility.transit_isochrones import transit_isochrones
+    from connectivity.network.intermodal import build_network
+    from connectivity.transit.gtfs import load_timetable
 
     out = tmp_path / "transit.geojson"
     argv = ["-q", "isochrones", "--osm", str(demo_pbf()), "--origin", STATION]

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectivity import GtfsError, InputFileError, NoServiceError, ParameterError
-from connectivity.gtfs import TransitMode, load_timetable, service_dates
+from connectivity.transit.gtfs import TransitMode, load_timetable, service_dates
 
 MON = dt.date(2024, 1, 8)
 SAT = dt.date(2024, 1, 6)
@@ -726,7 +726,7 @@ def test_cache_is_keyed_by_content_and_date_and_survives_corruption(tmp_path, ca
 def test_each_feed_is_hashed_once_per_load(tmp_path, monkeypatch, use_cache):
     import hashlib
 
-    import connectivity.gtfs as gtfs
+    import connectivity.transit.gtfs as gtfs
 
     feed = write_feed(tmp_path / "f", base_feed(), as_zip=True)
     calls = []

@@ -10,7 +10,7 @@ import pytest
 from _gtfs_feed import RawFeed, _seconds
 from conftest import shared_data
 
-from connectivity.gtfs import load_timetable, service_dates
+from connectivity.transit.gtfs import load_timetable, service_dates
 
 pytestmark = pytest.mark.integration
 

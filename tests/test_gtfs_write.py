@@ -10,7 +10,7 @@ import pytest
 from _gtfs_feed import RawFeed, base_feed, hms, write_feed
 
 from connectivity import ParameterError, Timetable, audit, load_timetable
-from connectivity.gtfs_write import write_gtfs
+from connectivity.transit.write import write_gtfs
 
 DATE = "2024-01-09"
 

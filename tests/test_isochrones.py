@@ -10,14 +10,14 @@ import shapely
 from shapely.ops import substring
 
 from connectivity import CoordinateError, OutsideNetworkError, ParameterError
-from connectivity.isochrone import (
+from connectivity.accessibility.isochrones import (
     isochrones,
     travel_time_surface,
     travel_times_from,
     write_geotiff,
     write_isochrones,
 )
-from connectivity.streets import StreetNetwork, load_streets
+from connectivity.streets.graph import StreetNetwork, load_streets
 
 X0, Y0 = 385_000.0, 6_672_000.0  # central Helsinki in UTM 35N (EPSG:32635)
 CRS = "EPSG:32635"
@@ -309,14 +309,14 @@ def test_bad_parameters(kwargs, match):
 def test_public_names_are_the_functions():
     # A submodule named like a public function would shadow it once imported.
     import connectivity as cx
-    import connectivity._demo
-    import connectivity.isochrone
-    import connectivity.maps
+    import connectivity.accessibility.isochrones
+    import connectivity.outputs.maps
+    import connectivity.studies.demo
 
-    assert cx.isochrones is connectivity.isochrone.isochrones
-    assert cx.travel_times_from is connectivity.isochrone.travel_times_from
-    assert cx.demo is connectivity._demo.demo
-    assert cx.isochrone_map is connectivity.maps.isochrone_map
+    assert cx.isochrones is connectivity.accessibility.isochrones.isochrones
+    assert cx.travel_times_from is connectivity.accessibility.isochrones.travel_times_from
+    assert cx.demo is connectivity.studies.demo.demo
+    assert cx.isochrone_map is connectivity.outputs.maps.isochrone_map
 
 
 def test_one_way_street_is_only_reached_forwards():
@@ -359,8 +359,8 @@ def _one_street_osm(path):
 def test_max_distance_also_snaps_the_origin_of_the_polygons(tmp_path, capsys):
     # An origin 700 m north of the only street: allowed by max_distance=1000, so the
     # polygons (which time the origin's street from the origin) must accept it too.
+    from connectivity.accessibility.isochrones import isochrones_from_file
     from connectivity.cli import main
-    from connectivity.isochrone import isochrones_from_file
 
     osm = _one_street_osm(tmp_path / "street.osm")
     lat, lon = 49.5 + 700 / 111_200, 8.6069225  # above the street's middle
@@ -393,7 +393,7 @@ def test_transit_isochrones_snap_the_origin_with_snap_distance():
     # so the origin's own street is reached from 504 s on, not from 0 s.
     from test_transit_isochrone import EIGHT, _network
 
-    from connectivity.transit_isochrone import transit_isochrones, transit_times_from
+    from connectivity.accessibility.transit_isochrones import transit_isochrones, transit_times_from
 
     walk, net = _network()
     x, y = float(walk.nodes["x"].iat[2]), float(walk.nodes["y"].iat[2]) + 700
@@ -444,7 +444,7 @@ def test_geotiff_and_polygons_agree_at_a_time_that_float32_rounds_to_the_cutoff(
 def test_transit_percentile_and_window_checks():
     from test_transit_isochrone import EIGHT, _network
 
-    from connectivity.transit_isochrone import transit_times_from
+    from connectivity.accessibility.transit_isochrones import transit_times_from
 
     walk, net = _network()
     lat, lon = float(walk.nodes["lat"].iat[0]), float(walk.nodes["lon"].iat[0])

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from connectivity import MissingDependencyError, ParameterError, settings
-from connectivity.maps import (
+from connectivity.outputs.maps import (
     ISOCHRONE_COLOURS,
     escape,
     find_leaflet,
@@ -150,7 +150,7 @@ def test_bad_input(iso):
 def test_add_legend_and_title_on_any_map():
     import folium
 
-    from connectivity.maps import add_legend, add_title
+    from connectivity.outputs.maps import add_legend, add_title
 
     m = folium.Map(tiles=None)
     add_legend(m, [("#ff0000", "<i>zone</i>"), ("#00ff00", "{{ x }}")], title="a & b")
@@ -203,7 +203,7 @@ def zones():
 def test_indicator_scales_and_labels():
     import math
 
-    from connectivity.maps import (
+    from connectivity.outputs.maps import (
         NO_VALUE_COLOUR,
         format_indicator,
         indicator_label,
@@ -234,7 +234,7 @@ def test_indicator_scales_and_labels():
 
 
 def test_access_map_layers_tooltips_and_escaping(zones):
-    from connectivity.maps import access_map
+    from connectivity.outputs.maps import access_map
 
     m = access_map(zones, core=ORIGIN, isochrones=None, title=f"Study of {EVIL}")
     page = map_html(m)
@@ -267,7 +267,7 @@ def test_access_map_layers_tooltips_and_escaping(zones):
 
 
 def test_access_map_errors(zones):
-    from connectivity.maps import access_map
+    from connectivity.outputs.maps import access_map
 
     with pytest.raises(ParameterError, match="no column 'jobs'"):
         access_map(zones, columns=["jobs"])
@@ -282,7 +282,7 @@ def test_transit_routes_from_stop_sequences_and_shapes(tmp_path):
     import pandas as pd
 
     from connectivity import Timetable
-    from connectivity.maps import add_routes, transit_routes
+    from connectivity.outputs.maps import add_routes, transit_routes
 
     stops = pd.DataFrame(
         {
@@ -387,7 +387,7 @@ def test_isochrone_map_with_two_sets_and_routes(iso):
     ],
 )
 def test_extended_route_types_take_the_colour_of_their_basic_type(route_type, basic):
-    from connectivity.maps import ROUTE_COLOUR, ROUTE_TYPE_COLOURS, _route_colour
+    from connectivity.outputs.maps import ROUTE_COLOUR, ROUTE_TYPE_COLOURS, _route_colour
 
     expected = ROUTE_COLOUR if basic is None else ROUTE_TYPE_COLOURS[basic]
     assert _route_colour("", route_type) == expected

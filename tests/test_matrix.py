@@ -10,8 +10,8 @@ from _reference import Event
 from test_routing import SPEED, X0, Y0, grid, hand_case, make_timetable, random_case
 
 from connectivity import ParameterError
-from connectivity.network import build_network
-from connectivity.routing import travel_time_matrix, travel_times
+from connectivity.network.intermodal import build_network
+from connectivity.routing.queries import travel_time_matrix, travel_times
 
 
 def points_at(streets, nodes, ids=None):

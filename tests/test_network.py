@@ -12,7 +12,7 @@ from _reference import Event
 from test_routing import SPEED, X0, Y0, grid, make_timetable, street_dijkstra
 
 from connectivity import EmptyNetworkError, ParameterError, StreetNetwork, Timetable, settings
-from connectivity.network import FP_MIN_TIME, FP_TIMED, FP_WALK, build_network
+from connectivity.network.intermodal import FP_MIN_TIME, FP_TIMED, FP_WALK, build_network
 
 
 def footpaths_of(net):
@@ -83,13 +83,13 @@ def test_stop_is_projected_onto_its_nearest_edge():
 def test_far_stop_is_reported_and_reachable_by_transit_only(caplog):
     streets = line_streets()
     stops = stops_frame(streets, [(X0, Y0), (X0 + 200, Y0 + 900)])
-    caplog.set_level(logging.WARNING, logger="connectivity.network")
+    caplog.set_level(logging.WARNING, logger="connectivity.network.intermodal")
     net = build_network(streets, timetable_of(stops), max_link_distance=300, walk_speed=SPEED)
     assert "1 of 2 stops are farther than max_link_distance=300 m" in caplog.text
     assert net.stop_linked.tolist() == [True, False]
     assert net.meta["unlinked_stops"] == 1
     assert net.tree_ptr[2] - net.tree_ptr[1] == 0  # no egress walk from the far stop
-    from connectivity.routing import travel_times
+    from connectivity.routing.queries import travel_times
 
     res = travel_times(net, (stops["lon"][0], stops["lat"][0]), departure=0)
     assert res.stop_times().tolist() == [0.0, 100.0]  # the trip 0 -> 1 takes 100 s
@@ -173,7 +173,7 @@ def test_cache_is_reused_and_an_unreadable_entry_is_rebuilt(caplog):
     assert not other.meta["from_cache"]
     assert len(list((settings.cache_folder / "networks").glob("*.npz"))) == 2
     entries[0].write_bytes(b"not a zip")
-    caplog.set_level(logging.WARNING, logger="connectivity.network")
+    caplog.set_level(logging.WARNING, logger="connectivity.network.intermodal")
     third = build_network(streets, tt, walk_speed=SPEED)
     assert not third.meta["from_cache"] and "unreadable network cache" in caplog.text
     np.testing.assert_array_equal(third.tree_dist, first.tree_dist)
@@ -233,7 +233,7 @@ def test_bad_inputs_raise():
 
 
 def test_points_near_the_same_street_walk_straight_along_it():
-    from connectivity.routing import travel_times
+    from connectivity.routing.queries import travel_times
 
     streets = line_streets()
     # two stops by edge 1 -> 2: 30 m north at 140 m, 10 m south at 180 m; one far away

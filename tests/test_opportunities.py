@@ -1,4 +1,4 @@
-"""Tests of connectivity.opportunities: reading, assignment to nodes, accessibility."""
+"""Tests of connectivity.accessibility.opportunities: reading, assignment to nodes, accessibility."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import Polygon
 
 from connectivity import CoordinateError, InputFileError, ParameterError
-from connectivity.opportunities import (
+from connectivity.accessibility.opportunities import (
     AssignmentReport,
     Opportunities,
     assign_opportunities,
@@ -26,7 +26,7 @@ from connectivity.opportunities import (
     network_accessibility,
     read_opportunities,
 )
-from connectivity.streets import StreetNetwork
+from connectivity.streets.graph import StreetNetwork
 
 CRS = "EPSG:32632"
 X0, Y0 = 460_000.0, 5_482_000.0  # top-left corner of the test raster
@@ -90,7 +90,7 @@ def test_raster_total_is_preserved_and_assigned_to_the_nearest_node(tmp_path, ca
     _write_raster(path, data, nodata=-9999.0)
     network = _network()
     max_distance = 150.0
-    with caplog.at_level(logging.WARNING, logger="connectivity.opportunities"):
+    with caplog.at_level(logging.WARNING, logger="connectivity.accessibility.opportunities"):
         weights, report = assign_opportunities(network, str(path), max_distance=max_distance)
 
     # Independently: every valid cell's centre, its nearest node by a loop.
@@ -263,7 +263,7 @@ def test_grid_cells_count_at_their_centroids(tmp_path, caplog):
     grid = gpd.GeoDataFrame({"population": population}, geometry=cells, crs="EPSG:4326")
     path = tmp_path / "grid.gpkg"
     grid.to_file(path)
-    with caplog.at_level(logging.WARNING, logger="connectivity.opportunities"):
+    with caplog.at_level(logging.WARNING, logger="connectivity.accessibility.opportunities"):
         weights, report = assign_opportunities(network, f"{path}:population", max_distance=250)
     assert "1 of 64 values of 'population' are missing" in caplog.text
     expected = np.zeros(network.n_nodes)
@@ -292,7 +292,7 @@ def test_grid_cells_count_at_their_centroids(tmp_path, caplog):
 def test_assign_nothing_and_prebuilt_opportunities(caplog):
     network = _network(20)
     empty = Opportunities(np.zeros(0), np.zeros(0), np.zeros(0), "points", "nothing", "w")
-    with caplog.at_level(logging.WARNING, logger="connectivity.opportunities"):
+    with caplog.at_level(logging.WARNING, logger="connectivity.accessibility.opportunities"):
         weights, report = assign_opportunities(network, empty)
     assert weights.sum() == 0 and report == AssignmentReport(0.0, 0.0, 0.0, 0.0, 0, 0)
     assert "holds no opportunities" in caplog.text
@@ -477,7 +477,7 @@ def test_network_accessibility_equals_pandana():
 
 @pytest.mark.integration
 def test_helsinki_grid_on_the_embedded_walk_network():
-    from connectivity.streets import demo_pbf, load_streets
+    from connectivity.streets.graph import demo_pbf, load_streets
 
     path = shared_data("helsinki/population_grid_2020.gpkg")
     walk = load_streets(demo_pbf(), mode="walk")

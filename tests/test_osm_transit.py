@@ -1,4 +1,4 @@
-"""Tests of the estimated GTFS feed from OSM route relations (connectivity.osm_transit).
+"""Tests of the estimated GTFS feed from OSM route relations (connectivity.transit.osm_feed).
 
 A hand-written OSM XML holds four route relations whose expected stops, shapes, run
 times, headways and problems are worked out here independently (projection with pyproj,
@@ -27,7 +27,7 @@ from connectivity._errors import (
     ParameterError,
 )
 from connectivity.cli import main
-from connectivity.osm_transit import (
+from connectivity.transit.osm_feed import (
     DEFAULT_HEADWAYS,
     DEFAULT_SPEEDS,
     MODES,
@@ -367,7 +367,7 @@ def test_routes_agencies_and_feed_info(written) -> None:
 
 
 def test_problems_reported_with_counts(osm_file: Path, tmp_path: Path, caplog) -> None:
-    with caplog.at_level(logging.WARNING, logger="connectivity.osm_transit"):
+    with caplog.at_level(logging.WARNING, logger="connectivity.transit.osm_feed"):
         _, report = gtfs_from_osm(osm_file, out=tmp_path / "t.zip")
     report = report.set_index("relation")
     gap = float(np.hypot(*(_xy(5) - _xy(4))))
@@ -438,7 +438,7 @@ def test_estimated_feed_is_cached(osm_file: Path) -> None:
 
 
 def test_estimated_feed_cache_follows_the_default_speeds(osm_file: Path, monkeypatch) -> None:
-    import connectivity.osm_transit as osm_transit
+    import connectivity.transit.osm_feed as osm_transit
 
     path = estimated_feed(osm_file)
     monkeypatch.setitem(osm_transit.DEFAULT_SPEEDS, "bus", 10.0)
@@ -450,7 +450,7 @@ def test_estimated_feed_cache_follows_the_default_speeds(osm_file: Path, monkeyp
 
 
 def test_date_range_and_load_back(osm_file: Path, tmp_path: Path) -> None:
-    from connectivity.gtfs import load_timetable
+    from connectivity.transit.gtfs import load_timetable
 
     path, _ = gtfs_from_osm(osm_file, out=tmp_path / "t.zip", date_range="2024-01-01:2024-12-31")
     feed = _read_zip(path)
@@ -627,7 +627,7 @@ def test_helsinki_relation_count_matches_osmium(helsinki_pbf: Path) -> None:
 
 @pytest.mark.integration
 def test_helsinki_feed_loads_back(helsinki_pbf: Path, tmp_path: Path, caplog) -> None:
-    from connectivity.gtfs import load_timetable
+    from connectivity.transit.gtfs import load_timetable
 
     with caplog.at_level(logging.WARNING):
         path, report = gtfs_from_osm(
@@ -783,7 +783,7 @@ def test_bz2_xml_is_read(tmp_path: Path) -> None:
 
 
 def test_route_lines(written) -> None:
-    from connectivity.osm_transit import route_lines
+    from connectivity.transit.osm_feed import route_lines
 
     path, _, feed = written
     lines = route_lines(path).set_index("shape_id")
@@ -841,7 +841,7 @@ def test_stops_at_one_place_along_the_route_are_one(tmp_path: Path, last: list[i
 
 @pytest.mark.integration
 def test_helsinki_feed_passes_the_audit(helsinki_pbf: Path, tmp_path: Path) -> None:
-    from connectivity._audit import audit
+    from connectivity.transit.audit import audit
 
     path, _ = gtfs_from_osm(helsinki_pbf, out=tmp_path / "h.zip", timezone="Europe/Helsinki")
     problems = audit(path, date="2022-02-22")
@@ -860,7 +860,7 @@ def test_cli_feed_passes_gtfs_audit(helsinki_pbf: Path, tmp_path: Path, capsys) 
 
 
 def test_handwritten_feed_passes_the_audit(written) -> None:
-    from connectivity._audit import audit
+    from connectivity.transit.audit import audit
 
     path, _, _ = written
     problems = audit(path, date="2024-03-06")

@@ -8,7 +8,7 @@ from _reference import INF, Event, RefFeed, reference
 from _timetables import timetable_from_events
 
 from connectivity import Timetable
-from connectivity._raptor import (
+from connectivity.routing._raptor import (
     UNREACHED,
     csr_from_pairs,
     egress,

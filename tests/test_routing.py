@@ -23,8 +23,8 @@ from connectivity import (
     ParameterError,
     StreetNetwork,
 )
-from connectivity.network import build_network
-from connectivity.routing import latest_departures, summarise, travel_times
+from connectivity.network.intermodal import build_network
+from connectivity.routing.queries import latest_departures, summarise, travel_times
 
 X0, Y0 = 500_000.0, 6_670_000.0
 SPEED = 3.6  # km/h: one metre a second, so walks are whole seconds
@@ -586,7 +586,7 @@ def test_rhine_neckar_from_mannheim_hbf_bounded_by_direct_trips():
 
     # Every stop, to the second, against the time-expanded reference on the whole day's
     # 150k stop events; its footpaths are the network's, its access the street walk.
-    from connectivity.routing import footpath_costs
+    from connectivity.routing.queries import footpath_costs
 
     st = tt.stop_times()
     trips = [

@@ -12,9 +12,9 @@ import pytest
 from _gtfs_feed import hms, write_feed
 
 from connectivity import ScenarioError, StreetNetwork, load_timetable
-from connectivity.network import build_network
-from connectivity.routing import travel_times
-from connectivity.scenario import (
+from connectivity.network.intermodal import build_network
+from connectivity.routing.queries import travel_times
+from connectivity.scenarios.modifications import (
     AddLine,
     AddStop,
     ChangeFrequency,
@@ -386,7 +386,7 @@ def test_scenario_gtfs_round_trips(tmp_path, two_routes):
     from test_gtfs_write import assert_same
 
     from connectivity import audit
-    from connectivity.gtfs_write import write_gtfs
+    from connectivity.transit.write import write_gtfs
 
     streets, stops, slow, fast = two_routes
     base = built(tmp_path, streets, feed_files(streets, stops, slow + fast), "base")
@@ -414,8 +414,8 @@ def test_compare_variants_pruning_is_exact(tmp_path):
     within the cutoff were not routed again."""
     import pandas as pd
 
-    from connectivity.routing import travel_time_matrix
-    from connectivity.scenario import compare_variants
+    from connectivity.routing.queries import travel_time_matrix
+    from connectivity.scenarios.modifications import compare_variants
 
     streets = street_grid(14, 14, spacing=200)
     stops = {f"s{i}": n for i, n in enumerate((0, 15, 30, 45, 60))}
@@ -542,7 +542,7 @@ def test_rhine_neckar_line_round_trips_and_links_like_a_build(tmp_path):
     from test_gtfs_write import assert_same
 
     from connectivity import audit, load_streets
-    from connectivity.gtfs_write import write_gtfs
+    from connectivity.transit.write import write_gtfs
 
     folder = shared_data("rhein-neckar")
     streets = load_streets(folder / "rnv.osm.pbf", mode="walk")
@@ -588,7 +588,7 @@ def test_compare_variants_pruning_with_a_window_keeps_early_journeys(tmp_path):
     08:00 (1200 s before): pruning must still route this origin."""
     import pandas as pd
 
-    from connectivity.scenario import compare_variants
+    from connectivity.scenarios.modifications import compare_variants
 
     streets = street_line()
     stops = {"B": 1, "C": 20}

@@ -11,10 +11,15 @@ import pandas as pd
 import pytest
 
 from connectivity import audit, cli, demo_pbf, load_streets, load_timetable
-from connectivity._scenario_file import read_scenario
-from connectivity.access import transit_core_times
-from connectivity.network import build_network
-from connectivity.scenario import AddLine, ChangeFrequency, apply_scenario, empty_timetable
+from connectivity.accessibility.indicators import transit_core_times
+from connectivity.network.intermodal import build_network
+from connectivity.scenarios.file import read_scenario
+from connectivity.scenarios.modifications import (
+    AddLine,
+    ChangeFrequency,
+    apply_scenario,
+    empty_timetable,
+)
 
 CORE = (60.1699, 24.9384)  # lat, lon: near the railway station
 STOPS = [[24.9384, 60.1699], [24.9480, 60.1760], [24.9500, 60.1780]]

@@ -9,8 +9,8 @@ import shapely
 from PIL import Image
 
 from connectivity import ParameterError
-from connectivity._static_map import static_map
-from connectivity.maps import indicator_scale
+from connectivity.outputs.maps import indicator_scale
+from connectivity.outputs.static_map import static_map
 
 
 def _rgb(hex_colour):

@@ -421,7 +421,7 @@ def test_largest_strongly_connected_component_is_kept(tmp_path, caplog):
     ],
 )
 def test_parse_maxspeed(value, kmh):
-    from connectivity._osm import parse_maxspeed
+    from connectivity.streets._osm import parse_maxspeed
 
     assert parse_maxspeed(value) == pytest.approx(kmh, nan_ok=True)
 
@@ -701,7 +701,7 @@ def _osmium_ways(path, mode, bbox=None, sidepaths=False):
 @pytest.mark.parametrize("mode", ["walk", "drive"])
 def test_helsinki_ways_match_an_independent_osmium_count(mode):
     from connectivity import Mode, demo_pbf, load_streets
-    from connectivity._osm import read_segments
+    from connectivity.streets._osm import read_segments
 
     path = demo_pbf()
     ways, node_ids, expected_segments = _osmium_ways(path, mode)
@@ -723,7 +723,7 @@ def test_helsinki_ways_match_an_independent_osmium_count(mode):
 @pytest.mark.integration
 def test_helsinki_bbox_reads_the_segments_with_an_end_inside():
     from connectivity import Mode, demo_pbf, load_streets
-    from connectivity._osm import read_segments
+    from connectivity.streets._osm import read_segments
 
     box = (24.940, 60.165, 24.948, 60.172)
     ways, node_ids, expected_segments = _osmium_ways(demo_pbf(), "walk", bbox=box)
@@ -744,7 +744,7 @@ def test_rhine_neckar_walk_network_matches_osmium_and_reloads_from_cache(caplog)
     from conftest import shared_data
 
     from connectivity import Mode, load_streets
-    from connectivity._osm import read_segments
+    from connectivity.streets._osm import read_segments
 
     path = shared_data("rhein-neckar/rnv.osm.pbf")
     ways, node_ids, expected_segments = _osmium_ways(path, "walk")
@@ -985,7 +985,8 @@ def test_sidepaths_cache_key_holds_parameter_and_choice(tmp_path):
 
 
 def test_sidepaths_auto_scans_the_file_only_when_building(tmp_path, monkeypatch):
-    from connectivity import _osm, load_streets
+    from connectivity import load_streets
+    from connectivity.streets import _osm
 
     roads = _side_osm(tmp_path, "roads.osm")
     scans = []

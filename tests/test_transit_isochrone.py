@@ -12,10 +12,10 @@ import pytest
 import shapely
 
 from connectivity import OutsideNetworkError, ParameterError, Timetable
-from connectivity.isochrone import isochrones, travel_time_surface
-from connectivity.network import build_network
-from connectivity.streets import StreetNetwork
-from connectivity.transit_isochrone import transit_isochrones, transit_times_from
+from connectivity.accessibility.isochrones import isochrones, travel_time_surface
+from connectivity.accessibility.transit_isochrones import transit_isochrones, transit_times_from
+from connectivity.network.intermodal import build_network
+from connectivity.streets.graph import StreetNetwork
 
 CRS = "EPSG:32635"
 CX, CY = 385_000.0, 6_672_000.0

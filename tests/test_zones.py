@@ -1,4 +1,4 @@
-"""Tests of connectivity.zones: the core, zone files, rings and node membership."""
+"""Tests of connectivity.accessibility.zones: the core, zone files, rings and node membership."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from connectivity import (
     OverpassError,
     ParameterError,
 )
-from connectivity.streets import StreetNetwork
-from connectivity.zones import Core, read_core, read_zones, ring_zones, zone_of_nodes
+from connectivity.accessibility.zones import Core, read_core, read_zones, ring_zones, zone_of_nodes
+from connectivity.streets.graph import StreetNetwork
 
 CRS = "EPSG:32632"  # UTM 32N: Mannheim
 CENTRE_X, CENTRE_Y = 461_000.0, 5_481_000.0
@@ -233,7 +233,7 @@ def test_read_zones_errors(tmp_path, caplog):
         geometry=[box(8.4, 49.4, 8.5, 49.5), LineString([(8.4, 49.4), (8.5, 49.5)])],
         crs="EPSG:4326",
     )
-    with caplog.at_level(logging.WARNING, logger="connectivity.zones"):
+    with caplog.at_level(logging.WARNING, logger="connectivity.accessibility.zones"):
         zones = read_zones(mixed)
     assert zones["name"].tolist() == ["town"]
     assert "dropped 1 of 2 rows that are not polygons" in caplog.text

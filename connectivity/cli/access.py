@@ -1,0 +1,232 @@
+"""``connectivity access``: core-periphery indicators of an agglomeration, by walk+transit
+and by car, written as a table (CSV + GeoJSON), an HTML map, a PNG and a text report.
+
+The steps are the public functions: :func:`connectivity.streets.graph.load_streets` (walk and
+drive networks), :func:`connectivity.accessibility.zones.read_core`, :func:`connectivity.accessibility.zones.read_zones`
+or :func:`connectivity.accessibility.zones.ring_zones`, :func:`connectivity.accessibility.opportunities.assign_opportunities`
+(population on the walk network), :func:`connectivity.accessibility.indicators.transit_core_times` and
+:func:`connectivity.accessibility.indicators.core_times`, :func:`connectivity.accessibility.indicators.core_periphery`, then
+:func:`connectivity.outputs.maps.access_map` and :func:`connectivity.outputs.static_map.static_map`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+from connectivity._errors import InputFileError, ParameterError
+
+#: Files written into ``--out``.
+OUTPUTS = (
+    "indicators.csv",
+    "indicators.geojson",
+    "profile.csv",
+    "access.html",
+    "access.png",
+    "report.txt",
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``access`` subcommand."""
+    p = subparsers.add_parser(
+        "access",
+        help="core-periphery indicators by walk+transit and car, with map and report",
+        description=(
+            "Per zone of the periphery: population, travel times to and from the core by "
+            "walk+transit (over a departure window) and by car, their ratio, and the share "
+            "of the population within cutoffs of the core. Writes indicators.csv, "
+            "indicators.geojson, profile.csv, access.html, access.png and report.txt into "
+            "--out."
+        ),
+    )
+    p.add_argument("--osm", required=True, type=Path, help=".osm.pbf, .osm or .osm.bz2 file")
+    p.add_argument(
+        "--gtfs", nargs="+", type=Path, metavar="FEED", help="GTFS feeds (zip or folder)"
+    )
+    p.add_argument(
+        "--core", required=True, metavar="LAT,LON|FILE", help="core point or polygon file"
+    )
+    zones = p.add_mutually_exclusive_group(required=True)
+    zones.add_argument("--zones", type=Path, help="vector file of named zones (polygons)")
+    zones.add_argument("--rings", type=float, metavar="KM", help="rings every KM km")
+    p.add_argument("--max-km", type=float, help="outer edge of the last ring (default: network)")
+    p.add_argument(
+        "--population",
+        metavar="SPEC",
+        help="raster.tif | grid.gpkg:COLUMN | points.csv:COLUMN (default: nodes count 1)",
+    )
+    p.add_argument("--departure", metavar="YYYY-MM-DDTHH:MM", help="start of the window")
+    p.add_argument("--window", type=float, default=60.0, metavar="MIN", help="minutes (default 60)")
+    p.add_argument(
+        "--percentiles",
+        default="",
+        metavar="P,P,...",
+        help="percentiles over the window besides the median, e.g. 25,75",
+    )
+    p.add_argument(
+        "--cutoffs", default="30,45,60", metavar="MIN,MIN,...", help="minutes (default 30,45,60)"
+    )
+    p.add_argument("--out", required=True, type=Path, help="folder to write into")
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="inline Leaflet into the map (needs the npm package leaflet); no tiles",
+    )
+    p.add_argument("--leaflet", type=Path, help="folder of the npm package leaflet")
+    p.set_defaults(func=run)
+
+
+def _percentiles(text: str) -> tuple[float, ...]:
+    parts = [t.strip() for t in str(text).split(",") if t.strip()]
+    try:
+        values = tuple(float(t) for t in parts)
+    except ValueError:
+        raise ParameterError(
+            f"--percentiles {text!r}: give numbers in (0, 100] separated by commas, e.g. 25,75"
+        ) from None
+    if any(not (math.isfinite(v) and 0 < v <= 100) for v in values):
+        raise ParameterError(
+            f"--percentiles {text!r}: give numbers in (0, 100] separated by commas, e.g. 25,75"
+        )
+    return values
+
+
+def _exists(path: Path, option: str) -> None:
+    if not Path(path).exists():
+        raise InputFileError(f"{option} {path}: no such file or folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``connectivity access``."""
+    from connectivity.accessibility.indicators import (
+        core_periphery,
+        core_times,
+        distance_profile,
+        report_text,
+        transit_core_times,
+        write_indicators,
+    )
+    from connectivity.accessibility.zones import read_core, read_zones, ring_zones
+    from connectivity.cli.bottlenecks import _core
+    from connectivity.cli.isochrones import parse_departure_text, parse_minutes, parse_window
+    from connectivity.outputs.maps import access_map, find_leaflet, save_map
+    from connectivity.streets.graph import load_streets
+
+    # Every check on the arguments first, before any long work.
+    _exists(args.osm, "--osm")
+    for feed in args.gtfs or []:
+        _exists(feed, "--gtfs")
+    if args.zones is not None:
+        _exists(args.zones, "--zones")
+    if args.rings is not None and not (math.isfinite(args.rings) and args.rings > 0):
+        raise ParameterError(f"--rings {args.rings:g}: give the ring width in km, e.g. --rings 5")
+    if args.max_km is not None and args.rings is None:
+        raise ParameterError("--max-km is the outer edge of --rings: drop it with --zones")
+    if args.max_km is not None and not (math.isfinite(args.max_km) and args.max_km > 0):
+        raise ParameterError(f"--max-km {args.max_km:g}: give the outer edge in km, e.g. 30")
+    if args.gtfs and not args.departure:
+        raise ParameterError(
+            "--gtfs needs --departure YYYY-MM-DDTHH:MM (e.g. --departure 2016-11-04T08:00)"
+        )
+    if args.departure and not args.gtfs:
+        raise ParameterError("--departure is for walk+transit times: give the feeds with --gtfs")
+    departure = parse_departure_text(args.departure) if args.gtfs else None
+    window = parse_window(args.window)
+    cutoffs = parse_minutes(args.cutoffs)
+    percentiles = _percentiles(args.percentiles)
+    if args.out.exists() and not args.out.is_dir():
+        raise ParameterError(f"--out {args.out} is a file: give a folder to write into")
+    leaflet = find_leaflet(args.leaflet) if args.offline else None
+    core = read_core(_core(args.core))
+
+    walk = load_streets(args.osm, mode="walk")
+    core.node(walk)  # the core must lie on the network: fail before routing
+    if args.zones is not None:
+        zones = read_zones(args.zones)
+    else:
+        zones = ring_zones(core, network=walk, every_km=args.rings, max_km=args.max_km)
+    population = None
+    assignment = None
+    if args.population:
+        from connectivity.accessibility.opportunities import assign_opportunities
+
+        population, assignment = assign_opportunities(walk, args.population)
+
+    times: dict[str, Any] = {}
+    routes = None
+    iso = None
+    if departure is not None:
+        from connectivity.accessibility.isochrones import isochrones
+        from connectivity.network.intermodal import build_network
+        from connectivity.outputs.maps import transit_routes
+        from connectivity.transit.gtfs import load_timetable
+
+        timetable = load_timetable(list(args.gtfs), date=departure.date())
+        network = build_network(walk, timetable)
+        times["transit"] = transit_core_times(
+            network, core, departure=departure, window=window, percentiles=percentiles
+        )
+        iso = isochrones(walk, times["transit"].at("from_core", 50), cutoffs=cutoffs)
+        routes = transit_routes(timetable, feeds=[f for f in args.gtfs if f.is_file()])
+    drive = load_streets(args.osm, mode="drive")
+    times["car"] = core_times(drive, core, on=walk)
+
+    table = core_periphery(
+        walk, zones, times=times, population=population, percentiles=percentiles, cutoffs=cutoffs
+    )
+    profile = distance_profile(walk, core, times, population=population)
+    out = Path(args.out)
+    when = ""
+    if departure is not None:
+        when = f", walk+transit leaving {departure:%Y-%m-%d %H:%M}"
+        if window:
+            when += f" + {window / 60:g} min"
+    title = f"Core-periphery indicators around {core.name}{when}"
+    lines = [report_text(table, title=title).rstrip("\n"), ""]
+    if assignment is not None:
+        lines.append(
+            f"Population: {assignment.total:,.0f} in {args.population}; "
+            f"{assignment.assigned:,.0f} assigned to the walk network, "
+            f"{assignment.unassigned:,.0f} ({assignment.share_unassigned:.1%}, "
+            f"{assignment.n_unassigned} of {assignment.n_points} cells or points) too far "
+            "from it and left out."
+        )
+    else:
+        lines.append("Population: not given; every walk network node counts 1.")
+    lines.append(
+        "Times are medians over the zone's population (p50); car times from the drive network."
+    )
+    paths = {
+        "indicators.csv": write_indicators(table, out / "indicators.csv"),
+        "indicators.geojson": write_indicators(table, out / "indicators.geojson"),
+        "profile.csv": write_indicators(profile, out / "profile.csv"),
+    }
+    from connectivity._files import write_text_atomic
+    from connectivity.outputs.static_map import static_map
+
+    m = access_map(
+        table,
+        core=core,
+        isochrones={"walk+transit from the core": iso} if iso is not None else None,
+        routes=routes,
+        offline=args.offline,
+        leaflet=leaflet,
+        title=title,
+    )
+    paths["access.html"] = save_map(m, out / "access.html")
+    paths["access.png"] = static_map(
+        out / "access.png",
+        indicators=table,
+        routes=routes,
+        point=(core.lat, core.lon),
+        point_label=f"core: {core.name}",
+        title=title,
+    )
+    paths["report.txt"] = write_text_atomic(out / "report.txt", "\n".join(lines) + "\n")
+    print("\n".join(lines))
+    for name in OUTPUTS:
+        print(f"wrote {paths[name]}")
+    return 0

@@ -1,0 +1,180 @@
+"""``connectivity bottlenecks``: the links that hold the periphery to the core, ranked."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from pathlib import Path
+
+from connectivity._errors import ParameterError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``bottlenecks`` subcommand."""
+    parser = subparsers.add_parser(
+        "bottlenecks",
+        help="rank the roads (or junctions) whose failure costs the core-periphery trips most",
+        description=(
+            "Find the streets that tie the periphery zones to the core: core-periphery "
+            "betweenness picks the candidates, each is removed in turn and the travel times "
+            "recomputed exactly. Writes bottlenecks.csv, bottlenecks.geojson, cuts.csv "
+            "(minimum cuts per zone), baseline.csv, indicators.csv (per zone) and "
+            "bottlenecks.html (a map) into --out. --mode transit joins the walk network "
+            "and the feeds (averaged headways) and ranks routes or stops."
+        ),
+    )
+    parser.add_argument("--osm", required=True, type=Path, help=".osm.pbf, .osm or .osm.bz2 file")
+    parser.add_argument(
+        "--gtfs", nargs="+", type=Path, metavar="FEED", help="GTFS feeds (--mode transit only)"
+    )
+    parser.add_argument("--mode", default="drive", help="drive, walk or transit (default drive)")
+    parser.add_argument(
+        "--core",
+        required=True,
+        help="the core: LAT,LON (latitude first), a polygon file (GeoJSON, GeoPackage) or a "
+        "place name",
+    )
+    zones = parser.add_mutually_exclusive_group(required=True)
+    zones.add_argument("--zones", type=Path, help="periphery zones: a polygon file")
+    zones.add_argument(
+        "--rings", type=float, metavar="KM", help="rings every KM km around the core"
+    )
+    parser.add_argument(
+        "--population",
+        help="population: points, a grid or a raster (FILE or FILE:COLUMN); default: every "
+        "street node counts 1",
+    )
+    parser.add_argument("--population-column", help="column of the population in the file")
+    parser.add_argument(
+        "--top", type=int, default=20, help="candidates evaluated and ranked (default 20)"
+    )
+    parser.add_argument(
+        "--kind",
+        choices=["road", "edge", "way", "node", "route", "stop"],
+        help="what fails: a road between junctions (default for drive and walk), a directed "
+        "edge, an OSM way, a junction; for transit a route (default) or a stop",
+    )
+    parser.add_argument(
+        "--date", help="service date of the feeds, YYYY-MM-DD (default: the busiest date)"
+    )
+    parser.add_argument(
+        "--cutoffs", default="30,45,60", help="travel-time thresholds in minutes (default 30,45,60)"
+    )
+    parser.add_argument(
+        "--unreachable-penalty",
+        metavar="MIN",
+        help="minutes that a trip made impossible costs in the ranking (default: the "
+        "largest cutoff)",
+    )
+    parser.add_argument(
+        "--core-radius",
+        type=float,
+        default=1000.0,
+        help="metres around a core point that form the core area (default 1000)",
+    )
+    parser.add_argument(
+        "--betweenness-sources",
+        type=int,
+        default=100,
+        metavar="K",
+        help="sources sampled for the all-pairs betweenness column (0: skip; default 100)",
+    )
+    parser.add_argument(
+        "--no-merge",
+        action="store_true",
+        help="rank every road between junctions on its own (default: a street through "
+        "several junctions carrying the same trips counts once)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="processes for the removals (-1: all cores)"
+    )
+    parser.add_argument("--offline", action="store_true", help="inline Leaflet into the map")
+    parser.add_argument("--out", required=True, type=Path, help="folder of the outputs")
+    parser.set_defaults(func=run)
+
+
+def _core(text: str) -> object:
+    """``LAT,LON`` parsed strictly (clear errors for typos); anything else as it is."""
+    from connectivity.cli.isochrones import parse_latlon
+
+    looks_numeric = False
+    with contextlib.suppress(ValueError):
+        float(text.replace(";", ",").split(",")[0])
+        looks_numeric = True
+    if looks_numeric and not Path(text).exists():
+        return parse_latlon(text, option="--core")
+    return text
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``connectivity bottlenecks``."""
+    from connectivity._modes import Mode
+    from connectivity.bottlenecks.analysis import find_bottlenecks
+    from connectivity.cli.isochrones import parse_minutes
+
+    mode_text = str(args.mode).strip().lower()
+    cutoffs = parse_minutes(args.cutoffs)
+    penalty = (
+        parse_minutes(args.unreachable_penalty, option="--unreachable-penalty")[0]
+        if args.unreachable_penalty is not None
+        else None
+    )
+    core = _core(args.core)
+    zones = args.rings if args.rings is not None else args.zones
+    if args.top < 1:
+        raise ParameterError(f"--top {args.top}: give at least 1")
+    from connectivity.streets.graph import load_streets
+
+    if mode_text == "transit":
+        if not args.gtfs:
+            raise ParameterError("--mode transit needs the feeds: add --gtfs FEED [FEED ...]")
+        from connectivity.bottlenecks.analysis import transit_view
+        from connectivity.network.intermodal import build_network
+        from connectivity.transit.gtfs import load_timetable
+
+        kind = args.kind or "route"
+        timetable = load_timetable(args.gtfs, date=args.date)
+        network = transit_view(build_network(load_streets(args.osm, mode="walk"), timetable))
+        label = "transit"
+    else:
+        mode = Mode.parse(mode_text)
+        if args.gtfs:
+            raise ParameterError(
+                f"--gtfs is read only with --mode transit; drop it for --mode {mode.value}"
+            )
+        if args.kind in ("route", "stop"):
+            raise ParameterError(
+                f"--kind {args.kind} ranks transit {args.kind}s: add --mode transit and --gtfs "
+                "FEED, or use --kind road, edge, way or node"
+            )
+        kind = args.kind or "road"
+        network = load_streets(args.osm, mode=mode)
+        label = mode.value
+    result = find_bottlenecks(
+        network,
+        core=core,
+        zones=zones,
+        population=args.population,
+        population_column=args.population_column,
+        kind=kind,
+        top=args.top,
+        cutoffs=cutoffs,
+        unreachable_penalty=penalty,
+        core_radius=args.core_radius,
+        betweenness_k=args.betweenness_sources if args.betweenness_sources >= 0 else None,
+        merge_streets=not args.no_merge,
+        n_jobs=args.jobs,
+        progress=False if args.quiet else None,
+    )
+    paths = result.write(args.out, offline=args.offline)
+    table = result.table
+    print(f"ranked {len(table)} {kind} candidates ({label}); wrote {args.out}:")
+    for path in paths:
+        print(f"  {path}")
+    for row in table.head(10).itertuples(index=False):
+        label = row.name or row.ref or row.highway or f"{row.kind} {row.key}"
+        print(
+            f"{row.rank:>3}. {label}: cut off {row.cut_off:,.0f}, "
+            f"+{row.person_hours:,.1f} person-hours, loss {row.loss_hours:,.1f} h"
+        )
+    return 0

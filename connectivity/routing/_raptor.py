@@ -1,0 +1,295 @@
+"""Compiled RAPTOR kernels: (range-)RAPTOR over Timetable arrays, egress over stop trees.
+
+The kernels read plain arrays only (no Python objects) and are compiled with numba
+(``cache=True``; the first call of a fresh install compiles them once, a few seconds).
+
+The journey model (the same in :mod:`connectivity.routing.queries` and in the reference of the
+tests):
+
+- A journey starts with an *access* walk from the origin to a stop (given to the kernel
+  as ``access_stops`` / ``access_times``, seconds after the departure). The first vehicle
+  is boarded at any departure at or after the access arrival: no slack.
+- Riding: a trip of a pattern is boarded at a position whose ``pattern_board`` is true,
+  and left at a later position whose ``pattern_alight`` is true.
+- After leaving a vehicle at stop ``q`` at time ``t``, the next vehicle may be boarded at
+  stop ``p`` at a departure ``>= t + board_cost(q, p)``, over a *footpath* ``q -> p``
+  (``fp_*`` arrays, a CSR over stops). The footpath list includes ``q -> q`` itself
+  (cost: the transfer slack) unless a rule forbids changing there. Footpaths are applied
+  once after each round, never chained.
+- Each footpath also has a ``walk`` time (the walk without the slack): ``t + walk`` is
+  when the passenger *is at* ``p``, reported as that stop's arrival.
+- Round ``k`` (``1 .. n_rounds``) allows ``k`` vehicles, i.e. ``k - 1`` transfers.
+
+Two results per departure and stop: ``arrive`` (earliest time at the stop by access walk,
+vehicle or footpath walk) and ``vehicle`` (earliest arrival *by vehicle*; egress walks
+start from these). :data:`UNREACHED` marks stops not reached.
+
+Range-RAPTOR (Delling, Pajor, Werneck 2012, as in R5): departures are processed latest
+first and the per-round labels are kept between them. A label reached from a later
+departure is valid for an earlier one (the passenger may wait at the origin), so each
+departure's result equals a RAPTOR run from that departure alone, for a fraction of the
+work.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit
+
+if TYPE_CHECKING:
+    from connectivity.transit.timetable import Timetable
+
+#: Arrival time of a stop that was not reached (int64 seconds).
+UNREACHED = np.int64(2**31 - 1)
+
+
+@njit(cache=True)
+def range_raptor(
+    pattern_stop_ptr,
+    pattern_stops,
+    pattern_board,
+    pattern_alight,
+    pattern_trip_ptr,
+    time_ptr,
+    arrivals,
+    departures,
+    stop_pattern_ptr,
+    stop_patterns,
+    stop_pattern_pos,
+    fp_ptr,
+    fp_to,
+    fp_walk,
+    fp_board,
+    access_stops,
+    access_times,
+    departure_times,
+    n_rounds,
+):  # pragma: no cover - compiled
+    """Run range-RAPTOR for every departure time (any order; int64 seconds).
+
+    Returns ``(arrive, vehicle)``: two ``(n_departures, n_stops)`` int64 arrays of
+    absolute times, :data:`UNREACHED` where a stop is not reached.
+    """
+    n_stops = stop_pattern_ptr.shape[0] - 1
+    n_patterns = pattern_stop_ptr.shape[0] - 1
+    n_dep = departure_times.shape[0]
+    inf = UNREACHED
+    ready = np.full((n_rounds + 1, n_stops), inf, np.int64)
+    vehicle = np.full((n_rounds + 1, n_stops), inf, np.int64)
+    arrive = np.full((n_rounds + 1, n_stops), inf, np.int64)
+    out_arrive = np.empty((n_dep, n_stops), np.int64)
+    out_vehicle = np.empty((n_dep, n_stops), np.int64)
+
+    marked = np.zeros(n_stops, np.bool_)
+    marked_list = np.empty(n_stops, np.int64)
+    vmarked = np.zeros(n_stops, np.bool_)
+    vmarked_list = np.empty(n_stops, np.int64)
+    queue_pos = np.full(n_patterns, -1, np.int64)
+    queue = np.empty(n_patterns, np.int64)
+
+    order = np.argsort(departure_times)
+    for oi in range(n_dep - 1, -1, -1):
+        d = departure_times[order[oi]]
+        # Round 0: the access walks.
+        n_marked = 0
+        for i in range(access_stops.shape[0]):
+            s = access_stops[i]
+            t = d + access_times[i]
+            if t < arrive[0, s]:
+                arrive[0, s] = t
+            if t < ready[0, s]:
+                ready[0, s] = t
+                if not marked[s]:
+                    marked[s] = True
+                    marked_list[n_marked] = s
+                    n_marked += 1
+        last_round = 0
+        for k in range(1, n_rounds + 1):
+            for s in range(n_stops):
+                if ready[k - 1, s] < ready[k, s]:
+                    ready[k, s] = ready[k - 1, s]
+                if vehicle[k - 1, s] < vehicle[k, s]:
+                    vehicle[k, s] = vehicle[k - 1, s]
+                if arrive[k - 1, s] < arrive[k, s]:
+                    arrive[k, s] = arrive[k - 1, s]
+            last_round = k
+            if n_marked == 0:
+                continue
+            # Queue the patterns through marked stops, from their earliest marked stop.
+            n_queue = 0
+            for i in range(n_marked):
+                s = marked_list[i]
+                marked[s] = False
+                for e in range(stop_pattern_ptr[s], stop_pattern_ptr[s + 1]):
+                    p = stop_patterns[e]
+                    pos = stop_pattern_pos[e]
+                    if queue_pos[p] < 0:
+                        queue_pos[p] = pos
+                        queue[n_queue] = p
+                        n_queue += 1
+                    elif pos < queue_pos[p]:
+                        queue_pos[p] = pos
+            n_marked = 0
+            n_vmarked = 0
+            # Scan each queued pattern once.
+            for qi in range(n_queue):
+                p = queue[qi]
+                start = queue_pos[p]
+                queue_pos[p] = -1
+                sp = pattern_stop_ptr[p]
+                n_st = pattern_stop_ptr[p + 1] - sp
+                n_tr = pattern_trip_ptr[p + 1] - pattern_trip_ptr[p]
+                base = time_ptr[p]
+                trip = -1
+                for pos in range(start, n_st):
+                    s = pattern_stops[sp + pos]
+                    if trip >= 0 and pattern_alight[sp + pos]:
+                        t = np.int64(arrivals[base + trip * n_st + pos])
+                        if t < vehicle[k, s]:
+                            vehicle[k, s] = t
+                            if t < arrive[k, s]:
+                                arrive[k, s] = t
+                            if not vmarked[s]:
+                                vmarked[s] = True
+                                vmarked_list[n_vmarked] = s
+                                n_vmarked += 1
+                    if pattern_board[sp + pos]:
+                        r = ready[k - 1, s]
+                        if r >= inf:
+                            continue
+                        if trip >= 0 and r > departures[base + trip * n_st + pos]:
+                            continue
+                        # Earliest trip departing at or after r (FIFO: sorted by trip).
+                        lo = 0
+                        hi = trip + 1 if trip >= 0 else n_tr
+                        while lo < hi:
+                            mid = (lo + hi) // 2
+                            if departures[base + mid * n_st + pos] >= r:
+                                hi = mid
+                            else:
+                                lo = mid + 1
+                        if lo < n_tr and departures[base + lo * n_st + pos] >= r:
+                            trip = lo
+            # Footpaths from the stops reached by vehicle in this round.
+            for i in range(n_vmarked):
+                q = vmarked_list[i]
+                vmarked[q] = False
+                t = vehicle[k, q]
+                for e in range(fp_ptr[q], fp_ptr[q + 1]):
+                    p = fp_to[e]
+                    tw = t + fp_walk[e]
+                    if tw < arrive[k, p]:
+                        arrive[k, p] = tw
+                    tb = t + fp_board[e]
+                    if tb < ready[k, p]:
+                        ready[k, p] = tb
+                        if not marked[p]:
+                            marked[p] = True
+                            marked_list[n_marked] = p
+                            n_marked += 1
+        for i in range(n_marked):
+            marked[marked_list[i]] = False
+        out_arrive[order[oi]] = arrive[last_round]
+        out_vehicle[order[oi]] = vehicle[last_round]
+    return out_arrive, out_vehicle
+
+
+@njit(cache=True)
+def _walk_tree(
+    s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, out
+):  # pragma: no cover - compiled
+    """Lower ``out[node]`` to ``t + walk(s, node)`` over stop ``s``'s tree entries within
+    ``max_dist`` metres (sorted by distance, so the scan stops at the first beyond)."""
+    for e in range(tree_ptr[s], tree_ptr[s + 1]):
+        dist = tree_dist[e]
+        if dist > max_dist:
+            break
+        v = t + dist * seconds_per_metre
+        n = tree_node[e]
+        if v < out[n]:
+            out[n] = v
+
+
+@njit(cache=True)
+def egress(
+    vehicle, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, out
+):  # pragma: no cover - compiled
+    """Lower ``out[node]`` (float seconds) to ``vehicle[s] + walk(s, node)`` for every
+    reached stop ``s`` and tree entry within ``max_dist`` metres.
+
+    Each stop's tree entries are sorted by distance, so the scan stops at the first one
+    beyond ``max_dist``.
+    """
+    for s in range(vehicle.shape[0]):
+        t = vehicle[s]
+        if t < UNREACHED:
+            _walk_tree(s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, out)
+
+
+@njit(cache=True)
+def range_egress(
+    vehicle,
+    departure_times,
+    direct,
+    tree_ptr,
+    tree_node,
+    tree_dist,
+    max_dist,
+    seconds_per_metre,
+    out,
+):  # pragma: no cover - compiled
+    """Travel times to every node for every departure: ``out[k, node]`` (float32) is
+    ``min(direct[node], vehicle[k, s] + walk(s, node) - departure_times[k])``.
+
+    Departures are taken latest first and only the stops whose vehicle arrival improved
+    since the previous (later) departure are walked from again: an earlier departure
+    never arrives later, so the running minimum over stops stays valid (as labels do in
+    range-RAPTOR). ``direct`` is the walk from the origin in seconds (``inf`` beyond it).
+    """
+    n_dep = departure_times.shape[0]
+    n_stops = vehicle.shape[1]
+    n_nodes = direct.shape[0]
+    best = np.full(n_nodes, np.inf)
+    last = np.full(n_stops, UNREACHED, np.int64)
+    order = np.argsort(departure_times)
+    for oi in range(n_dep - 1, -1, -1):
+        k = order[oi]
+        for s in range(n_stops):
+            t = vehicle[k, s]
+            if t >= last[s]:
+                continue
+            last[s] = t
+            _walk_tree(s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, best)
+        d = departure_times[k]
+        for n in range(n_nodes):
+            v = best[n] - d
+            w = direct[n]
+            out[k, n] = v if v < w else w
+
+
+def timetable_arrays(timetable: Timetable) -> tuple[np.ndarray, ...]:
+    """The Timetable arrays in the order :func:`range_raptor` takes them."""
+    tt = timetable
+    return (
+        np.ascontiguousarray(tt.pattern_stop_ptr, np.int64),
+        np.ascontiguousarray(tt.pattern_stops, np.int64),
+        np.ascontiguousarray(tt.pattern_board, np.bool_),
+        np.ascontiguousarray(tt.pattern_alight, np.bool_),
+        np.ascontiguousarray(tt.pattern_trip_ptr, np.int64),
+        np.ascontiguousarray(tt.time_ptr, np.int64),
+        np.ascontiguousarray(tt.arrivals, np.int32),
+        np.ascontiguousarray(tt.departures, np.int32),
+        np.ascontiguousarray(tt.stop_pattern_ptr, np.int64),
+        np.ascontiguousarray(tt.stop_patterns, np.int64),
+        np.ascontiguousarray(tt.stop_pattern_pos, np.int64),
+    )
+
+
+def csr_from_pairs(n: int, src: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Sort ``(src, columns...)`` rows by ``src`` into a CSR: ``(ptr, *columns)``."""
+    src = np.asarray(src, np.int64)
+    order = np.argsort(src, kind="stable")
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).astype(np.int64)
+    return (ptr, *(np.ascontiguousarray(np.asarray(c)[order]) for c in columns))

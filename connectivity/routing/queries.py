@@ -1,0 +1,1302 @@
+"""Schedule-exact routing: travel times from a point, range queries, arrive-by.
+
+:func:`travel_times` walks from the origin over the streets (access), rides the timetable
+with RAPTOR (:mod:`connectivity.routing._raptor`), and walks from every stop reached by vehicle
+to the street nodes (egress, from the network's stop trees). With a ``window`` it runs
+range-RAPTOR over every minute of the window and summarises each destination's
+distribution of travel times over the departure minutes (minimum, percentiles), as R5
+does. :func:`latest_departures` answers the arrive-by question by running the same
+kernel on the time-reversed timetable.
+
+The rules of a journey (the documented model every test checks):
+
+- access and egress walks and the direct walk are each at most ``max_walk_time``;
+  walking times are ``metres / walk_speed``; access walks to stops are rounded up to
+  whole seconds;
+- the first vehicle is boarded at any departure at or after the access arrival;
+- changing vehicles at a stop needs ``transfer_slack`` seconds; walking to another stop
+  (a footpath of the network, at most its ``transfer_radius``) needs the walk plus the
+  slack; ``transfers.txt`` rules override both (see :mod:`connectivity.network.intermodal`);
+- at most ``max_transfers + 1`` vehicles;
+- a percentile over the window is the nearest-rank percentile of the travel times of
+  the departure minutes (unreached minutes count as infinite).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import weakref
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from connectivity._errors import ParameterError
+from connectivity._modes import Mode
+from connectivity.network.intermodal import (
+    FP_MIN_TIME,
+    FP_TIMED,
+    FP_WALK,
+    IntermodalNetwork,
+    along,
+    at_ends,
+    same_street_distance,
+    signed_offsets,
+)
+from connectivity.routing._raptor import (
+    UNREACHED,
+    egress,
+    range_egress,
+    range_raptor,
+    timetable_arrays,
+)
+from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE, StreetNetwork
+
+__all__ = [
+    "TravelTimes",
+    "latest_departures",
+    "parse_departure",
+    "travel_time_matrix",
+    "travel_times",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_TRANSFERS = 4
+DEFAULT_TRANSFER_SLACK = 60
+DEFAULT_MAX_WALK_TIME = 1200.0
+TRANSIT = "transit"
+#: Walks are rounded up to whole seconds, ignoring remainders below this (float noise).
+_ROUND_TOLERANCE = 1e-3
+#: Metres of float noise (projections, snapping) tolerated at walking limits.
+_DIST_TOLERANCE = 1e-6
+
+
+@dataclass(eq=False)
+class TravelTimes:
+    """Travel times from one origin (or to one destination, for arrive-by) to every
+    street node of the walk network and every stop, per departure minute.
+
+    Attributes
+    ----------
+    network
+        The network routed on.
+    departures
+        Departure times of the window, seconds after midnight of the timetable's date
+        (for arrive-by: the arrival times).
+    nodes
+        ``(n_departures, n_nodes)`` float seconds, ``inf`` where unreached.
+    stops
+        ``(n_departures, n_stops)`` float seconds, ``inf`` where unreached.
+    percentiles
+        The percentiles :meth:`to_frame` reports by default.
+    mode
+        ``"transit"``, or the street mode.
+    arrive_by
+        Whether these are the times of :func:`latest_departures`.
+    """
+
+    network: IntermodalNetwork
+    departures: np.ndarray
+    nodes: np.ndarray
+    stops: np.ndarray
+    percentiles: tuple[float, ...] = (50,)
+    mode: str = TRANSIT
+    arrive_by: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def node_times(self, stat: str | float = "min") -> np.ndarray:
+        """Per street node, ``"min"``, ``"median"`` or a percentile (a number) of the
+        travel times over the window (seconds, ``inf`` where unreached)."""
+        return summarise(self.nodes, stat)
+
+    def stop_times(self, stat: str | float = "min") -> np.ndarray:
+        """Per stop, as :meth:`node_times`."""
+        return summarise(self.stops, stat)
+
+    @cached_property
+    def _frame_base(self) -> pd.DataFrame:
+        sn = self.network.streets.nodes
+        parts = [
+            pd.DataFrame(
+                {
+                    "id": sn["osmid"].astype(str).to_numpy(),
+                    "kind": "street",
+                    "index": np.arange(len(sn)),
+                    "lon": sn["lon"].to_numpy(float),
+                    "lat": sn["lat"].to_numpy(float),
+                }
+            )
+        ]
+        tt = self.network.timetable
+        if tt is not None and tt.n_stops:
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "id": tt.stops["stop_id"].astype(str).to_numpy(),
+                        "kind": "stop",
+                        "index": np.arange(tt.n_stops),
+                        "lon": tt.stops["lon"].to_numpy(float),
+                        "lat": tt.stops["lat"].to_numpy(float),
+                    }
+                )
+            )
+        return pd.concat(parts, ignore_index=True)
+
+    def to_frame(self, percentiles: tuple[float, ...] | None = None) -> pd.DataFrame:
+        """One row per street node and stop: ``id, kind, index, lon, lat,
+        travel_time_min`` and ``travel_time_pNN`` per percentile (seconds, NaN where
+        unreached); for arrive-by also ``latest_departure_min``, the latest departure
+        that arrives by the end of the window, and ``latest_departure_pNN``, the end of
+        the window minus ``travel_time_pNN`` (seconds after midnight).
+
+        Parameters
+        ----------
+        percentiles
+            Percentiles to report (default :attr:`percentiles`).
+
+        Returns
+        -------
+        frame
+            The tidy table.
+        """
+        frame = self._frame_base.copy()
+        both = np.concatenate([self.nodes, self.stops], axis=1)
+        cols = {"travel_time_min": summarise(both, "min")}
+        for p in percentiles if percentiles is not None else self.percentiles:
+            cols[f"travel_time_p{p:g}"] = summarise(both, p)
+        for name, values in cols.items():
+            frame[name] = np.where(np.isfinite(values), values, np.nan)
+        if self.arrive_by:
+            last = float(self.departures.max())
+            for name in list(cols):
+                frame[name.replace("travel_time", "latest_departure")] = last - frame[name]
+            # The latest departure that arrives by the window's end: the best over the
+            # arrival minutes of (arrival - duration), not the end minus the shortest
+            # duration (which may belong to an earlier arrival minute).
+            arr = self.departures.astype(float)[:, None]
+            with np.errstate(invalid="ignore"):
+                latest = (arr - both).max(axis=0)
+            frame["latest_departure_min"] = np.where(np.isfinite(latest), latest, np.nan)
+        return frame
+
+    def __repr__(self) -> str:
+        reached = int(np.isfinite(self.nodes.min(axis=0)).sum()) if self.nodes.size else 0
+        return (
+            f"TravelTimes(mode={self.mode}, departures={len(self.departures)}, "
+            f"nodes={self.nodes.shape[1]}, reached_nodes={reached}, "
+            f"arrive_by={self.arrive_by})"
+        )
+
+
+def summarise(times: np.ndarray, stat: str | float) -> np.ndarray:
+    """The ``"min"``, ``"median"`` or nearest-rank percentile of ``times`` over axis 0."""
+    times = np.asarray(times)
+    if stat == "min":
+        return times.min(axis=0)
+    q = 50.0 if stat == "median" else float(stat)
+    if not 0 < q <= 100:
+        raise ParameterError(f"a percentile must be in (0, 100] (got {stat!r})")
+    n = times.shape[0]
+    rank = max(int(np.ceil(q / 100 * n)) - 1, 0)
+    return np.partition(times, rank, axis=0)[rank]
+
+
+def parse_departure(network: IntermodalNetwork, departure: Any) -> int:
+    """Seconds after midnight of the timetable's date for a datetime, a time, an
+    ISO string (``YYYY-MM-DDTHH:MM``) or a number of seconds.
+
+    Raises
+    ------
+    ParameterError
+        A datetime on another date than the timetable's, or an unreadable value.
+    """
+    date = network.timetable.date if network.timetable is not None else None
+    if isinstance(departure, bool):
+        raise ParameterError(f"departure must be a time, not {departure!r}")
+    if isinstance(departure, int | float | np.integer | np.floating):
+        if not np.isfinite(departure):
+            raise ParameterError(f"departure must be finite seconds (got {departure!r})")
+        return int(round(float(departure)))
+    if isinstance(departure, str):
+        try:
+            departure = dt.datetime.fromisoformat(departure)
+        except ValueError:
+            raise ParameterError(
+                f"cannot read the departure {departure!r}: give YYYY-MM-DDTHH:MM"
+            ) from None
+    if isinstance(departure, dt.time):
+        return departure.hour * 3600 + departure.minute * 60 + departure.second
+    if isinstance(departure, dt.datetime):
+        secs = departure.hour * 3600 + departure.minute * 60 + departure.second
+        if date is not None and departure.date() != date:
+            days = (departure.date() - date).days
+            raise ParameterError(
+                f"the departure {departure:%Y-%m-%d %H:%M} is not on the timetable's date "
+                f"{date:%Y-%m-%d} ({days:+d} days): load the timetable for "
+                f"{departure:%Y-%m-%d}, or give a time on {date:%Y-%m-%d}"
+            )
+        return secs
+    raise ParameterError(
+        f"departure must be a datetime, a time or seconds after midnight "
+        f"(got {type(departure).__name__})"
+    )
+
+
+# -- preparing queries ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Query:
+    departures: np.ndarray
+    max_transfers: int
+    max_walk_time: float
+    transfer_slack: int
+    walk_speed: float
+    max_time: float
+
+    @property
+    def metres_per_second(self) -> float:
+        return self.walk_speed / 3.6
+
+    @property
+    def max_walk_metres(self) -> float:
+        return self.max_walk_time * self.metres_per_second
+
+
+def _make_query(
+    network: IntermodalNetwork,
+    departure: Any,
+    window: float | None,
+    max_transfers: int,
+    max_walk_time: float,
+    transfer_slack: float,
+    walk_speed: float | None,
+    max_time: float | None,
+    *,
+    step: int = 60,
+) -> _Query:
+    start = parse_departure(network, departure)
+    if window is None or window == 0:
+        deps = np.asarray([start], np.int64)
+    else:
+        if not (np.isfinite(window) and window > 0):
+            raise ParameterError(f"window must be a positive number of seconds (got {window!r})")
+        deps = start + step * np.arange(int(window // step), dtype=np.int64)
+        if len(deps) == 0:
+            deps = np.asarray([start], np.int64)
+    if int(max_transfers) != max_transfers or max_transfers < 0:
+        raise ParameterError(f"max_transfers must be an integer >= 0 (got {max_transfers!r})")
+    if not (np.isfinite(max_walk_time) and max_walk_time >= 0):
+        raise ParameterError(f"max_walk_time must be >= 0 seconds (got {max_walk_time!r})")
+    if not (np.isfinite(transfer_slack) and transfer_slack >= 0):
+        raise ParameterError(f"transfer_slack must be >= 0 seconds (got {transfer_slack!r})")
+    speed = network.walk_speed if walk_speed is None else float(walk_speed)
+    if not (np.isfinite(speed) and speed > 0):
+        raise ParameterError(f"walk_speed must be a positive number of km/h (got {walk_speed!r})")
+    if max_time is not None and not (max_time > 0):
+        raise ParameterError(f"max_time must be a positive number of seconds (got {max_time!r})")
+    q = _Query(
+        departures=deps,
+        max_transfers=int(max_transfers),
+        max_walk_time=float(max_walk_time),
+        transfer_slack=int(round(transfer_slack)),
+        walk_speed=speed,
+        max_time=float(max_time) if max_time is not None else np.inf,
+    )
+    return q
+
+
+def _check_walk_radius(network: IntermodalNetwork, q: _Query) -> None:
+    if q.max_walk_metres > network.walk_radius * (1 + 1e-9):
+        raise ParameterError(
+            f"max_walk_time={q.max_walk_time:g} s at {q.walk_speed:g} km/h is "
+            f"{q.max_walk_metres:,.0f} m, beyond the network's walk_radius of "
+            f"{network.walk_radius:,.0f} m: lower max_walk_time or build the network with "
+            "a larger walk_radius"
+        )
+
+
+def footpath_costs(
+    network: IntermodalNetwork, walk_speed: float, slack: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per footpath, the walk and the boarding cost in whole seconds."""
+    mps = walk_speed / 3.6
+    kind = network.fp_kind
+    walk = np.zeros(len(kind), np.int64)
+    board = np.zeros(len(kind), np.int64)
+    w = kind == FP_WALK
+    walk[w] = np.ceil(network.fp_dist[w] / mps - _ROUND_TOLERANCE).astype(np.int64)
+    board[w] = walk[w] + slack
+    m = kind == FP_MIN_TIME
+    walk[m] = network.fp_time[m]
+    board[m] = network.fp_time[m]
+    t = kind == FP_TIMED
+    walk[t] = 0
+    board[t] = 0
+    return walk, board
+
+
+@dataclass
+class _Engine:
+    """Arrays of one direction (forward, or time-reversed for arrive-by)."""
+
+    timetable: tuple[np.ndarray, ...]
+    fp_ptr: np.ndarray
+    fp_to: np.ndarray
+    fp_src_order: np.ndarray  # footpath rows in this CSR's order, into the network's
+    tree_ptr: np.ndarray
+    tree_node: np.ndarray
+    tree_dist: np.ndarray
+    graph: Any
+
+
+def _engine(network: IntermodalNetwork, reverse: bool) -> _Engine:
+    cache = network.__dict__.setdefault("_engines", {})
+    if reverse in cache:
+        return cache[reverse]
+    n_fp = len(network.fp_to)
+    if network.timetable is None:
+        tt_arrays: tuple[np.ndarray, ...] = ()
+    elif reverse:
+        tt_arrays = _reversed_arrays(network.timetable)
+    else:
+        tt_arrays = timetable_arrays(network.timetable)
+    if reverse:
+        src = np.repeat(np.arange(network.n_stops), np.diff(network.fp_ptr))
+        order = np.lexsort((src, network.fp_to))
+        ptr = np.concatenate(
+            [[0], np.cumsum(np.bincount(network.fp_to, minlength=network.n_stops))]
+        ).astype(np.int64)
+        eng = _Engine(
+            tt_arrays,
+            ptr,
+            src[order].astype(np.int64),
+            order,
+            network.rtree_ptr,
+            network.rtree_node,
+            network.rtree_dist,
+            network.graph_t,
+        )
+    else:
+        eng = _Engine(
+            tt_arrays,
+            network.fp_ptr,
+            network.fp_to.astype(np.int64),
+            np.arange(n_fp),
+            network.tree_ptr,
+            network.tree_node,
+            network.tree_dist,
+            network.graph,
+        )
+    cache[reverse] = eng
+    return eng
+
+
+def _reversed_arrays(tt: Any) -> tuple[np.ndarray, ...]:
+    """The timetable with time negated and every pattern reversed: RAPTOR on it from
+    ``-arrival`` gives ``-latest departure``."""
+    (stop_ptr, stops, board, alight, trip_ptr, time_ptr, arr, dep, sp_ptr, sp_pat, sp_pos) = (
+        timetable_arrays(tt)
+    )
+    r_stops = np.empty_like(stops)
+    r_board = np.empty_like(board)
+    r_alight = np.empty_like(alight)
+    r_arr = np.empty_like(arr)
+    r_dep = np.empty_like(dep)
+    for p in range(len(stop_ptr) - 1):
+        a, b = stop_ptr[p], stop_ptr[p + 1]
+        r_stops[a:b] = stops[a:b][::-1]
+        r_board[a:b] = alight[a:b][::-1]
+        r_alight[a:b] = board[a:b][::-1]
+        n_st = b - a
+        n_tr = trip_ptr[p + 1] - trip_ptr[p]
+        ta, tb = time_ptr[p], time_ptr[p + 1]
+        block_a = arr[ta:tb].reshape(n_tr, n_st)
+        block_d = dep[ta:tb].reshape(n_tr, n_st)
+        r_arr[ta:tb] = (-block_d[::-1, ::-1]).ravel()
+        r_dep[ta:tb] = (-block_a[::-1, ::-1]).ravel()
+    n_st_of = np.diff(stop_ptr)
+    r_pos = n_st_of[sp_pat] - 1 - sp_pos
+    return (
+        stop_ptr,
+        r_stops,
+        r_board,
+        r_alight,
+        trip_ptr,
+        time_ptr,
+        r_arr,
+        r_dep,
+        sp_ptr,
+        sp_pat,
+        r_pos.astype(np.int64),
+    )
+
+
+def _snap_walk(
+    network: IntermodalNetwork, lon: Any, lat: Any, *, towards: bool, max_distance: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Snap points onto the walk network: ``(k, 2)`` end nodes and metres from the point
+    to them (``towards=False``, origins) or from them to the point (destinations), and
+    ``(k, 4)`` rows ``edge, reverse edge, fraction, offset`` of the street it is on."""
+    streets = network.streets
+    s = streets.snap(lon, lat, max_distance=max_distance)
+    length = _edge_lengths(network)
+    len_fwd = length[s.edge]
+    len_rev = np.where(s.reverse_edge >= 0, length[np.maximum(s.reverse_edge, 0)], np.inf)
+    f = at_ends(s.fraction, len_fwd)
+    if towards:
+        du = s.distance + along(f, len_fwd)
+        dv = s.distance + along(1 - f, len_rev)
+    else:
+        du = s.distance + along(f, len_rev)
+        dv = s.distance + along(1 - f, len_fwd)
+    nodes = np.column_stack([s.node_u, s.node_v]).astype(np.int64)
+    px, py = streets.project(lon, lat)
+    side = signed_offsets(streets, s.edge, px, py, s.distance)
+    street = np.column_stack([s.edge, s.reverse_edge, f, side]).astype(float)
+    return nodes, np.column_stack([du, dv]), street
+
+
+def _walk_from(
+    network: IntermodalNetwork,
+    graph: Any,
+    nodes: np.ndarray,
+    offsets: np.ndarray,
+    limit: float,
+    street: np.ndarray | None = None,
+    *,
+    towards: bool = False,
+) -> np.ndarray:
+    """Metres from a snapped point (two end nodes with offsets) over ``graph`` to every
+    node and stop (to the point from them when ``towards``); stops on the point's own
+    street (``street`` from :func:`_snap_walk`) are reached along it directly."""
+    ok = np.isfinite(offsets)
+    if not ok.any():
+        return np.full(graph.shape[0], np.inf)
+    idx = nodes[ok]
+    limit = limit + _DIST_TOLERANCE
+    dist = np.atleast_2d(dijkstra(graph, indices=idx, limit=limit))
+    off = offsets[ok]
+    best = dist[0] + off[0]
+    for row in range(1, len(idx)):  # row-wise: a strided min over axis 0 is slow
+        np.minimum(best, dist[row] + off[row], out=best)
+    if street is not None and network.n_stops:
+        edge, rev = int(street[0]), int(street[1])
+        by_edge = _stops_by_edge(network)
+        cand = np.concatenate(
+            [by_edge.get(edge, np.zeros(0, np.int64)), by_edge.get(rev, np.zeros(0, np.int64))]
+        )
+        if len(cand):
+            length = _edge_lengths(network)
+            d = same_street_distance(
+                length,
+                edge,
+                rev,
+                float(street[2]),
+                float(street[3]),
+                network.stop_edge[cand],
+                network.stop_fraction[cand],
+                network.stop_offset[cand],
+                towards=towards,
+            )
+            at = network.n_nodes + cand
+            best[at] = np.minimum(best[at], d)
+    best[best > limit] = np.inf
+    return best
+
+
+def _edge_lengths(network: IntermodalNetwork) -> np.ndarray:
+    length = network.__dict__.get("_edge_length")
+    if length is None:
+        length = network.streets.edges["length"].to_numpy(float)
+        network.__dict__["_edge_length"] = length
+    return length
+
+
+def _stops_by_edge(network: IntermodalNetwork) -> dict[int, np.ndarray]:
+    cached = network.__dict__.get("_stops_by_edge")
+    if cached is None:
+        linked = np.flatnonzero(network.stop_edge >= 0)
+        cached = {}
+        for e, s in zip(network.stop_edge[linked].tolist(), linked.tolist(), strict=True):
+            cached.setdefault(e, []).append(s)
+        cached = {e: np.asarray(v, np.int64) for e, v in cached.items()}
+        network.__dict__["_stops_by_edge"] = cached
+    return cached
+
+
+def _transit(
+    network: IntermodalNetwork,
+    eng: _Engine,
+    q: _Query,
+    walk_m: np.ndarray,
+    departures: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """RAPTOR from an origin whose walk (metres) to every node and stop is ``walk_m``;
+    returns ``(arrive, vehicle)`` absolute times per departure and stop."""
+    n = network.n_nodes
+    stop_walk = walk_m[n:]
+    reach = np.flatnonzero(np.isfinite(stop_walk))
+    access_t = np.ceil(stop_walk[reach] / q.metres_per_second - _ROUND_TOLERANCE).astype(np.int64)
+    fp_walk, fp_board = footpath_costs(network, q.walk_speed, q.transfer_slack)
+    return range_raptor(  # type: ignore[call-arg]
+        *eng.timetable,
+        eng.fp_ptr,
+        eng.fp_to,
+        fp_walk[eng.fp_src_order],
+        fp_board[eng.fp_src_order],
+        reach.astype(np.int64),
+        access_t,
+        np.asarray(departures, np.int64),
+        q.max_transfers + 1,
+    )
+
+
+def _route_point(
+    network: IntermodalNetwork,
+    nodes: np.ndarray,
+    offsets: np.ndarray,
+    street: np.ndarray,
+    q: _Query,
+    *,
+    reverse: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Travel times (departures x nodes, departures x stops) from one snapped point."""
+    eng = _engine(network, reverse)
+    n = network.n_nodes
+    walk_m = _walk_from(
+        network, eng.graph, nodes, offsets, q.max_walk_metres, street, towards=reverse
+    )
+    direct = walk_m[:n] / q.metres_per_second
+    n_dep = len(q.departures)
+    node_times = np.empty((n_dep, n), np.float32)
+    if network.timetable is None or network.n_stops == 0:
+        node_times[:] = direct
+        stop_times = np.full((n_dep, 0), np.inf, np.float32)
+    else:
+        deps = -q.departures if reverse else q.departures
+        arrive, vehicle = _transit(network, eng, q, walk_m, deps)
+        range_egress(
+            vehicle,
+            np.asarray(deps, np.int64),
+            direct,
+            eng.tree_ptr,
+            eng.tree_node,
+            eng.tree_dist,
+            q.max_walk_metres + _DIST_TOLERANCE,
+            1.0 / q.metres_per_second,
+            node_times,
+        )
+        stop_times = np.where(arrive < UNREACHED, arrive - deps[:, None], np.inf)
+        stop_times = stop_times.astype(np.float32)
+    if np.isfinite(q.max_time):
+        node_times[node_times > q.max_time] = np.inf
+        stop_times[stop_times > q.max_time] = np.inf
+    return node_times, stop_times
+
+
+#: Per intermodal network and street mode: for every walk node, the nearest node of that
+#: mode's network (identity where the networks share their nodes).
+_NODE_MAPS: weakref.WeakKeyDictionary[IntermodalNetwork, dict[Mode, np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _walk_node_map(network: IntermodalNetwork, net: StreetNetwork) -> np.ndarray:
+    """For every node of the walk network, a node of ``net`` that stands for it.
+
+    Where ``net`` has the walk network's nodes (same OSM ids in the same order), that
+    node itself; otherwise the nearest node of ``net`` in straight line (a drive
+    network leaves out footways, so a walk node off the roads takes the time of the
+    nearest road node; the few metres between them are not added).
+    """
+    walk = network.streets
+    same = net.n_nodes == walk.n_nodes and np.array_equal(
+        net.nodes["osmid"].to_numpy(), walk.nodes["osmid"].to_numpy()
+    )
+    if same:
+        return np.arange(walk.n_nodes)
+    maps = _NODE_MAPS.setdefault(network, {})
+    if net.mode not in maps:
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(net.nodes[["x", "y"]].to_numpy(float))
+        _, nearest = tree.query(walk.nodes[["x", "y"]].to_numpy(float))
+        maps[net.mode] = np.asarray(nearest, np.int64)
+    return maps[net.mode]
+
+
+def _times_to_point(
+    net: StreetNetwork, lon: float, lat: float, *, limit: float, max_distance: float
+) -> np.ndarray:
+    """Seconds from every node of ``net`` to a point snapped onto its nearest edge
+    (arriving along the edge from ``u``, or from ``v`` where the street is two-way):
+    one Dijkstra on the reversed graph from a virtual source at the point."""
+    snapped = net.snap(lon, lat, max_distance=max_distance)
+    ends = np.array([snapped.node_u[0], snapped.node_v[0]], np.int64)
+    offsets = np.array([snapped.time_from_u[0], snapped.time_from_v[0]], float)
+    ok = np.isfinite(offsets)
+    ends, offsets = ends[ok], offsets[ok]
+    n = net.n_nodes
+    base = net.csr.T.tocsr()
+    indptr = np.concatenate([base.indptr.astype(np.int64), [base.indptr[-1] + len(ends)]])
+    indices = np.concatenate([base.indices, ends.astype(base.indices.dtype)])
+    data = np.concatenate([base.data, offsets])
+    graph = sp.csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
+    times = dijkstra(graph, indices=n, limit=limit)
+    return np.asarray(times[:n], float)
+
+
+def _street_mode(
+    network: IntermodalNetwork,
+    mode: Mode,
+    lon: float,
+    lat: float,
+    q: _Query,
+    *,
+    reverse: bool,
+    snap_distance: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    if mode is Mode.WALK:
+        nodes, offs, street = _snap_walk(
+            network, lon, lat, towards=reverse, max_distance=snap_distance
+        )
+        graph = network.graph_t if reverse else network.graph
+        metres = _walk_from(
+            network,
+            graph,
+            nodes[0],
+            offs[0],
+            q.max_time * q.metres_per_second,
+            street[0],
+            towards=reverse,
+        )
+        secs = metres[: network.n_nodes] / q.metres_per_second
+        stop_secs = metres[network.n_nodes :] / q.metres_per_second
+    else:
+        net = network.modes.get(mode)
+        if net is None:
+            raise ParameterError(
+                f"the network has no {mode} streets: build it with a {mode} network "
+                f"(build_network([walk, {mode}], timetable)), or use mode='walk'"
+            )
+        if reverse:
+            own = _times_to_point(net, lon, lat, limit=q.max_time, max_distance=snap_distance)
+        else:
+            own = np.asarray(
+                net.travel_times_from(lon, lat, limit=q.max_time, max_distance=snap_distance),
+                float,
+            )
+        secs = own[_walk_node_map(network, net)]
+        stop_secs = np.full(network.n_stops, np.inf)
+        node = network.stop_node
+        ok = node >= 0
+        stop_secs[ok] = secs[node[ok]]
+    secs = np.where(secs <= q.max_time, secs, np.inf)
+    stop_secs = np.where(stop_secs <= q.max_time, stop_secs, np.inf)
+    n_dep = len(q.departures)
+    return (
+        np.broadcast_to(secs.astype(np.float32), (n_dep, len(secs))).copy(),
+        np.broadcast_to(stop_secs.astype(np.float32), (n_dep, len(stop_secs))).copy(),
+    )
+
+
+def travel_times(
+    network: IntermodalNetwork,
+    origin: tuple[float, float],
+    *,
+    departure: Any,
+    window: float | None = None,
+    percentiles: tuple[float, ...] = (50,),
+    max_transfers: int = DEFAULT_MAX_TRANSFERS,
+    max_walk_time: float = DEFAULT_MAX_WALK_TIME,
+    transfer_slack: float = DEFAULT_TRANSFER_SLACK,
+    walk_speed: float | None = None,
+    max_time: float | None = None,
+    mode: str | Mode = TRANSIT,
+    snap_distance: float = DEFAULT_SNAP_DISTANCE,
+) -> TravelTimes:
+    """Travel times from a point to every street node and stop.
+
+    Parameters
+    ----------
+    network
+        From :func:`connectivity.network.intermodal.build_network`.
+    origin
+        ``(lon, lat)`` in degrees.
+    departure
+        A datetime on the timetable's date, an ISO string ``YYYY-MM-DDTHH:MM``, a time,
+        or seconds after midnight.
+    window
+        Seconds of departure window: every minute from ``departure`` on (range-RAPTOR);
+        ``None`` for one departure.
+    percentiles
+        Percentiles over the window that :meth:`TravelTimes.to_frame` reports.
+    max_transfers
+        Most transfers (``max_transfers + 1`` vehicles).
+    max_walk_time
+        Longest access, egress or direct walk, seconds.
+    transfer_slack
+        Seconds needed to change vehicles (added to walking transfers).
+    walk_speed
+        km/h (default the network's).
+    max_time
+        Travel times beyond this many seconds count as unreached.
+    mode
+        ``"transit"`` (walk + transit), or a street mode ``"walk"``, ``"bike"``,
+        ``"drive"`` (no timetable; the window only repeats the times).
+    snap_distance
+        Largest distance in metres from the origin to the street network.
+
+    Returns
+    -------
+    times
+        Per departure minute, seconds to every street node and stop.
+
+    Raises
+    ------
+    ParameterError
+        A parameter out of range, a departure on another date, an unknown mode.
+    OutsideNetworkError
+        The origin is farther than ``snap_distance`` from every street.
+    CoordinateError
+        The origin's coordinates are out of range or swapped.
+    """
+    return _route(
+        network,
+        origin,
+        departure,
+        window,
+        percentiles,
+        max_transfers,
+        max_walk_time,
+        transfer_slack,
+        walk_speed,
+        max_time,
+        mode,
+        snap_distance,
+        reverse=False,
+    )
+
+
+def latest_departures(
+    network: IntermodalNetwork,
+    destination: tuple[float, float],
+    *,
+    arrival: Any,
+    window: float | None = None,
+    percentiles: tuple[float, ...] = (50,),
+    max_transfers: int = DEFAULT_MAX_TRANSFERS,
+    max_walk_time: float = DEFAULT_MAX_WALK_TIME,
+    transfer_slack: float = DEFAULT_TRANSFER_SLACK,
+    walk_speed: float | None = None,
+    max_time: float | None = None,
+    mode: str | Mode = TRANSIT,
+    snap_distance: float = DEFAULT_SNAP_DISTANCE,
+) -> TravelTimes:
+    """Arrive-by: from every street node and stop, the latest departure that still
+    reaches ``destination`` by ``arrival`` (reverse RAPTOR on the time-reversed
+    timetable).
+
+    The returned times are durations ``arrival - latest departure`` (seconds); with a
+    ``window``, one per arrival minute *before* ``arrival`` (``arrival - window + 60``,
+    ..., ``arrival``). :meth:`TravelTimes.to_frame` adds ``latest_departure_*`` columns.
+
+    Parameters
+    ----------
+    network
+        From :func:`connectivity.network.intermodal.build_network`.
+    destination
+        ``(lon, lat)`` in degrees.
+    arrival
+        As ``departure`` of :func:`travel_times`.
+    window, percentiles, max_transfers, max_walk_time, transfer_slack, walk_speed, max_time, mode, snap_distance
+        As for :func:`travel_times` (modes ``"transit"`` and ``"walk"``).
+
+    Returns
+    -------
+    times
+        Durations per arrival minute, node and stop.
+    """
+    return _route(
+        network,
+        destination,
+        arrival,
+        window,
+        percentiles,
+        max_transfers,
+        max_walk_time,
+        transfer_slack,
+        walk_speed,
+        max_time,
+        mode,
+        snap_distance,
+        reverse=True,
+    )
+
+
+def _parse_mode(mode: str | Mode) -> str | Mode:
+    if isinstance(mode, str) and mode.strip().lower() == TRANSIT:
+        return TRANSIT
+    try:
+        return Mode.parse(mode)
+    except ParameterError:
+        raise ParameterError(f"unknown mode {mode!r}: use transit, walk, bike or drive") from None
+
+
+def _route(
+    network: IntermodalNetwork,
+    point: tuple[float, float],
+    departure: Any,
+    window: float | None,
+    percentiles: tuple[float, ...],
+    max_transfers: int,
+    max_walk_time: float,
+    transfer_slack: float,
+    walk_speed: float | None,
+    max_time: float | None,
+    mode: str | Mode,
+    snap_distance: float,
+    *,
+    reverse: bool,
+) -> TravelTimes:
+    m = _parse_mode(mode)
+    for p in percentiles:
+        summarise(np.zeros((1, 1)), p)  # validates
+    lon, lat = _point(point)
+    if reverse and window:
+        # Arrival minutes ending at ``departure``: as many as a forward window holds.
+        n_minutes = max(int(window // 60), 1) if np.isfinite(window) and window > 0 else 1
+        start = parse_departure(network, departure) - 60 * (n_minutes - 1)
+        q = _make_query(
+            network,
+            start,
+            window,
+            max_transfers,
+            max_walk_time,
+            transfer_slack,
+            walk_speed,
+            max_time,
+        )
+    else:
+        q = _make_query(
+            network,
+            departure,
+            window,
+            max_transfers,
+            max_walk_time,
+            transfer_slack,
+            walk_speed,
+            max_time,
+        )
+    if m == TRANSIT:
+        if network.timetable is None:
+            raise ParameterError(
+                "the network has no timetable: build it with one, or use mode='walk'"
+            )
+        _check_walk_radius(network, q)
+        nodes, offs, street = _snap_walk(
+            network, lon, lat, towards=reverse, max_distance=snap_distance
+        )
+        node_t, stop_t = _route_point(network, nodes[0], offs[0], street[0], q, reverse=reverse)
+    else:
+        node_t, stop_t = _street_mode(
+            network, Mode(m), lon, lat, q, reverse=reverse, snap_distance=snap_distance
+        )
+    return TravelTimes(
+        network=network,
+        departures=q.departures,
+        nodes=node_t,
+        stops=stop_t,
+        percentiles=tuple(percentiles),
+        mode=str(m),
+        arrive_by=reverse,
+        params={
+            "origin": (lon, lat),
+            "max_transfers": q.max_transfers,
+            "max_walk_time": q.max_walk_time,
+            "transfer_slack": q.transfer_slack,
+            "walk_speed": q.walk_speed,
+        },
+    )
+
+
+def _point(point: Any) -> tuple[float, float]:
+    try:
+        lon, lat = (float(v) for v in point)
+    except (TypeError, ValueError):
+        raise ParameterError(f"a point must be (lon, lat) in degrees (got {point!r})") from None
+    return lon, lat
+
+
+# -- matrices ---------------------------------------------------------------------------
+
+
+@dataclass
+class _MatrixContext:
+    """What every worker needs besides the network: the query and the destinations."""
+
+    query: _Query
+    mode: str
+    dest_nodes: np.ndarray  # (k, 2) end nodes of each destination's edge
+    dest_cost: np.ndarray  # (k, 2) seconds (street modes) or metres (walk, transit) to it
+    uniq: np.ndarray  # the distinct end nodes
+    where: np.ndarray  # (k, 2) positions of dest_nodes in uniq
+    sub_ptr: np.ndarray  # stop trees restricted to uniq (forward)
+    sub_node: np.ndarray
+    sub_dist: np.ndarray
+    stats: tuple[str | float, ...]
+
+
+def _points_lonlat(points: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """lon, lat and ids of a GeoDataFrame of points or a frame with lon/lat columns."""
+    if hasattr(points, "geometry") and hasattr(points, "crs"):
+        if points.crs is None:
+            raise ParameterError(
+                f"the {name} GeoDataFrame has no CRS: set one with .set_crs('EPSG:4326')"
+            )
+        geom = points.geometry.to_crs("EPSG:4326")
+        kinds = set(geom.geom_type.dropna())
+        if not kinds <= {"Point"}:
+            geom = geom.to_crs(geom.estimate_utm_crs()).centroid.to_crs("EPSG:4326")
+        lon, lat = geom.x.to_numpy(float), geom.y.to_numpy(float)
+    elif isinstance(points, pd.DataFrame) and {"lon", "lat"} <= set(points.columns):
+        lon, lat = points["lon"].to_numpy(float), points["lat"].to_numpy(float)
+    else:
+        raise ParameterError(
+            f"{name} must be a GeoDataFrame of points or a DataFrame with lon and lat "
+            f"columns (got {type(points).__name__})"
+        )
+    if len(lon) == 0:
+        raise ParameterError(f"{name} holds no points")
+    ids = points["id"].to_numpy() if "id" in points.columns else points.index.to_numpy()
+    return lon, lat, ids
+
+
+def _restrict_trees(
+    ptr: np.ndarray, node: np.ndarray, dist: np.ndarray, uniq: np.ndarray, n_nodes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pos = np.full(n_nodes, -1, np.int64)
+    pos[uniq] = np.arange(len(uniq))
+    keep = pos[node] >= 0
+    stop_of = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+    counts = np.bincount(stop_of[keep], minlength=len(ptr) - 1)
+    new_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return new_ptr, pos[node[keep]].astype(np.int32), dist[keep]
+
+
+def _matrix_chunk(
+    network: IntermodalNetwork, ctx: _MatrixContext, o_nodes: np.ndarray, o_cost: np.ndarray
+) -> np.ndarray:
+    """``(n_origins, n_destinations, n_stats)`` float32 seconds for a chunk of origins."""
+    q = ctx.query
+    out = np.empty((len(o_nodes), len(ctx.dest_nodes), len(ctx.stats)), np.float32)
+    mps = q.metres_per_second
+    for i in range(len(o_nodes)):
+        if ctx.mode == TRANSIT or ctx.mode == Mode.WALK:
+            limit = q.max_walk_metres if ctx.mode == TRANSIT else q.max_time * mps
+            walk_m = _walk_from(
+                network, network.graph, o_nodes[i], o_cost[i, :2], limit, o_cost[i, 2:]
+            )
+            direct = walk_m[ctx.uniq] / mps
+            if ctx.mode == TRANSIT:
+                eng = _engine(network, False)
+                _, vehicle = _transit(network, eng, q, walk_m, q.departures)
+                at = np.empty((len(q.departures), len(ctx.uniq)))
+                for k, d in enumerate(q.departures):
+                    row = direct + d
+                    egress(
+                        vehicle[k],
+                        ctx.sub_ptr,
+                        ctx.sub_node,
+                        ctx.sub_dist,
+                        q.max_walk_metres + _DIST_TOLERANCE,
+                        1.0 / mps,
+                        row,
+                    )
+                    at[k] = row - d
+            else:
+                at = direct[None, :]
+            cost = ctx.dest_cost / mps
+        else:
+            net = network.modes[Mode(ctx.mode)]
+            times = net._times_with_offsets([(o_nodes[i], o_cost[i])], limit=q.max_time)[0]
+            at = times[ctx.uniq][None, :]
+            cost = ctx.dest_cost
+        dest = np.minimum(at[:, ctx.where[:, 0]] + cost[:, 0], at[:, ctx.where[:, 1]] + cost[:, 1])
+        if np.isfinite(q.max_time):
+            dest[dest > q.max_time] = np.inf
+        for j, stat in enumerate(ctx.stats):
+            out[i, :, j] = summarise(dest, stat)
+    return out
+
+
+#: Per worker process: the network and the context, sent once by the initializer.
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(network: IntermodalNetwork, ctx: _MatrixContext) -> None:
+    _WORKER["network"] = network
+    _WORKER["ctx"] = ctx
+
+
+def _worker_chunk(o_nodes: np.ndarray, o_cost: np.ndarray) -> np.ndarray:
+    return _matrix_chunk(_WORKER["network"], _WORKER["ctx"], o_nodes, o_cost)
+
+
+def _dask_chunk(
+    network: IntermodalNetwork, ctx: _MatrixContext, o_nodes: np.ndarray, o_cost: np.ndarray
+) -> np.ndarray:
+    return _matrix_chunk(network, ctx, o_nodes, o_cost)
+
+
+def travel_time_matrix(
+    network: IntermodalNetwork,
+    origins: Any,
+    destinations: Any,
+    *,
+    departure: Any,
+    window: float | None = None,
+    percentiles: tuple[float, ...] = (50,),
+    max_transfers: int = DEFAULT_MAX_TRANSFERS,
+    max_walk_time: float = DEFAULT_MAX_WALK_TIME,
+    transfer_slack: float = DEFAULT_TRANSFER_SLACK,
+    walk_speed: float | None = None,
+    max_time: float | None = None,
+    mode: str | Mode = TRANSIT,
+    snap_distance: float = DEFAULT_SNAP_DISTANCE,
+    n_jobs: int = 1,
+    client: Any = None,
+    chunk_size: int | None = None,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Travel times from every origin to every destination.
+
+    Origins and destinations are snapped onto their nearest street edges; a
+    destination's time is the best over its edge's two end nodes of the node's travel
+    time (as :func:`travel_times` gives it) plus the walk (ride, drive) along the edge to
+    the destination and off the edge to the point (this last piece may lengthen an
+    egress walk beyond ``max_walk_time`` by up to one edge).
+
+    Parameters
+    ----------
+    network
+        From :func:`connectivity.network.intermodal.build_network`.
+    origins, destinations
+        GeoDataFrames of points (any CRS; other geometries use their centroids) or frames
+        with ``lon`` / ``lat`` columns; an ``id`` column names them (else the index).
+    departure, window, max_transfers, max_walk_time, transfer_slack, walk_speed, max_time, mode, snap_distance
+        As for :func:`travel_times`.
+    percentiles
+        Percentiles over the window (used when ``window`` is given).
+    n_jobs
+        Worker processes on this machine (the network is sent once to each); 1 runs in
+        this process, -1 uses every core.
+    client
+        A ``dask.distributed.Client`` or a scheduler address: run the batches on that
+        cluster instead (the network is scattered once to every worker).
+    chunk_size
+        Origins per batch (default: about four batches per worker).
+    progress
+        Show a tqdm progress bar (default: when stderr is a terminal).
+
+    Returns
+    -------
+    matrix
+        One row per origin and destination: ``origin``, ``destination``, and
+        ``travel_time`` (one departure) or ``travel_time_min`` and
+        ``travel_time_pNN`` (a window); seconds, NaN where unreached.
+
+    Raises
+    ------
+    ParameterError
+        Bad points or parameters (as :func:`travel_times`).
+    MissingDependencyError
+        ``client`` given but dask.distributed is not installed.
+    """
+    import sys
+
+    from tqdm.auto import tqdm
+
+    m = _parse_mode(mode)
+    for p in percentiles:
+        summarise(np.zeros((1, 1)), p)
+    q = _make_query(
+        network,
+        departure,
+        window,
+        max_transfers,
+        max_walk_time,
+        transfer_slack,
+        walk_speed,
+        max_time,
+    )
+    o_lon, o_lat, o_ids = _points_lonlat(origins, "origins")
+    d_lon, d_lat, d_ids = _points_lonlat(destinations, "destinations")
+    if m == TRANSIT:
+        if network.timetable is None:
+            raise ParameterError("the network has no timetable: use mode='walk'")
+        _check_walk_radius(network, q)
+    if m in (TRANSIT, Mode.WALK):
+        o_nodes, o_cost, o_street = _snap_walk(
+            network, o_lon, o_lat, towards=False, max_distance=snap_distance
+        )
+        # each origin's row: metres to its two end nodes, then its street (4 values)
+        o_cost = np.column_stack([o_cost, o_street])
+        d_nodes, d_cost, _ = _snap_walk(
+            network, d_lon, d_lat, towards=True, max_distance=snap_distance
+        )
+    else:
+        net = network.modes.get(Mode(m))
+        if net is None:
+            raise ParameterError(
+                f"the network has no {m} streets: build it with a {m} network "
+                f"(build_network([walk, {m}], timetable))"
+            )
+        so = net.snap(o_lon, o_lat, max_distance=snap_distance)
+        sd = net.snap(d_lon, d_lat, max_distance=snap_distance)
+        o_nodes = np.column_stack([so.node_u, so.node_v])
+        o_cost = np.column_stack([so.time_to_u, so.time_to_v])
+        d_nodes = np.column_stack([sd.node_u, sd.node_v])
+        d_cost = np.column_stack([sd.time_from_u, sd.time_from_v])
+    uniq, inverse = np.unique(d_nodes, return_inverse=True)
+    where = inverse.reshape(d_nodes.shape)
+    if m == TRANSIT:
+        sub = _restrict_trees(
+            network.tree_ptr, network.tree_node, network.tree_dist, uniq, network.n_nodes
+        )
+    else:
+        sub = (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
+    stats: tuple[str | float, ...] = ("min",) if window is None else ("min", *percentiles)
+    ctx = _MatrixContext(q, str(m), d_nodes, d_cost, uniq, where, *sub, stats=stats)
+
+    n_orig = len(o_lon)
+    if n_jobs == -1:
+        import os
+
+        n_jobs = os.cpu_count() or 1
+    if n_jobs < 1:
+        raise ParameterError(f"n_jobs must be >= 1 or -1 (got {n_jobs})")
+    workers = n_jobs
+    if client is not None:
+        workers = 2
+        if not isinstance(client, str):
+            info: dict[str, Any] = client.scheduler_info()
+            workers = max(1, len(info.get("workers", {})))
+    size = chunk_size or max(1, int(np.ceil(n_orig / (4 * workers))))
+    chunks = [np.arange(a, min(a + size, n_orig)) for a in range(0, n_orig, size)]
+    if progress is None:
+        progress = sys.stderr.isatty()
+    bar = tqdm(total=n_orig, desc="matrix", unit="origin", disable=not progress)
+    results: dict[int, np.ndarray] = {}
+    try:
+        if client is not None:
+            results = _run_dask(client, network, ctx, chunks, o_nodes, o_cost, bar)
+        elif n_jobs == 1:
+            _prepare_for_workers(network, m)
+            for k, idx in enumerate(chunks):
+                results[k] = _matrix_chunk(network, ctx, o_nodes[idx], o_cost[idx])
+                bar.update(len(idx))
+        else:
+            results = _run_processes(n_jobs, network, ctx, chunks, o_nodes, o_cost, bar, m)
+    finally:
+        bar.close()
+    values = np.concatenate([results[k] for k in range(len(chunks))], axis=0)
+    frame = pd.DataFrame(
+        {
+            "origin": np.repeat(o_ids, len(d_ids)),
+            "destination": np.tile(d_ids, n_orig),
+        }
+    )
+    names = (
+        ["travel_time"]
+        if window is None
+        else ["travel_time_min", *(f"travel_time_p{p:g}" for p in percentiles)]
+    )
+    for j, name in enumerate(names):
+        col = values[:, :, j].ravel().astype(float)
+        frame[name] = np.where(np.isfinite(col), col, np.nan)
+    return frame
+
+
+def _prepare_for_workers(network: IntermodalNetwork, mode: Any) -> None:
+    """Compute what every chunk needs once, before the network is copied to workers."""
+    if mode in (TRANSIT, Mode.WALK):
+        _ = network.graph
+    if mode == TRANSIT:
+        _engine(network, False)
+
+
+def _run_processes(
+    n_jobs: int,
+    network: IntermodalNetwork,
+    ctx: _MatrixContext,
+    chunks: list[np.ndarray],
+    o_nodes: np.ndarray,
+    o_cost: np.ndarray,
+    bar: Any,
+    mode: Any,
+) -> dict[int, np.ndarray]:
+    import concurrent.futures as cf
+
+    _prepare_for_workers(network, mode)
+    results: dict[int, np.ndarray] = {}
+    with cf.ProcessPoolExecutor(
+        max_workers=n_jobs, initializer=_init_worker, initargs=(network, ctx)
+    ) as pool:
+        futures = {
+            pool.submit(_worker_chunk, o_nodes[idx], o_cost[idx]): (k, len(idx))
+            for k, idx in enumerate(chunks)
+        }
+        for fut in cf.as_completed(futures):
+            k, n = futures[fut]
+            results[k] = fut.result()
+            bar.update(n)
+    return results
+
+
+def _run_dask(
+    client: Any,
+    network: IntermodalNetwork,
+    ctx: _MatrixContext,
+    chunks: list[np.ndarray],
+    o_nodes: np.ndarray,
+    o_cost: np.ndarray,
+    bar: Any,
+) -> dict[int, np.ndarray]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        from connectivity._errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            "a Dask client or scheduler address was given but dask.distributed is not "
+            "installed: pip install 'dask[distributed]'"
+        ) from None
+    own = isinstance(client, str)
+    if own:
+        client = Client(client)
+    try:
+        _prepare_for_workers(network, ctx.mode if ctx.mode == TRANSIT else Mode(ctx.mode))
+        net_f = client.scatter(network, broadcast=True)
+        ctx_f = client.scatter(ctx, broadcast=True)
+        futures = [
+            client.submit(_dask_chunk, net_f, ctx_f, o_nodes[idx], o_cost[idx], pure=False)
+            for idx in chunks
+        ]
+        index = {f.key: k for k, f in enumerate(futures)}
+        results: dict[int, np.ndarray] = {}
+        for fut in as_completed(futures):
+            k = index[fut.key]
+            results[k] = fut.result()
+            bar.update(len(chunks[k]))
+        return results
+    finally:
+        if own:
+            client.close()

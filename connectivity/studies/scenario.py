@@ -1,0 +1,603 @@
+"""A scenario study: baseline and variants compared, with files for each variant.
+
+:func:`run_scenario` reads a scenario file (:mod:`connectivity.scenarios.file`), builds
+the baseline network once, computes the baseline's walk+transit times between the core
+and every street node once (:func:`connectivity.accessibility.indicators.transit_core_times`), and then,
+per variant, applies its modifications (:func:`connectivity.scenarios.modifications.apply_scenario`:
+a new timetable and the new stops' links, never the streets) and routes again from and
+to the core. It writes, into ``OUT``:
+
+- ``variants.csv``: one row per variant, ranked (see :data:`TABLE_COLUMNS`);
+- per variant, in ``OUT/<variant>/``: ``indicators.csv`` / ``.geojson`` (per zone the
+  baseline, scenario and change of each indicator of
+  :func:`connectivity.accessibility.indicators.core_periphery`), ``newly_within.csv`` (population newly
+  within each cutoff of the core, and no longer within), ``difference.tif`` (seconds
+  scenario minus baseline, to the core, on one grid; a cell reached in only one of
+  them counts the other as the largest cutoff), ``difference.geojson`` (the same as
+  polygons of classes, in minutes), ``lines.geojson`` (the new lines), ``map.html``
+  (the new lines, the change per zone as a diverging choropleth, the isochrones to the
+  core before and after as layers to toggle);
+- the scenario's timetable as a GTFS zip, ``<file stem>-<variant>.zip`` in
+  ``connectivity.settings.gtfs_folder``.
+
+Times compared are the ``percentile`` (default the median) of the window's travel times
+to the core (arriving at the core: the periphery's commute); "within 45 min" means that
+percentile is at most 45 minutes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from connectivity import settings
+from connectivity._errors import ParameterError, ScenarioError
+from connectivity._files import atomic_path
+from connectivity.scenarios.file import ScenarioSpec, read_scenario
+
+__all__ = ["ScenarioStudy", "run_scenario"]
+
+logger = logging.getLogger(__name__)
+
+#: Classes of the difference layer, minutes (scenario minus baseline).
+DIFF_BOUNDS = (-15.0, -5.0, -1.0, 1.0, 5.0, 15.0)
+DIFF_COLOURS = ("#08519c", "#3182bd", "#9ecae1", "#f7f7f7", "#fcae91", "#fb6a4a", "#cb181d")
+DIFF_LABELS = (
+    "15+ min faster",
+    "5-15 min faster",
+    "1-5 min faster",
+    "within 1 min",
+    "1-5 min slower",
+    "5-15 min slower",
+    "15+ min slower",
+)
+
+
+@dataclass
+class ScenarioStudy:
+    """The results of :func:`run_scenario`.
+
+    Attributes
+    ----------
+    variants
+        The ranked table (also written as ``variants.csv``).
+    files
+        Variant -> output name -> path.
+    networks
+        Variant -> its network (``"baseline"`` too), for further scripting.
+    """
+
+    variants: pd.DataFrame
+    files: dict[str, dict[str, Path]] = field(default_factory=dict)
+    networks: dict[str, Any] = field(default_factory=dict)
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a variant name."""
+    text = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")
+    return text or "variant"
+
+
+def _baseline(spec: ScenarioSpec) -> Any:
+    from connectivity.network.intermodal import build_network
+    from connectivity.scenarios.modifications import empty_timetable
+    from connectivity.streets.graph import load_streets
+    from connectivity.transit.gtfs import load_timetable
+
+    streets = load_streets(spec.osm, mode="walk")
+    if spec.gtfs:
+        tt = load_timetable(spec.gtfs, date=spec.date)
+    else:  # a city without a feed: the proposed lines will be its only transit
+        tt = empty_timetable(spec.date or dt.date.today())
+    return build_network(streets, tt)
+
+
+def _zones(spec: ScenarioSpec, core: Any, streets: Any) -> Any:
+    from connectivity.accessibility.zones import read_zones, ring_zones
+
+    if spec.zones is not None:
+        return read_zones(spec.zones)
+    return ring_zones(core, network=streets, every_km=spec.rings_km, max_km=spec.max_km)
+
+
+def _population(spec: ScenarioSpec, streets: Any) -> np.ndarray:
+    if spec.population is None:
+        return np.ones(streets.n_nodes)
+    from connectivity.accessibility.opportunities import assign_opportunities
+
+    weights, _ = assign_opportunities(streets, spec.population)
+    return np.asarray(weights, float)
+
+
+def _core_times(network: Any, core: Any, spec: ScenarioSpec) -> Any:
+    from connectivity.accessibility.indicators import transit_core_times
+
+    return transit_core_times(
+        network,
+        core,
+        departure=spec.departure,
+        window=spec.window or None,
+        percentiles=(spec.percentile,),
+    )
+
+
+def newly_within(
+    before: np.ndarray, after: np.ndarray, population: np.ndarray, cutoffs: Any
+) -> pd.DataFrame:
+    """Population within each cutoff before and after, newly within, no longer within.
+
+    Parameters
+    ----------
+    before, after
+        Seconds per node (``inf`` where unreached).
+    population
+        Weight per node.
+    cutoffs
+        Seconds.
+
+    Returns
+    -------
+    table
+        One row per cutoff: ``cutoff_min``, ``within_before``, ``within_after``,
+        ``newly_within``, ``no_longer_within``, ``net_change``.
+    """
+    rows = []
+    for c in cutoffs:
+        b = before <= c
+        a = after <= c
+        rows.append(
+            {
+                "cutoff_min": c / 60,
+                "within_before": float(population[b].sum()),
+                "within_after": float(population[a].sum()),
+                "newly_within": float(population[a & ~b].sum()),
+                "no_longer_within": float(population[b & ~a].sum()),
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["net_change"] = out["within_after"] - out["within_before"]
+    return out
+
+
+def _indicator_changes(before: Any, after: Any, zone_columns: Any = ()) -> Any:
+    """Per zone: ``name``, ``nodes``, ``population``, then each indicator's baseline,
+    scenario and change (``{col}_base``, ``{col}_scenario``, ``{col}_change``)."""
+    import geopandas as gpd
+
+    keep = ["name", "nodes", "population"]
+    out = pd.DataFrame({k: before[k].to_numpy() for k in keep if k in before.columns})
+    skip = set(keep) | {"geometry"} | set(zone_columns)
+    for col in before.columns:
+        if col in skip or not pd.api.types.is_numeric_dtype(before[col]):
+            continue
+        b = before[col].to_numpy(float)
+        a = after[col].to_numpy(float)
+        out[f"{col}_base"] = b
+        out[f"{col}_scenario"] = a
+        with np.errstate(invalid="ignore"):
+            change = a - b
+        # Unreached before and reached now (or the reverse): no finite change.
+        change[~(np.isfinite(a) & np.isfinite(b))] = np.nan
+        out[f"{col}_change"] = change
+    return gpd.GeoDataFrame(out, geometry=before.geometry.to_numpy(), crs=before.crs)
+
+
+def _aligned(surfaces: list[Any]) -> tuple[list[np.ndarray], Any]:
+    """Place surfaces of one resolution (grids aligned to its multiples) on one grid."""
+    from affine import Affine
+
+    res = surfaces[0].transform.a
+    west = min(s.transform.c for s in surfaces)
+    north = max(s.transform.f for s in surfaces)
+    east = max(s.transform.c + s.values.shape[1] * res for s in surfaces)
+    south = min(s.transform.f - s.values.shape[0] * res for s in surfaces)
+    cols = int(round((east - west) / res))
+    rows = int(round((north - south) / res))
+    out = []
+    for s in surfaces:
+        grid = np.full((rows, cols), np.nan, np.float32)
+        c0 = int(round((s.transform.c - west) / res))
+        r0 = int(round((north - s.transform.f) / res))
+        h, w = s.values.shape
+        grid[r0 : r0 + h, c0 : c0 + w] = s.values
+        out.append(grid)
+    return out, Affine(res, 0, west, 0, -res, north)
+
+
+def difference_surface(streets: Any, before: np.ndarray, after: np.ndarray, cap: float) -> Any:
+    """Scenario minus baseline seconds per cell, on one grid (NaN where neither reaches
+    the cell within ``cap``; a cell reached by one only counts the other as ``cap``).
+
+    Parameters
+    ----------
+    streets
+        The walk network the times are for.
+    before, after
+        Seconds per node.
+    cap
+        The largest time drawn (seconds).
+
+    Returns
+    -------
+    surface
+        A :class:`connectivity.accessibility.isochrones.Surface` of differences in seconds.
+    """
+    from connectivity.accessibility.isochrones import Surface, travel_time_surface
+
+    sb = travel_time_surface(streets, before, max_time=cap)
+    sa = travel_time_surface(streets, after, max_time=cap)
+    (b, a), transform = _aligned([sb, sa])
+    both_nan = np.isnan(a) & np.isnan(b)
+    diff = np.where(np.isnan(a), cap, a) - np.where(np.isnan(b), cap, b)
+    diff[both_nan] = np.nan
+    return Surface(diff.astype(np.float32), transform, sb.crs)
+
+
+def difference_polygons(surface: Any) -> Any:
+    """The difference surface as polygons of the classes :data:`DIFF_LABELS` (cells
+    changed by less than a minute left out), EPSG:4326."""
+    import geopandas as gpd
+    from rasterio.features import shapes
+    from shapely.geometry import shape
+    from shapely.ops import unary_union
+
+    minutes = surface.values / 60.0
+    valid = np.isfinite(minutes)
+    cls = np.searchsorted(np.asarray(DIFF_BOUNDS), np.where(valid, minutes, 0), side="left")
+    neutral = DIFF_LABELS.index("within 1 min")
+    mask = valid & (cls != neutral)
+    parts: dict[int, list[Any]] = {}
+    if mask.any():
+        for geom, value in shapes(
+            cls.astype(np.int16), mask=mask, transform=surface.transform, connectivity=4
+        ):
+            parts.setdefault(int(value), []).append(shape(geom))
+    keys = sorted(parts)
+    bounds = (-math.inf, *DIFF_BOUNDS, math.inf)
+    frame = gpd.GeoDataFrame(
+        {
+            "change": [DIFF_LABELS[k] for k in keys],
+            "min_from": [bounds[k] for k in keys],
+            "min_to": [bounds[k + 1] for k in keys],
+            "colour": [DIFF_COLOURS[k] for k in keys],
+        },
+        geometry=[unary_union(parts[k]) for k in keys],
+        crs=surface.crs,
+    )
+    return frame.to_crs("EPSG:4326")
+
+
+def _diff_colour(minutes: float) -> str:
+    if not np.isfinite(minutes):
+        return "#bdbdbd"
+    return DIFF_COLOURS[int(np.searchsorted(np.asarray(DIFF_BOUNDS), minutes, side="left"))]
+
+
+def scenario_map(
+    changes: Any,
+    column: str,
+    iso_before: Any,
+    iso_after: Any,
+    lines: Any,
+    *,
+    core: tuple[float, float],
+    title: str,
+    offline: bool = False,
+) -> Any:
+    """The before/after map: isochrones to the core before and after (toggled layers),
+    the change of ``column`` per zone as a diverging choropleth (minutes), the new lines.
+
+    Parameters
+    ----------
+    changes
+        Zones with ``{column}_change`` (seconds), ``{column}_base`` and
+        ``{column}_scenario``.
+    column
+        The indicator drawn.
+    iso_before, iso_after
+        Isochrones of the baseline and the scenario.
+    lines
+        The new lines (:func:`connectivity.scenarios.modifications.line_geometries`).
+    core
+        ``(lat, lon)``.
+    title
+        The page title (escaped).
+    offline
+        Make a page that needs no network.
+
+    Returns
+    -------
+    map
+        The folium map.
+    """
+    import folium
+    import shapely
+
+    from connectivity.outputs.maps import escape, isochrone_map
+
+    routes = None
+    if lines is not None and len(lines):
+        routes = lines.assign(
+            route_short_name=lines["name"],
+            route_long_name=lines["mode"] + " (proposed)",
+            route_type=0,
+            route_color="d7301f",
+        )
+    m = isochrone_map(
+        {"baseline": iso_before, "scenario": iso_after},
+        origin=core,
+        offline=offline,
+        title=title,
+        routes=routes,
+    )
+    gdf = changes.to_crs("EPSG:4326")
+    change = gdf[f"{column}_change"].to_numpy(float) / 60
+    before = gdf[f"{column}_base"].to_numpy(float) / 60
+    after = gdf[f"{column}_scenario"].to_numpy(float) / 60
+    features = []
+    for k, geom in enumerate(gdf.geometry):
+        if geom is None or geom.is_empty:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "zone": escape(gdf["name"].iat[k]),
+                    "change": escape(f"{change[k]:+.1f} min" if np.isfinite(change[k]) else "n/a"),
+                    "before": escape(
+                        f"{before[k]:.1f} min" if np.isfinite(before[k]) else "unreached"
+                    ),
+                    "after": escape(
+                        f"{after[k]:.1f} min" if np.isfinite(after[k]) else "unreached"
+                    ),
+                    "fill": _diff_colour(change[k]),
+                },
+                "geometry": shapely.geometry.mapping(geom),
+            }
+        )
+    group = folium.FeatureGroup(name=escape("Change of the time to the core"), show=True)
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "color": "#333333",
+            "weight": 1,
+            "fillOpacity": 0.45,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["zone", "change", "before", "after"],
+            aliases=["zone", "change", "before", "after"],
+            sticky=True,
+        ),
+    ).add_to(group)
+    # The layer control must come after every layer it lists: move it to the end.
+    controls = [k for k, c in m._children.items() if isinstance(c, folium.LayerControl)]
+    moved = [m._children.pop(k) for k in controls]
+    group.add_to(m)
+    for control in moved or [folium.LayerControl(collapsed=False)]:
+        control.add_to(m)
+    # The isochrones' legend stays at the bottom left; this one goes bottom right.
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
+        f'vertical-align:middle;background:{c};border:1px solid #555"></span>{escape(t)}</div>'
+        for c, t in zip(DIFF_COLOURS, DIFF_LABELS, strict=True)
+    )
+    root: Any = m.get_root()
+    root.html.add_child(
+        folium.Element(
+            '<div style="position:fixed;bottom:24px;right:12px;z-index:1000;background:#fff;'
+            'padding:8px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif">'
+            f"<b>{escape('Change of the time to the core')}</b>{rows}</div>"
+        )
+    )
+    return m
+
+
+def _table_columns(cutoffs: Any) -> list[str]:
+    cols = ["modifications", "new_lines", "route_km", "new_stops", "trips", "mean_change_min"]
+    for c in cutoffs:
+        tag = f"{c / 60:g}min"
+        cols += [f"newly_within_{tag}", f"no_longer_within_{tag}", f"net_gain_{tag}"]
+        cols += [f"gain_per_km_{tag}"]
+    return cols
+
+
+def _check_rank_by(spec: ScenarioSpec) -> None:
+    """Fail before any work when ``rank_by`` names no column of the variants table."""
+    columns = _table_columns(spec.cutoffs)
+    if spec.rank_by is not None and spec.rank_by not in columns:
+        raise ScenarioError(
+            f"rank_by {spec.rank_by!r} is not a column of the variants table; choose one of "
+            f"{', '.join(columns)}"
+        )
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+    return path
+
+
+def run_scenario(
+    scenario: str | Path | ScenarioSpec,
+    out: str | Path,
+    *,
+    offline: bool | None = None,
+    maps: bool = True,
+) -> ScenarioStudy:
+    """Compute a scenario file's baseline and variants and write their comparison.
+
+    Parameters
+    ----------
+    scenario
+        A scenario file (``.toml`` / ``.yaml``) or a read :class:`ScenarioSpec`.
+    out
+        The output folder (created).
+    offline
+        Maps that need no network (default the file's ``offline``).
+    maps
+        Write the HTML maps and isochrones (the slowest part on large networks).
+
+    Returns
+    -------
+    study
+        The ranked variants table and the files written (see the module docstring).
+
+    Raises
+    ------
+    ScenarioError
+        An invalid scenario or modification.
+    InputFileError
+        A missing input file.
+    """
+    import sys
+
+    from tqdm.auto import tqdm
+
+    from connectivity.accessibility.indicators import core_periphery
+    from connectivity.accessibility.isochrones import isochrones, write_geotiff
+    from connectivity.accessibility.zones import read_core
+    from connectivity.outputs.maps import save_map
+    from connectivity.scenarios.modifications import (
+        apply_scenario,
+        baseline_frames,
+        line_geometries,
+    )
+    from connectivity.transit.write import write_gtfs
+
+    quiet = not sys.stderr.isatty()
+    spec = scenario if isinstance(scenario, ScenarioSpec) else read_scenario(scenario)
+    _check_rank_by(spec)
+    out = Path(out)
+    offline = spec.offline if offline is None else offline
+    net = _baseline(spec)
+    streets = net.streets
+    core = read_core(spec.core)
+    zones = _zones(spec, core, streets)
+    pop = _population(spec, streets)
+    p = spec.percentile
+    cap = float(max(spec.cutoffs))
+    logger.info("baseline: %r", net)
+    base_times = _core_times(net, core, spec)
+    before = base_times.at("to_core", p)
+
+    def indicators(times: Any) -> Any:
+        return core_periphery(
+            streets,
+            zones,
+            times={"transit": times},
+            population=pop,
+            percentiles=(p,),
+            cutoffs=spec.cutoffs,
+            ratio=None,
+        )
+
+    ind_before = indicators(base_times)
+    iso_before = isochrones(streets, before, cutoffs=spec.cutoffs) if maps else None
+    frames = baseline_frames(net)
+    day = spec.date or (net.timetable.date if net.timetable is not None else None)
+    day = day or dt.date.today()
+    column = f"transit_to_core_p{p:g}"
+    study = ScenarioStudy(pd.DataFrame(), networks={"baseline": net})
+    rows = []
+    slugs: set[str] = set()
+    # Every variant is applied first (cheap), so an invalid one fails before any output.
+    scenarios = {}
+    for name, mods in spec.variants.items():
+        s = slug(name)
+        if s in slugs:
+            raise ScenarioError(f"variants {name!r} and another have the same file name {s!r}")
+        slugs.add(s)
+        scenarios[name] = apply_scenario(net, mods, baseline_frames=frames)
+    bar = tqdm(spec.variants.items(), desc="variants", unit="variant", disable=quiet)
+    for name, mods in bar:
+        folder = out / slug(name)
+        scen = scenarios[name]
+        timetable = scen.timetable
+        assert timetable is not None  # apply_scenario always makes one
+        study.networks[name] = scen
+        times = _core_times(scen, core, spec)
+        after = times.at("to_core", p)
+        ind_after = indicators(times)
+        changes = _indicator_changes(ind_before, ind_after, zones.columns)
+        within = newly_within(before, after, pop, spec.cutoffs)
+        lines = line_geometries(scen)
+        files: dict[str, Path] = {}
+        from connectivity.accessibility.indicators import write_indicators
+
+        files["indicators_csv"] = write_indicators(changes, folder / "indicators.csv")
+        files["indicators_geojson"] = write_indicators(changes, folder / "indicators.geojson")
+        files["newly_within"] = _write_csv(within, folder / "newly_within.csv")
+        surface = difference_surface(streets, before, after, cap)
+        files["difference_tif"] = write_geotiff(surface, folder / "difference.tif")
+        files["difference_geojson"] = write_indicators(
+            difference_polygons(surface), folder / "difference.geojson"
+        )
+        files["lines"] = write_indicators(lines, folder / "lines.geojson")
+        if maps:
+            iso_after = isochrones(streets, after, cutoffs=spec.cutoffs)
+            m = scenario_map(
+                changes,
+                column,
+                iso_before,
+                iso_after,
+                lines,
+                core=(core.lat, core.lon),
+                title=f"{spec.name}: {name}",
+                offline=offline,
+            )
+            files["map"] = save_map(m, folder / "map.html", offline=offline)
+        gtfs_path = Path(settings.gtfs_folder) / f"{slug(spec.name)}-{slug(name)}.zip"
+        files["gtfs"] = write_gtfs(timetable, gtfs_path, date=day)
+        study.files[name] = files
+        km = float(lines["km"].sum()) if len(lines) else 0.0
+        reached = np.isfinite(before) & np.isfinite(after) & (pop > 0)
+        mean_change = (
+            float(np.average(after[reached] - before[reached], weights=pop[reached])) / 60
+            if reached.any()
+            else math.nan
+        )
+        row: dict[str, Any] = {
+            "variant": name,
+            "modifications": len(mods),
+            "new_lines": len(lines),
+            "route_km": km,
+            "new_stops": len(scen.meta["new_stops"]),
+            "trips": timetable.n_trips,
+            "mean_change_min": mean_change,
+        }
+        for _, w in within.iterrows():
+            tag = f"{w['cutoff_min']:g}min"
+            row[f"newly_within_{tag}"] = w["newly_within"]
+            row[f"no_longer_within_{tag}"] = w["no_longer_within"]
+            row[f"net_gain_{tag}"] = w["net_change"]
+            row[f"gain_per_km_{tag}"] = w["net_change"] / km if km > 0 else math.nan
+        rows.append(row)
+        logger.info("variant %s: %s", name, row)
+    table = pd.DataFrame(rows)
+    mid = sorted(spec.cutoffs)[len(spec.cutoffs) // 2] / 60
+    rank_by = spec.rank_by or (
+        f"gain_per_km_{mid:g}min" if table["route_km"].gt(0).all() else f"net_gain_{mid:g}min"
+    )
+    if rank_by not in table.columns:
+        raise ScenarioError(
+            f"rank_by {rank_by!r} is not a column of the variants table; choose one of "
+            f"{', '.join(c for c in table.columns if c != 'variant')}"
+        )
+    if not pd.api.types.is_numeric_dtype(table[rank_by]):
+        raise ParameterError(f"rank_by {rank_by!r} is not numeric")
+    ascending = rank_by.startswith(("mean_change", "no_longer"))
+    table = table.sort_values(rank_by, ascending=ascending, na_position="last", kind="stable")
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    table.attrs["rank_by"] = rank_by
+    study.variants = table.reset_index(drop=True)
+    _write_csv(study.variants, out / "variants.csv")
+    return study
