@@ -8,9 +8,9 @@ from _reference import INF, Event, RefFeed, reference
 from _timetables import timetable_from_events
 
 from connectivity import Timetable
+from connectivity._arrays import csr_from_pairs
 from connectivity.routing._raptor import (
     UNREACHED,
-    csr_from_pairs,
     egress,
     range_raptor,
     timetable_arrays,

@@ -39,10 +39,10 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from connectivity import settings
+from connectivity._arrays import csr_from_pairs
 from connectivity._errors import CacheError, EmptyNetworkError, ParameterError
 from connectivity._files import atomic_path, cache_key
 from connectivity._modes import Mode
-from connectivity.routing._raptor import csr_from_pairs
 from connectivity.streets.graph import StreetNetwork
 from connectivity.transit.timetable import DAY, Timetable
 

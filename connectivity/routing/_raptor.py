@@ -285,11 +285,3 @@ def timetable_arrays(timetable: Timetable) -> tuple[np.ndarray, ...]:
         np.ascontiguousarray(tt.stop_patterns, np.int64),
         np.ascontiguousarray(tt.stop_pattern_pos, np.int64),
     )
-
-
-def csr_from_pairs(n: int, src: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Sort ``(src, columns...)`` rows by ``src`` into a CSR: ``(ptr, *columns)``."""
-    src = np.asarray(src, np.int64)
-    order = np.argsort(src, kind="stable")
-    ptr = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).astype(np.int64)
-    return (ptr, *(np.ascontiguousarray(np.asarray(c)[order]) for c in columns))

@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from connectivity._arrays import csr_from_pairs
 from connectivity._errors import ScenarioError
 from connectivity.network.intermodal import (
     FP_WALK,
@@ -64,7 +65,6 @@ from connectivity.network.intermodal import (
     _link_stops,
     _trees_and_walks,
 )
-from connectivity.routing._raptor import csr_from_pairs
 from connectivity.transit.modes import TransitMode
 from connectivity.transit.timetable import Timetable
 
