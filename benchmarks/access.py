@@ -180,7 +180,7 @@ def main(argv=None):
     if not PBF.exists():
         print(f"not measured: {PBF} is absent")
         return 0
-    from connectivity.streets.graph import load_streets
+    from connectivity.streets.load import load_streets
 
     start = time.perf_counter()
     walk = load_streets(PBF, mode="walk")

@@ -35,7 +35,7 @@ def median_time(func, repeat: int = REPEAT) -> tuple[float, object]:
 def bench_agglomeration() -> None:
     from connectivity import settings
     from connectivity.accessibility.isochrones import _SAMPLES, isochrones, travel_times_from
-    from connectivity.streets.graph import load_streets
+    from connectivity.streets.load import load_streets
 
     if not PBF.exists():
         print(f"skipped: {PBF} is absent (set CONNECTIVITY_DATA)")

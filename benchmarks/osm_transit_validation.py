@@ -235,7 +235,7 @@ def main() -> int:
                 f"  best of the grid: {best[0]:.0f} km/h (median {best[1]:.1f} s, p90 {best[2]:.1f} s)"
             )
         print("\nwalk+transit from Helsinki Central, 2022-02-22 08:00, to the tram stops")
-        from connectivity.streets.graph import load_streets
+        from connectivity.streets.load import load_streets
 
         walk = load_streets(pbf, mode="walk")
         hsl_times = _stop_times_from_central(walk, HSL)

@@ -65,7 +65,7 @@ def main() -> int:
     from connectivity import settings
     from connectivity.network.intermodal import build_network
     from connectivity.routing.queries import travel_time_matrix, travel_times
-    from connectivity.streets.graph import load_streets
+    from connectivity.streets.load import load_streets
     from connectivity.transit.gtfs import load_timetable
 
     settings.cache_folder = Path(tempfile.mkdtemp(prefix="routing-bench-"))

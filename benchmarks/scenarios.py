@@ -81,7 +81,7 @@ def main() -> int:
         apply_scenario,
         baseline_frames,
     )
-    from connectivity.streets.graph import load_streets
+    from connectivity.streets.load import load_streets
     from connectivity.transit.gtfs import load_timetable
     from connectivity.transit.write import write_gtfs
 

@@ -36,9 +36,9 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "StreetNetwork": "connectivity.streets.graph",
     "Snapped": "connectivity.streets.graph",
-    "load_streets": "connectivity.streets.graph",
-    "download_streets": "connectivity.streets.graph",
-    "demo_pbf": "connectivity.streets.graph",
+    "load_streets": "connectivity.streets.load",
+    "download_streets": "connectivity.streets.load",
+    "demo_pbf": "connectivity.streets.load",
     "Timetable": "connectivity.transit.timetable",
     "IntermodalNetwork": "connectivity.network.intermodal",
     "build_network": "connectivity.network.intermodal",

@@ -364,7 +364,7 @@ def test_errors():
 
 @pytest.mark.integration
 def test_rhine_neckar_rings_by_car():
-    from connectivity.streets.graph import load_streets
+    from connectivity.streets.load import load_streets
 
     drive = load_streets(shared_data("rhein-neckar/rnv.osm.pbf"), mode="drive")
     core = read_core("49.4794,8.4694", name="Mannheim Hbf")

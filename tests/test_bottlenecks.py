@@ -888,7 +888,7 @@ def test_rhine_neckar_cuts_and_trips_are_consistent():
     from conftest import shared_data
     from scipy.sparse.csgraph import dijkstra
 
-    from connectivity.streets.graph import load_streets
+    from connectivity.streets.load import load_streets
 
     pbf = shared_data("rhein-neckar/rnv.osm.pbf")
     net = load_streets(pbf, mode="drive")

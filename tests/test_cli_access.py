@@ -13,7 +13,7 @@ import pytest
 from pyproj import Transformer
 
 from connectivity.cli import main
-from connectivity.streets.graph import demo_pbf, load_streets
+from connectivity.streets.load import demo_pbf, load_streets
 
 CORE = (60.1710, 24.9414)
 EVIL = "<script>alert(1)</script>"

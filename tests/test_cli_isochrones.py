@@ -13,7 +13,7 @@ import shapely
 from shapely.ops import substring
 
 from connectivity.cli import main
-from connectivity.streets.graph import demo_pbf, load_streets
+from connectivity.streets.load import demo_pbf, load_streets
 
 STATION = "60.1710,24.9414"
 

@@ -17,7 +17,8 @@ from connectivity.accessibility.isochrones import (
     write_geotiff,
     write_isochrones,
 )
-from connectivity.streets.graph import StreetNetwork, load_streets
+from connectivity.streets.graph import StreetNetwork
+from connectivity.streets.load import load_streets
 
 X0, Y0 = 385_000.0, 6_672_000.0  # central Helsinki in UTM 35N (EPSG:32635)
 CRS = "EPSG:32635"

@@ -477,7 +477,7 @@ def test_network_accessibility_equals_pandana():
 
 @pytest.mark.integration
 def test_helsinki_grid_on_the_embedded_walk_network():
-    from connectivity.streets.graph import demo_pbf, load_streets
+    from connectivity.streets.load import demo_pbf, load_streets
 
     path = shared_data("helsinki/population_grid_2020.gpkg")
     walk = load_streets(demo_pbf(), mode="walk")

@@ -986,12 +986,12 @@ def test_sidepaths_cache_key_holds_parameter_and_choice(tmp_path):
 
 def test_sidepaths_auto_scans_the_file_only_when_building(tmp_path, monkeypatch):
     from connectivity import load_streets
-    from connectivity.streets import _osm
+    from connectivity.streets import load
 
     roads = _side_osm(tmp_path, "roads.osm")
     scans = []
-    real = _osm.roads_only
-    monkeypatch.setattr(_osm, "roads_only", lambda *a: scans.append(a) or real(*a))
+    real = load.roads_only
+    monkeypatch.setattr(load, "roads_only", lambda *a: scans.append(a) or real(*a))
     first = load_streets(roads, mode="walk")
     second = load_streets(roads, mode="walk")
     assert len(scans) == 1  # the cache hit needs no scan: "auto" follows the contents

@@ -751,7 +751,7 @@ def isochrones_from_file(
     ParameterError
         Bad cutoffs, buffer or resolution.
     """
-    from connectivity.streets.graph import load_streets
+    from connectivity.streets.load import load_streets
 
     levels = _check_cutoffs(cutoffs)
     network = load_streets(osm, mode=mode)

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     from connectivity.cli.bottlenecks import _core
     from connectivity.cli.isochrones import parse_departure_text, parse_minutes, parse_window
     from connectivity.outputs.maps import access_map, find_leaflet, save_map
-    from connectivity.streets.graph import load_streets
+    from connectivity.streets.load import load_streets
 
     # Every check on the arguments first, before any long work.
     _exists(args.osm, "--osm")

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     zones = args.rings if args.rings is not None else args.zones
     if args.top < 1:
         raise ParameterError(f"--top {args.top}: give at least 1")
-    from connectivity.streets.graph import load_streets
+    from connectivity.streets.load import load_streets
 
     if mode_text == "transit":
         if not args.gtfs:

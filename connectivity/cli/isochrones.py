@@ -110,7 +110,7 @@ def load_transit(osm: Path, feeds: list[Path], departure: dt.datetime) -> tuple:
     """The walk network of ``osm`` and the intermodal network with ``feeds`` on the
     departure's date."""
     from connectivity.network.intermodal import build_network
-    from connectivity.streets.graph import load_streets
+    from connectivity.streets.load import load_streets
     from connectivity.transit.gtfs import load_timetable
 
     walk = load_streets(osm, mode="walk")
@@ -236,7 +236,8 @@ def run(args: argparse.Namespace) -> int:
         write_isochrones,
     )
     from connectivity.outputs.maps import find_leaflet, isochrone_map, save_map
-    from connectivity.streets.graph import check_max_distance, load_streets
+    from connectivity.streets.graph import check_max_distance
+    from connectivity.streets.load import load_streets
 
     lat, lon = parse_latlon(args.origin)
     cutoffs = parse_minutes(args.cutoffs)

@@ -132,7 +132,7 @@ def _minutes(value: float, option: str) -> float:
 
 def _network(args: argparse.Namespace, when: dt.datetime) -> Any:
     from connectivity.network.intermodal import DEFAULT_WALK_RADIUS, build_network
-    from connectivity.streets.graph import load_streets
+    from connectivity.streets.load import load_streets
 
     streets = [load_streets(args.osm, mode="walk", walk_speed=args.walk_speed)]
     if args.mode in ("bike", "drive"):

@@ -148,7 +148,7 @@ def demo(
     from connectivity.network.intermodal import build_network
     from connectivity.outputs.maps import find_leaflet, isochrone_map, save_map, transit_routes
     from connectivity.outputs.static_map import static_map
-    from connectivity.streets.graph import demo_pbf, load_streets
+    from connectivity.streets.load import demo_pbf, load_streets
     from connectivity.transit.gtfs import load_timetable
     from connectivity.transit.osm_feed import estimated_feed
 

@@ -89,7 +89,7 @@ def slug(name: str) -> str:
 def _baseline(spec: ScenarioSpec) -> Any:
     from connectivity.network.intermodal import build_network
     from connectivity.scenarios.modifications import empty_timetable
-    from connectivity.streets.graph import load_streets
+    from connectivity.streets.load import load_streets
     from connectivity.transit.gtfs import load_timetable
 
     streets = load_streets(spec.osm, mode="walk")
