@@ -44,6 +44,7 @@ import pandas as pd
 
 from connectivity._errors import CoordinateError, EmptyNetworkError, InputFileError, OsmDataError
 from connectivity._modes import Mode
+from connectivity.streets.graph import StreetNetwork
 
 log = logging.getLogger(__name__)
 
@@ -471,7 +472,7 @@ def assemble(
     bike_speed: float,
     drive_speeds: Mapping[str, float],
     source: str,
-) -> Any:
+) -> StreetNetwork:
     """Build the :class:`StreetNetwork` from nodes (``id``, ``lon``, ``lat``) and directed
     edges (``u``, ``v`` OSM node ids, ``osmid``, ``length`` and tags).
 
@@ -481,8 +482,6 @@ def assemble(
     from pyproj import Transformer
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
-
-    from connectivity.streets.graph import StreetNetwork
 
     node_index = pd.Index(nodes["id"].to_numpy(np.int64))
     u = node_index.get_indexer(edges["u"].to_numpy(np.int64))

@@ -27,6 +27,7 @@ from connectivity._errors import (
 )
 from connectivity._modes import Mode
 from connectivity.streets._osm import assemble, check_bbox
+from connectivity.streets.graph import StreetNetwork, check_lonlat
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,10 @@ def download(
     walk_speed: float,
     bike_speed: float,
     drive_speeds: Mapping[str, float],
-) -> Any:
+) -> StreetNetwork:
     """Download (or read from the cache) one mode's streets; see ``download_streets``."""
     import requests
     from osmnx._errors import InsufficientResponseError
-
-    from connectivity.streets.graph import check_lonlat
 
     given = [
         name
@@ -160,7 +159,7 @@ def from_osmnx_graph(
     bike_speed: float,
     drive_speeds: Mapping[str, float],
     source: str,
-) -> Any:
+) -> StreetNetwork:
     """A :class:`StreetNetwork` from an unprojected osmnx ``MultiDiGraph`` whose edges
     osmnx has already directed by its one-way rules."""
     node_ids = np.fromiter(graph.nodes, np.int64, count=graph.number_of_nodes())
