@@ -54,6 +54,7 @@ from connectivity._errors import (
     ParameterError,
 )
 from connectivity._files import atomic_path, cache_key, file_digest
+from connectivity._geo import utm_crs
 
 __all__ = [
     "DEFAULT_DATE_RANGE",
@@ -655,11 +656,6 @@ def _frequencies(
 # -- geometry -------------------------------------------------------------------------
 
 
-def _utm_crs(lon: float, lat: float) -> str:
-    zone = int((lon + 180) // 6) % 60 + 1
-    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
-
-
 class _UnionFind:
     def __init__(self) -> None:
         self.parent: dict[str, str] = {}
@@ -1245,7 +1241,7 @@ def _estimate(
     from tqdm.auto import tqdm
 
     lonlat = np.array(list(data.node_lonlat.values())) if data.node_lonlat else np.zeros((1, 2))
-    crs = _utm_crs(float(np.median(lonlat[:, 0])), float(np.median(lonlat[:, 1])))
+    crs = utm_crs(float(np.median(lonlat[:, 0])), float(np.median(lonlat[:, 1])))
     forward = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     inverse = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     ids = np.fromiter(data.node_lonlat.keys(), dtype=np.int64, count=len(data.node_lonlat))
