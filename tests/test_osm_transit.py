@@ -30,12 +30,11 @@ from connectivity.cli import main
 from connectivity.transit.osm_feed import (
     DEFAULT_HEADWAYS,
     DEFAULT_SPEEDS,
-    MODES,
     estimated_feed,
     gtfs_from_osm,
     parse_mode_values,
-    read_route_relations,
 )
+from connectivity.transit.osm_relations import MODES, read_route_relations
 
 # -- the hand-written extract ---------------------------------------------------------
 

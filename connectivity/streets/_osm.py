@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from connectivity._errors import CoordinateError, EmptyNetworkError, InputFileError, OsmDataError
+from connectivity._geo import utm_crs
 from connectivity._modes import Mode
 from connectivity.streets.graph import StreetNetwork
 
@@ -171,12 +172,6 @@ def _first(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return value[0] if value else None
     return value
-
-
-def utm_crs(lon: float, lat: float) -> str:
-    """The EPSG code of the UTM zone holding a point, e.g. ``"EPSG:32632"``."""
-    zone = int((lon + 180.0) // 6.0) % 60 + 1
-    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
 
 
 def check_bbox(bbox: Any) -> tuple[float, float, float, float]:
