@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import pandas as pd
 
-    import connectivity.bottlenecks.analysis as bn
+    import connectivity.bottlenecks.structure as bn
     from connectivity import load_streets, settings
 
     if "CONNECTIVITY_CACHE" not in os.environ:

@@ -1,4 +1,4 @@
-"""Tests of connectivity.bottlenecks.analysis on networks the tests build, where the answer is
+"""Tests of connectivity.bottlenecks on networks the tests build, where the answer is
 known by hand or computed by an independent brute force here."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pyproj import Transformer
 from shapely.geometry import box
 
 from connectivity import EmptyNetworkError, OutsideNetworkError, ParameterError
-from connectivity.bottlenecks import analysis as bn
+from connectivity.bottlenecks import structure as bn
 from connectivity.streets.graph import StreetNetwork
 
 CRS = "EPSG:32632"  # UTM 32N (Mannheim)
@@ -1200,7 +1200,7 @@ def test_cli_transit_ranks_the_satellite_route_first(tmp_path, capsys):
     ],
 )
 def test_vehicle_capacity_of_extended_route_types_follows_their_basic_type(route_type, expected):
-    from connectivity.bottlenecks.analysis import _vehicle_capacity
+    from connectivity.bottlenecks.structure import _vehicle_capacity
 
     # Air (1100) has no basic type: the bus default, not the trolleybus (11).
     table = {1: 1000.0, 3: 80.0, 4: 300.0, 11: 100.0}

@@ -109,7 +109,7 @@ def _core(text: str) -> object:
 def run(args: argparse.Namespace) -> int:
     """Run ``connectivity bottlenecks``."""
     from connectivity._modes import Mode
-    from connectivity.bottlenecks.analysis import find_bottlenecks
+    from connectivity.bottlenecks.structure import find_bottlenecks
     from connectivity.cli.isochrones import parse_minutes
 
     mode_text = str(args.mode).strip().lower()
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     if mode_text == "transit":
         if not args.gtfs:
             raise ParameterError("--mode transit needs the feeds: add --gtfs FEED [FEED ...]")
-        from connectivity.bottlenecks.analysis import transit_view
+        from connectivity.bottlenecks.structure import transit_view
         from connectivity.network.intermodal import build_network
         from connectivity.transit.gtfs import load_timetable
 
