@@ -96,7 +96,7 @@ _LAZY: dict[str, str] = {
     "find_bottlenecks": "connectivity.bottlenecks.structure",
     "bridges": "connectivity.bottlenecks.structure",
     "study_area": "connectivity.bottlenecks.structure",
-    "transit_view": "connectivity.bottlenecks.structure",
+    "transit_view": "connectivity.bottlenecks.transit",
     "criticality": "connectivity.bottlenecks.structure",
     "edge_betweenness": "connectivity.bottlenecks.structure",
     "edge_capacity": "connectivity.bottlenecks.structure",

@@ -17,6 +17,7 @@ from shapely.geometry import box
 
 from connectivity import EmptyNetworkError, OutsideNetworkError, ParameterError
 from connectivity.bottlenecks import structure as bn
+from connectivity.bottlenecks import transit as bt
 from connectivity.streets.graph import StreetNetwork
 
 CRS = "EPSG:32632"  # UTM 32N (Mannheim)
@@ -990,7 +991,7 @@ def _transit_case():
         ),
     )
     net = build_network(walk, tt, walk_speed=5.0)
-    view = bn.transit_view(net)
+    view = bt.transit_view(net)
     pop = np.zeros(view.n_nodes)
     for (town, _i, _j), k in index.items():
         pop[k] = 100.0 if town == "s" else 10.0
@@ -1200,7 +1201,7 @@ def test_cli_transit_ranks_the_satellite_route_first(tmp_path, capsys):
     ],
 )
 def test_vehicle_capacity_of_extended_route_types_follows_their_basic_type(route_type, expected):
-    from connectivity.bottlenecks.structure import _vehicle_capacity
+    from connectivity.bottlenecks.transit import _vehicle_capacity
 
     # Air (1100) has no basic type: the bus default, not the trolleybus (11).
     table = {1: 1000.0, 3: 80.0, 4: 300.0, 11: 100.0}

@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     if mode_text == "transit":
         if not args.gtfs:
             raise ParameterError("--mode transit needs the feeds: add --gtfs FEED [FEED ...]")
-        from connectivity.bottlenecks.structure import transit_view
+        from connectivity.bottlenecks.transit import transit_view
         from connectivity.network.intermodal import build_network
         from connectivity.transit.gtfs import load_timetable
 
