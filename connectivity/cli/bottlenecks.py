@@ -109,7 +109,7 @@ def _core(text: str) -> object:
 def run(args: argparse.Namespace) -> int:
     """Run ``connectivity bottlenecks``."""
     from connectivity._modes import Mode
-    from connectivity.bottlenecks.structure import find_bottlenecks
+    from connectivity.bottlenecks.study import find_bottlenecks
     from connectivity.cli.isochrones import parse_minutes
 
     mode_text = str(args.mode).strip().lower()
