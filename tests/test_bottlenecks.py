@@ -16,6 +16,7 @@ from pyproj import Transformer
 from shapely.geometry import box
 
 from connectivity import EmptyNetworkError, OutsideNetworkError, ParameterError
+from connectivity.bottlenecks import criticality as crit
 from connectivity.bottlenecks import structure as st
 from connectivity.bottlenecks import study as bn
 from connectivity.bottlenecks import transit as bt
@@ -249,7 +250,7 @@ def test_second_bridge_doubles_the_cut_and_removal_costs_the_detour():
         row: [_edge(net, index, (2, row), (4, row)), _edge(net, index, (4, row), (2, row))]
         for row in (0, 2)
     }
-    loss = st.criticality(net, study.sources, study.population, sets)
+    loss = crit.criticality(net, study.sources, study.population, sets)
     total = study.population.sum()
     for removed, kept in ((0, 2), (2, 0)):
         extra = sum(
@@ -274,10 +275,10 @@ def test_unreachable_penalty_prices_the_cut_off_trips():
     study = _study(net, index)
     east_pop = study.population[study.zone_of_node == study.zone_names.index("east")].sum()
     sets = {0: [_edge(net, index, (2, 1), (4, 1)), _edge(net, index, (4, 1), (2, 1))]}
-    loss = st.criticality(net, study.sources, study.population, sets, unreachable_penalty=600)
+    loss = crit.criticality(net, study.sources, study.population, sets, unreachable_penalty=600)
     assert loss.loc[0, "loss_hours"] == pytest.approx(2 * east_pop * 600 / 3600)
     with pytest.raises(ParameterError, match="unreachable_penalty=-1"):
-        st.criticality(net, study.sources, study.population, sets, unreachable_penalty=-1)
+        crit.criticality(net, study.sources, study.population, sets, unreachable_penalty=-1)
 
 
 def test_cutoffs_count_the_population_pushed_beyond_them():
@@ -286,7 +287,7 @@ def test_cutoffs_count_the_population_pushed_beyond_them():
     study = _study(net, index)
     sets = {2: [_edge(net, index, (2, 2), (4, 2)), _edge(net, index, (4, 2), (2, 2))]}
     cutoff = 450
-    loss = st.criticality(net, study.sources, study.population, sets, cutoffs=[cutoff])
+    loss = crit.criticality(net, study.sources, study.population, sets, cutoffs=[cutoff])
     east = [(i, j) for i in EAST for j in range(3)]
     before = sum(pop[index[k]] for k in east if _hand_time(*k, (0, 2)) > cutoff)
     after = sum(pop[index[k]] for k in east if _hand_time(*k, (0,)) > cutoff)
@@ -298,9 +299,9 @@ def test_cutoffs_count_the_population_pushed_beyond_them():
 def test_parallel_processes_give_the_same_losses():
     net, index = _river(bridge_rows=(0, 1))
     study = _study(net, index)
-    sets = st.removal_sets(net, "road")
-    one = st.criticality(net, study.sources, study.population, sets, n_jobs=1)
-    two = st.criticality(net, study.sources, study.population, sets, n_jobs=2)
+    sets = crit.removal_sets(net, "road")
+    one = crit.criticality(net, study.sources, study.population, sets, n_jobs=1)
+    two = crit.criticality(net, study.sources, study.population, sets, n_jobs=2)
     assert one.index.tolist() == two.index.tolist()
     np.testing.assert_allclose(one.to_numpy(), two.to_numpy())
 
@@ -310,7 +311,7 @@ def test_population_weighted_times_by_hand():
     pop = np.zeros(net.n_nodes)
     pop[index[(6, 2)]] = 30.0  # core -> (2,1): 120, bridge 120, (4,1) -> (6,2): 180
     pop[index[(1, 1)]] = 10.0  # 60 s
-    table = st.population_weighted_times(net, [index[CORE]], pop, cutoffs=[100, 1000])
+    table = crit.population_weighted_times(net, [index[CORE]], pop, cutoffs=[100, 1000])
     out = table.loc["outbound"]
     assert out["population"] == 40
     assert out["mean_time_s"] == pytest.approx((30 * 420 + 10 * 60) / 40)
@@ -544,17 +545,17 @@ def test_removal_units():
     # 0-1-2 chain, 2 a junction with 3 and 4.
     coords = {k: (X0 + 100 * k, Y0 + (50 if k == 4 else 0)) for k in range(5)}
     net, index = _two_way(coords, [(0, 1, 5.0), (1, 2, 5.0), (2, 3, 5.0), (2, 4, 5.0), (3, 4, 5.0)])
-    roads = st.removal_sets(net, "road")
+    roads = crit.removal_sets(net, "road")
     # 0-1-2 is one road (1 has two neighbours); 2-3-4 is another (3, 4 have two neighbours
     # each): a loop from the junction 2 back to itself.
     assert sorted(len(s) for s in roads.values()) == [4, 6]
-    nodes = st.removal_sets(net, "node")
+    nodes = crit.removal_sets(net, "node")
     assert sorted(nodes) == [0, 2]  # only nodes that are not inside a road
     assert nodes[2].tolist() == sorted(
         np.flatnonzero((net.edges["u"] == 2) | (net.edges["v"] == 2)).tolist()
     )
-    assert len(st.removal_sets(net, "edge")) == net.n_edges
-    assert len(st.removal_sets(net, "way")) == 5
+    assert len(crit.removal_sets(net, "edge")) == net.n_edges
+    assert len(crit.removal_sets(net, "way")) == 5
 
 
 def test_node_kind_ranks_a_bridge_end_first():
@@ -629,7 +630,7 @@ def test_errors_of_parameters():
     pop = _population(index)
     core = [index[CORE]]
     with pytest.raises(ParameterError, match="kind='bus'"):
-        st.removal_sets(net, "bus")
+        crit.removal_sets(net, "bus")
     with pytest.raises(ParameterError, match="k=0 sampled sources"):
         st.edge_betweenness(net, k=0)
     with pytest.raises(ParameterError, match="cutoff=-5"):
@@ -645,22 +646,22 @@ def test_errors_of_parameters():
     with pytest.raises(ParameterError, match="not OSM ids"):
         st.od_betweenness(net, [10**9], pop)
     with pytest.raises(ParameterError, match="sources is empty"):
-        st.population_weighted_times(net, [], pop)
+        crit.population_weighted_times(net, [], pop)
     with pytest.raises(ParameterError, match="capacity has shape"):
         st.min_cuts(net, core, {"a": [1]}, capacity=[1.0, 2.0])
     with pytest.raises(ParameterError, match="lane capacities must be positive"):
         st.edge_capacity(net, lane_capacity={"primary": -1})
     with pytest.raises(ParameterError, match="cutoffs"):
-        st.criticality(net, core, pop, {0: [0]}, cutoffs=[0])
+        crit.criticality(net, core, pop, {0: [0]}, cutoffs=[0])
     for bad in ([1800, math.inf], [math.nan], ["soon"], 1800):
         with pytest.raises(ParameterError, match="must be positive times in seconds"):
-            st.population_weighted_times(net, core, pop, cutoffs=bad)
+            crit.population_weighted_times(net, core, pop, cutoffs=bad)
     with pytest.raises(ParameterError, match="removes no edge"):
-        st.criticality(net, core, pop, {0: []})
+        crit.criticality(net, core, pop, {0: []})
     with pytest.raises(ParameterError, match="edge positions outside"):
-        st.criticality(net, core, pop, {0: [net.n_edges]})
+        crit.criticality(net, core, pop, {0: [net.n_edges]})
     with pytest.raises(ParameterError, match="n_jobs=0"):
-        st.criticality(net, core, pop, {0: [0]}, n_jobs=0)
+        crit.criticality(net, core, pop, {0: [0]}, n_jobs=0)
     kw = {"core": _core_latlon(), "zones": _zones(), "population": pop, "core_radius": 50}
     with pytest.raises(ParameterError, match="top=0"):
         bn.find_bottlenecks(net, top=0, **kw)
@@ -1081,7 +1082,7 @@ def test_transit_view_puts_core_and_people_on_streets():
 def test_transit_errors():
     net, _ = _river()
     with pytest.raises(ParameterError, match="needs a transit network"):
-        st.removal_sets(net, "route")
+        crit.removal_sets(net, "route")
 
 
 def test_cli_transit_ranks_the_satellite_route_first(tmp_path, capsys):

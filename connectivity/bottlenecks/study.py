@@ -3,7 +3,7 @@
 :func:`study_area` resolves the core, the periphery zones and the population onto a
 network (a :class:`StudyArea`). :func:`find_bottlenecks` runs the whole study: the
 core-periphery betweenness picks the ``top`` candidates, each is removed in turn
-(:func:`connectivity.bottlenecks.structure.criticality`), the structure measures
+(:func:`connectivity.bottlenecks.criticality.criticality`), the structure measures
 (bridges, minimum cuts, betweenness) are added, and the result is a :class:`Bottlenecks`
 (a ranked GeoDataFrame in EPSG:4326, the cuts, the zones; ``to_map()``, ``write()``).
 """
@@ -24,24 +24,26 @@ import pandas as pd
 
 from connectivity._errors import EmptyNetworkError, ParameterError
 from connectivity._files import atomic_path, write_text_atomic
-from connectivity.bottlenecks.structure import (
+from connectivity.bottlenecks.criticality import (
     KINDS,
-    _Arrays,
     _check_cutoffs,
-    _check_network,
     _corridors,
     _first_text,
-    _od_flows,
     _pairs,
     _set_scores,
+    criticality,
+    population_weighted_times,
+    removal_sets,
+)
+from connectivity.bottlenecks.structure import (
+    _Arrays,
+    _check_network,
+    _od_flows,
     _weights,
     bridges,
-    criticality,
     edge_betweenness,
     min_cuts,
     node_betweenness,
-    population_weighted_times,
-    removal_sets,
 )
 from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE
 
