@@ -92,7 +92,7 @@ _LAZY: dict[str, str] = {
     "Bottlenecks": "connectivity.bottlenecks.study",
     "StudyArea": "connectivity.bottlenecks.study",
     "articulation_points": "connectivity.bottlenecks.structure",
-    "bottleneck_map": "connectivity.bottlenecks.study",
+    "bottleneck_map": "connectivity.outputs.bottleneck_map",
     "find_bottlenecks": "connectivity.bottlenecks.study",
     "bridges": "connectivity.bottlenecks.structure",
     "study_area": "connectivity.bottlenecks.study",
