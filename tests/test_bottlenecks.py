@@ -20,6 +20,7 @@ from connectivity.bottlenecks import criticality as crit
 from connectivity.bottlenecks import structure as st
 from connectivity.bottlenecks import study as bn
 from connectivity.bottlenecks import transit as bt
+from connectivity.outputs.bottleneck_map import write_bottlenecks
 from connectivity.streets.graph import StreetNetwork
 
 CRS = "EPSG:32632"  # UTM 32N (Mannheim)
@@ -597,7 +598,7 @@ def test_write_outputs_with_escaped_names(tmp_path):
         top=3,
         betweenness_k=5,
     )
-    paths = result.write(tmp_path / "out")
+    paths = write_bottlenecks(result, tmp_path / "out")
     names = sorted(p.name for p in paths)
     assert names == [
         "baseline.csv",

@@ -5,7 +5,8 @@ network (a :class:`StudyArea`). :func:`find_bottlenecks` runs the whole study: t
 core-periphery betweenness picks the ``top`` candidates, each is removed in turn
 (:func:`connectivity.bottlenecks.criticality.criticality`), the structure measures
 (bridges, minimum cuts, betweenness) are added, and the result is a :class:`Bottlenecks`
-(a ranked GeoDataFrame in EPSG:4326, the cuts, the zones; ``to_map()``, ``write()``).
+(a ranked GeoDataFrame in EPSG:4326, the cuts, the zones; ``write()`` writes the tables;
+the map is :mod:`connectivity.outputs.bottleneck_map`).
 """
 
 from __future__ import annotations
@@ -47,8 +48,6 @@ from connectivity.bottlenecks.structure import (
 from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE
 
 if TYPE_CHECKING:
-    import folium
-
     from connectivity.streets.graph import StreetNetwork
 
 __all__ = ["Bottlenecks", "StudyArea", "find_bottlenecks", "study_area"]
@@ -300,41 +299,24 @@ class Bottlenecks:
     mode: str
     indicators: Any = None
 
-    def to_map(self, *, top: int | None = None) -> folium.Map:
-        """The folium map of :func:`connectivity.outputs.bottleneck_map.bottleneck_map`."""
-        from connectivity.outputs.bottleneck_map import bottleneck_map
+    def write(self, folder: str | os.PathLike[str]) -> list[Path]:
+        """Write the tables into ``folder``, each file atomically.
 
-        return bottleneck_map(self, top=top)
-
-    def write(
-        self,
-        folder: str | os.PathLike[str],
-        *,
-        top: int | None = None,
-        offline: bool = False,
-        leaflet: str | os.PathLike[str] | None = None,
-    ) -> list[Path]:
-        """Write the outputs into ``folder``, each file atomically.
+        The map is an output of a later stage:
+        :func:`connectivity.outputs.bottleneck_map.write_bottlenecks` writes these tables
+        and ``bottlenecks.html``, as the command line does.
 
         Parameters
         ----------
         folder
             Created if missing.
-        top
-            Ranks drawn on the map (None: all).
-        offline
-            Inline Leaflet into the map (see :func:`connectivity.outputs.maps.save_map`).
-        leaflet
-            Folder of the npm package ``leaflet`` for ``offline``.
 
         Returns
         -------
         paths
             ``bottlenecks.csv`` (geometry as WKT), ``bottlenecks.geojson``, ``cuts.csv``,
-            ``baseline.csv``, ``indicators.csv`` (per zone) and ``bottlenecks.html``.
+            ``baseline.csv`` and ``indicators.csv`` (per zone).
         """
-        from connectivity.outputs.maps import save_map
-
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
@@ -365,14 +347,6 @@ class Bottlenecks:
             from connectivity.accessibility.indicators import write_indicators
 
             paths.append(write_indicators(self.indicators, folder / "indicators.csv"))
-        target = folder / "bottlenecks.html"
-        save_map(
-            self.to_map(top=top),
-            target,
-            offline=offline,
-            leaflet=None if leaflet is None else Path(leaflet),
-        )
-        paths.append(target)
         return paths
 
 

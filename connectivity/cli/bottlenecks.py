@@ -111,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     from connectivity._modes import Mode
     from connectivity.bottlenecks.study import find_bottlenecks
     from connectivity.cli.isochrones import parse_minutes
+    from connectivity.outputs.bottleneck_map import write_bottlenecks
 
     mode_text = str(args.mode).strip().lower()
     cutoffs = parse_minutes(args.cutoffs)
@@ -166,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         n_jobs=args.jobs,
         progress=False if args.quiet else None,
     )
-    paths = result.write(args.out, offline=args.offline)
+    paths = write_bottlenecks(result, args.out, offline=args.offline)
     table = result.table
     print(f"ranked {len(table)} {kind} candidates ({label}); wrote {args.out}:")
     for path in paths:

@@ -3,23 +3,28 @@
 :func:`bottleneck_map` draws the ranked bottlenecks of a
 :class:`connectivity.bottlenecks.study.Bottlenecks` result over its zones (shaded by
 population) and its core, each bottleneck thicker and redder the higher its rank, with a
-popup of its scores. Every text from data is HTML-escaped.
+popup of its scores. Every text from data is HTML-escaped. :func:`write_bottlenecks`
+writes the study's tables (:meth:`~connectivity.bottlenecks.study.Bottlenecks.write`) and the map, ``bottlenecks.html``.
 """
 
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from connectivity.outputs.maps import save_map
 
 if TYPE_CHECKING:
     import folium
 
     from connectivity.bottlenecks.study import Bottlenecks
 
-__all__ = ["bottleneck_map"]
+__all__ = ["bottleneck_map", "write_bottlenecks"]
 
 _POPUP_COLUMNS = (
     ("rank", "Rank", "{:d}"),
@@ -144,3 +149,45 @@ def bottleneck_map(result: Bottlenecks, *, top: int | None = None) -> folium.Map
     colours.add_to(fmap)
     folium.LayerControl().add_to(fmap)
     return fmap
+
+
+def write_bottlenecks(
+    result: Bottlenecks,
+    folder: str | os.PathLike[str],
+    *,
+    top: int | None = None,
+    offline: bool = False,
+    leaflet: str | os.PathLike[str] | None = None,
+) -> list[Path]:
+    """Write the outputs of a bottleneck study into ``folder``, each file atomically.
+
+    Parameters
+    ----------
+    result
+        The output of :func:`connectivity.bottlenecks.study.find_bottlenecks`.
+    folder
+        Created if missing.
+    top
+        Ranks drawn on the map (None: all).
+    offline
+        Inline Leaflet into the map (see :func:`connectivity.outputs.maps.save_map`).
+    leaflet
+        Folder of the npm package ``leaflet`` for ``offline``.
+
+    Returns
+    -------
+    paths
+        The tables of :meth:`~connectivity.bottlenecks.study.Bottlenecks.write` (``bottlenecks.csv``,
+        ``bottlenecks.geojson``, ``cuts.csv``, ``baseline.csv``, ``indicators.csv``), then
+        ``bottlenecks.html`` (:func:`bottleneck_map`).
+    """
+    paths = result.write(folder)
+    target = Path(folder) / "bottlenecks.html"
+    save_map(
+        bottleneck_map(result, top=top),
+        target,
+        offline=offline,
+        leaflet=None if leaflet is None else Path(leaflet),
+    )
+    paths.append(target)
+    return paths
