@@ -97,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import pandas as pd
 
-    import connectivity.bottlenecks.analysis as bn
+    import connectivity.bottlenecks.structure as bn
     from connectivity import load_streets, settings
+    from connectivity.bottlenecks.study import find_bottlenecks
 
     if "CONNECTIVITY_CACHE" not in os.environ:
         settings.cache_folder = Path(tempfile.mkdtemp(prefix="connectivity-bench-"))
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
     pop = residential_proxy(net)
     start = time.perf_counter()
-    result = bn.find_bottlenecks(
+    result = find_bottlenecks(
         net,
         core=CORE,
         zones=5,

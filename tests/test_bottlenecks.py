@@ -1,4 +1,4 @@
-"""Tests of connectivity.bottlenecks.analysis on networks the tests build, where the answer is
+"""Tests of connectivity.bottlenecks on networks the tests build, where the answer is
 known by hand or computed by an independent brute force here."""
 
 from __future__ import annotations
@@ -16,7 +16,11 @@ from pyproj import Transformer
 from shapely.geometry import box
 
 from connectivity import EmptyNetworkError, OutsideNetworkError, ParameterError
-from connectivity.bottlenecks import analysis as bn
+from connectivity.bottlenecks import criticality as crit
+from connectivity.bottlenecks import structure as st
+from connectivity.bottlenecks import study as bn
+from connectivity.bottlenecks import transit as bt
+from connectivity.outputs.bottleneck_map import write_bottlenecks
 from connectivity.streets.graph import StreetNetwork
 
 CRS = "EPSG:32632"  # UTM 32N (Mannheim)
@@ -132,16 +136,16 @@ def _study(net, index, **kw):
 def test_single_bridge_is_a_bridge_and_the_only_articulation_link():
     net, index = _river()
     bridge = sorted([_edge(net, index, (2, 1), (4, 1)), _edge(net, index, (4, 1), (2, 1))])
-    assert bn.bridges(net).tolist() == bridge
+    assert st.bridges(net).tolist() == bridge
     # Edges without an OSM way id (NaN) are links all the same.
     net.edges["osmid"] = net.edges["osmid"].astype(float).where(net.edges.index > 1)
-    assert bn.bridges(net).tolist() == bridge
-    assert sorted(bn.articulation_points(net).tolist()) == sorted([index[(2, 1)], index[(4, 1)]])
+    assert st.bridges(net).tolist() == bridge
+    assert sorted(st.articulation_points(net).tolist()) == sorted([index[(2, 1)], index[(4, 1)]])
 
 
 def test_single_bridge_has_the_top_betweenness():
     net, index = _river()
-    eb = bn.edge_betweenness(net)
+    eb = st.edge_betweenness(net)
     fwd, rev = _edge(net, index, (2, 1), (4, 1)), _edge(net, index, (4, 1), (2, 1))
     # Every ordered pair across the river (9 x 9) crosses it in its direction, nothing else.
     assert eb[fwd] == pytest.approx(81.0) and eb[rev] == pytest.approx(81.0)
@@ -151,20 +155,20 @@ def test_single_bridge_has_the_top_betweenness():
     # direction each way (the core's own roads carry more: the west bank's trips too).
     pop = _study(net, index).population
     east_pop = sum(pop[index[(i, j)]] for i in EAST for j in range(3))
-    od = bn.od_betweenness(net, [index[CORE]], pop)
+    od = st.od_betweenness(net, [index[CORE]], pop)
     assert od[fwd] == pytest.approx(east_pop) and od[rev] == pytest.approx(east_pop)
 
 
 def test_single_bridge_is_the_minimum_cut():
     net, index = _river()
     study = _study(net, index)
-    cuts = bn.min_cuts(net, study.core_nodes, study.zone_nodes())
+    cuts = st.min_cuts(net, study.core_nodes, study.zone_nodes())
     east = cuts.set_index("zone").loc["east"]
     # residential, one lane each way: 500 vehicles/h; every other separation of the core
     # from the east bank crosses at least three such edges.
     assert east["capacity"] == pytest.approx(500.0)
     assert east["edges"] == (_edge(net, index, (2, 1), (4, 1)),)
-    inbound = bn.min_cuts(net, study.core_nodes, study.zone_nodes(), direction="inbound")
+    inbound = st.min_cuts(net, study.core_nodes, study.zone_nodes(), direction="inbound")
     assert inbound.set_index("zone").loc["east", "edges"] == (_edge(net, index, (4, 1), (2, 1)),)
     west = cuts.set_index("zone").loc["west"]
     assert west["capacity"] == pytest.approx(3 * 500.0)  # the core node's three roads
@@ -235,19 +239,19 @@ def test_second_bridge_doubles_the_cut_and_removal_costs_the_detour():
     net, index = _river(bridge_rows=(0, 2))
     pop = _population(index)
     study = _study(net, index)
-    cuts = bn.min_cuts(net, study.core_nodes, study.zone_nodes()).set_index("zone")
+    cuts = st.min_cuts(net, study.core_nodes, study.zone_nodes()).set_index("zone")
     assert cuts.loc["east", "capacity"] == pytest.approx(2 * 500.0)
     assert set(cuts.loc["east", "edges"]) == {
         _edge(net, index, (2, 0), (4, 0)),
         _edge(net, index, (2, 2), (4, 2)),
     }
-    assert not set(bn.bridges(net).tolist())  # no bridge any more
+    assert not set(st.bridges(net).tolist())  # no bridge any more
 
     sets = {
         row: [_edge(net, index, (2, row), (4, row)), _edge(net, index, (4, row), (2, row))]
         for row in (0, 2)
     }
-    loss = bn.criticality(net, study.sources, study.population, sets)
+    loss = crit.criticality(net, study.sources, study.population, sets)
     total = study.population.sum()
     for removed, kept in ((0, 2), (2, 0)):
         extra = sum(
@@ -272,10 +276,10 @@ def test_unreachable_penalty_prices_the_cut_off_trips():
     study = _study(net, index)
     east_pop = study.population[study.zone_of_node == study.zone_names.index("east")].sum()
     sets = {0: [_edge(net, index, (2, 1), (4, 1)), _edge(net, index, (4, 1), (2, 1))]}
-    loss = bn.criticality(net, study.sources, study.population, sets, unreachable_penalty=600)
+    loss = crit.criticality(net, study.sources, study.population, sets, unreachable_penalty=600)
     assert loss.loc[0, "loss_hours"] == pytest.approx(2 * east_pop * 600 / 3600)
     with pytest.raises(ParameterError, match="unreachable_penalty=-1"):
-        bn.criticality(net, study.sources, study.population, sets, unreachable_penalty=-1)
+        crit.criticality(net, study.sources, study.population, sets, unreachable_penalty=-1)
 
 
 def test_cutoffs_count_the_population_pushed_beyond_them():
@@ -284,7 +288,7 @@ def test_cutoffs_count_the_population_pushed_beyond_them():
     study = _study(net, index)
     sets = {2: [_edge(net, index, (2, 2), (4, 2)), _edge(net, index, (4, 2), (2, 2))]}
     cutoff = 450
-    loss = bn.criticality(net, study.sources, study.population, sets, cutoffs=[cutoff])
+    loss = crit.criticality(net, study.sources, study.population, sets, cutoffs=[cutoff])
     east = [(i, j) for i in EAST for j in range(3)]
     before = sum(pop[index[k]] for k in east if _hand_time(*k, (0, 2)) > cutoff)
     after = sum(pop[index[k]] for k in east if _hand_time(*k, (0,)) > cutoff)
@@ -296,9 +300,9 @@ def test_cutoffs_count_the_population_pushed_beyond_them():
 def test_parallel_processes_give_the_same_losses():
     net, index = _river(bridge_rows=(0, 1))
     study = _study(net, index)
-    sets = bn.removal_sets(net, "road")
-    one = bn.criticality(net, study.sources, study.population, sets, n_jobs=1)
-    two = bn.criticality(net, study.sources, study.population, sets, n_jobs=2)
+    sets = crit.removal_sets(net, "road")
+    one = crit.criticality(net, study.sources, study.population, sets, n_jobs=1)
+    two = crit.criticality(net, study.sources, study.population, sets, n_jobs=2)
     assert one.index.tolist() == two.index.tolist()
     np.testing.assert_allclose(one.to_numpy(), two.to_numpy())
 
@@ -308,7 +312,7 @@ def test_population_weighted_times_by_hand():
     pop = np.zeros(net.n_nodes)
     pop[index[(6, 2)]] = 30.0  # core -> (2,1): 120, bridge 120, (4,1) -> (6,2): 180
     pop[index[(1, 1)]] = 10.0  # 60 s
-    table = bn.population_weighted_times(net, [index[CORE]], pop, cutoffs=[100, 1000])
+    table = crit.population_weighted_times(net, [index[CORE]], pop, cutoffs=[100, 1000])
     out = table.loc["outbound"]
     assert out["population"] == 40
     assert out["mean_time_s"] == pytest.approx((30 * 420 + 10 * 60) / 40)
@@ -397,12 +401,12 @@ def test_od_betweenness_matches_all_paths_brute_force(seed):
             e_flow, n_flow = _brute_od(len(key), edges, sources, weight, r)
             want_e += e_flow
             want_n += n_flow
-        got_e = bn.od_betweenness(net, sources, weight, direction=direction)
-        got_n = bn.od_betweenness(net, sources, weight, direction=direction, nodes=True)
+        got_e = st.od_betweenness(net, sources, weight, direction=direction)
+        got_n = st.od_betweenness(net, sources, weight, direction=direction, nodes=True)
         np.testing.assert_allclose(got_e.to_numpy(), want_e, rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(got_n.to_numpy(), want_n, rtol=1e-9, atol=1e-9)
     # Trips are conserved: one source's trips all leave it along its out-edges.
-    out = bn.od_betweenness(net, [sources[0]], weight, direction="outbound")
+    out = st.od_betweenness(net, [sources[0]], weight, direction="outbound")
     first = [k for k, e in enumerate(edges) if e[0] == sources[0]]
     assert out.iloc[first].sum() == pytest.approx(weight.sum() - weight[sources[0]])
 
@@ -434,11 +438,11 @@ def _random_net(seed, n=30, m=90):
 def test_betweenness_matches_networkx(seed):
     net, g = _random_net(seed)
     want = nx.edge_betweenness_centrality(g, normalized=False, weight="time")
-    got = bn.edge_betweenness(net)
+    got = st.edge_betweenness(net)
     for (a, b), value in want.items():
         assert got[g.edges[a, b]["k"]] == pytest.approx(value)
     want_n = nx.betweenness_centrality(g, normalized=False, weight="time")
-    got_n = bn.node_betweenness(net)
+    got_n = st.node_betweenness(net)
     np.testing.assert_allclose(got_n.to_numpy(), [want_n[i] for i in range(net.n_nodes)])
 
 
@@ -449,11 +453,11 @@ def test_sampled_betweenness_is_the_scaled_subset():
     want = nx.edge_betweenness_centrality_subset(
         g, sources=[int(s) for s in sources], targets=list(g), normalized=False, weight="time"
     )
-    got = bn.edge_betweenness(net, k=k, seed=seed)
+    got = st.edge_betweenness(net, k=k, seed=seed)
     for (a, b), value in want.items():
         assert got[g.edges[a, b]["k"]] == pytest.approx(value * net.n_nodes / k)
-    exact = bn.edge_betweenness(net)
-    assert bn.edge_betweenness(net, k=net.n_nodes).to_numpy() == pytest.approx(exact.to_numpy())
+    exact = st.edge_betweenness(net)
+    assert st.edge_betweenness(net, k=net.n_nodes).to_numpy() == pytest.approx(exact.to_numpy())
 
 
 def test_cutoff_betweenness_counts_only_short_paths():
@@ -469,9 +473,9 @@ def test_cutoff_betweenness_counts_only_short_paths():
             for p in paths:
                 for a, b in itertools.pairwise(p):
                     want[g.edges[a, b]["k"]] += 1 / len(paths)
-    got = bn.edge_betweenness(net, cutoff=cutoff)
+    got = st.edge_betweenness(net, cutoff=cutoff)
     np.testing.assert_allclose(got.to_numpy(), want)
-    assert got.sum() < bn.edge_betweenness(net).sum()
+    assert got.sum() < st.edge_betweenness(net).sum()
 
 
 def test_bridges_and_articulation_points_match_brute_force():
@@ -494,14 +498,14 @@ def test_bridges_and_articulation_points_match_brute_force():
         h.remove_edge(*tuple(pair))
         if nx.number_connected_components(h) > base:
             want_edges += ks
-    assert bn.bridges(net).tolist() == sorted(want_edges)
+    assert st.bridges(net).tolist() == sorted(want_edges)
     want_nodes = []
     for node in und:
         h = und.copy()
         h.remove_node(node)
         if nx.number_connected_components(h) > base - (1 if und.degree(node) == 0 else 0):
             want_nodes.append(node)
-    assert bn.articulation_points(net).tolist() == sorted(want_nodes)
+    assert st.articulation_points(net).tolist() == sorted(want_nodes)
 
 
 # -- capacities, removal units ---------------------------------------------------------
@@ -515,13 +519,13 @@ def test_capacity_from_lanes_and_class():
         highway=["primary", "motorway", "residential"],
         lanes=["4", None, "3;2"],
     )
-    cap = bn.edge_capacity(net)
+    cap = st.edge_capacity(net)
     # two-way roads: OSM lanes count both directions -> half each way (at least one)
     np.testing.assert_allclose(cap, [2 * 1200, 2 * 1200, 2 * 2000, 2 * 2000, 2 * 500, 2 * 500])
-    cap2 = bn.edge_capacity(net, lane_capacity={"primary": 900})
+    cap2 = st.edge_capacity(net, lane_capacity={"primary": 900})
     assert cap2[0] == 2 * 900 and cap2[2] == 2 * 2000
     walk, _ = _two_way(coords, [(0, 1, 10.0)], mode="walk")
-    assert bn.edge_capacity(walk).tolist() == [1.0, 1.0]
+    assert st.edge_capacity(walk).tolist() == [1.0, 1.0]
     one_way = StreetNetwork.from_arrays(
         x=[X0, X0 + 100],
         y=[Y0, Y0],
@@ -534,7 +538,7 @@ def test_capacity_from_lanes_and_class():
         highway=["trunk"],
         lanes=["3"],
     )
-    assert bn.edge_capacity(one_way).tolist() == [3 * 1800]
+    assert st.edge_capacity(one_way).tolist() == [3 * 1800]
 
 
 def test_removal_units():
@@ -542,17 +546,17 @@ def test_removal_units():
     # 0-1-2 chain, 2 a junction with 3 and 4.
     coords = {k: (X0 + 100 * k, Y0 + (50 if k == 4 else 0)) for k in range(5)}
     net, index = _two_way(coords, [(0, 1, 5.0), (1, 2, 5.0), (2, 3, 5.0), (2, 4, 5.0), (3, 4, 5.0)])
-    roads = bn.removal_sets(net, "road")
+    roads = crit.removal_sets(net, "road")
     # 0-1-2 is one road (1 has two neighbours); 2-3-4 is another (3, 4 have two neighbours
     # each): a loop from the junction 2 back to itself.
     assert sorted(len(s) for s in roads.values()) == [4, 6]
-    nodes = bn.removal_sets(net, "node")
+    nodes = crit.removal_sets(net, "node")
     assert sorted(nodes) == [0, 2]  # only nodes that are not inside a road
     assert nodes[2].tolist() == sorted(
         np.flatnonzero((net.edges["u"] == 2) | (net.edges["v"] == 2)).tolist()
     )
-    assert len(bn.removal_sets(net, "edge")) == net.n_edges
-    assert len(bn.removal_sets(net, "way")) == 5
+    assert len(crit.removal_sets(net, "edge")) == net.n_edges
+    assert len(crit.removal_sets(net, "way")) == 5
 
 
 def test_node_kind_ranks_a_bridge_end_first():
@@ -594,7 +598,7 @@ def test_write_outputs_with_escaped_names(tmp_path):
         top=3,
         betweenness_k=5,
     )
-    paths = result.write(tmp_path / "out")
+    paths = write_bottlenecks(result, tmp_path / "out")
     names = sorted(p.name for p in paths)
     assert names == [
         "baseline.csv",
@@ -627,38 +631,38 @@ def test_errors_of_parameters():
     pop = _population(index)
     core = [index[CORE]]
     with pytest.raises(ParameterError, match="kind='bus'"):
-        bn.removal_sets(net, "bus")
+        crit.removal_sets(net, "bus")
     with pytest.raises(ParameterError, match="k=0 sampled sources"):
-        bn.edge_betweenness(net, k=0)
+        st.edge_betweenness(net, k=0)
     with pytest.raises(ParameterError, match="cutoff=-5"):
-        bn.node_betweenness(net, cutoff=-5)
+        st.node_betweenness(net, cutoff=-5)
     with pytest.raises(ParameterError, match="direction='up'"):
-        bn.od_betweenness(net, core, pop, direction="up")
+        st.od_betweenness(net, core, pop, direction="up")
     with pytest.raises(ParameterError, match="direction='sideways'"):
-        bn.min_cuts(net, core, {"a": [1]}, direction="sideways")
+        st.min_cuts(net, core, {"a": [1]}, direction="sideways")
     with pytest.raises(ParameterError, match="destinations has shape"):
-        bn.od_betweenness(net, core, pop[:-1])
+        st.od_betweenness(net, core, pop[:-1])
     with pytest.raises(ParameterError, match="finite and non-negative"):
-        bn.od_betweenness(net, core, -pop)
+        st.od_betweenness(net, core, -pop)
     with pytest.raises(ParameterError, match="not OSM ids"):
-        bn.od_betweenness(net, [10**9], pop)
+        st.od_betweenness(net, [10**9], pop)
     with pytest.raises(ParameterError, match="sources is empty"):
-        bn.population_weighted_times(net, [], pop)
+        crit.population_weighted_times(net, [], pop)
     with pytest.raises(ParameterError, match="capacity has shape"):
-        bn.min_cuts(net, core, {"a": [1]}, capacity=[1.0, 2.0])
+        st.min_cuts(net, core, {"a": [1]}, capacity=[1.0, 2.0])
     with pytest.raises(ParameterError, match="lane capacities must be positive"):
-        bn.edge_capacity(net, lane_capacity={"primary": -1})
+        st.edge_capacity(net, lane_capacity={"primary": -1})
     with pytest.raises(ParameterError, match="cutoffs"):
-        bn.criticality(net, core, pop, {0: [0]}, cutoffs=[0])
+        crit.criticality(net, core, pop, {0: [0]}, cutoffs=[0])
     for bad in ([1800, math.inf], [math.nan], ["soon"], 1800):
         with pytest.raises(ParameterError, match="must be positive times in seconds"):
-            bn.population_weighted_times(net, core, pop, cutoffs=bad)
+            crit.population_weighted_times(net, core, pop, cutoffs=bad)
     with pytest.raises(ParameterError, match="removes no edge"):
-        bn.criticality(net, core, pop, {0: []})
+        crit.criticality(net, core, pop, {0: []})
     with pytest.raises(ParameterError, match="edge positions outside"):
-        bn.criticality(net, core, pop, {0: [net.n_edges]})
+        crit.criticality(net, core, pop, {0: [net.n_edges]})
     with pytest.raises(ParameterError, match="n_jobs=0"):
-        bn.criticality(net, core, pop, {0: [0]}, n_jobs=0)
+        crit.criticality(net, core, pop, {0: [0]}, n_jobs=0)
     kw = {"core": _core_latlon(), "zones": _zones(), "population": pop, "core_radius": 50}
     with pytest.raises(ParameterError, match="top=0"):
         bn.find_bottlenecks(net, top=0, **kw)
@@ -680,7 +684,7 @@ def test_errors_of_the_study_area():
         bn.study_area(net, core=_core_latlon(), zones=twice)
     empty = StreetNetwork.from_arrays(x=[X0], y=[Y0], u=[], v=[], length=[], time=[], crs=CRS)
     with pytest.raises(EmptyNetworkError, match="0 edges"):
-        bn.bridges(empty)
+        st.bridges(empty)
 
 
 def test_error_when_no_trip_uses_the_network():
@@ -903,12 +907,12 @@ def test_rhine_neckar_cuts_and_trips_are_consistent():
     assert all(len(v) > 1000 for v in nodes.values())
     # Every trip leaves the core node along its out-edges: the trips there add up to
     # the population (one per zone node) that the core reaches.
-    od = bn.od_betweenness(net, study.sources, study.population, direction="outbound")
+    od = st.od_betweenness(net, study.sources, study.population, direction="outbound")
     reach = np.isfinite(dijkstra(net.csr, indices=int(study.sources[0])))
     out_edges = np.flatnonzero(net.edges["u"].to_numpy() == study.sources[0])
     assert od.iloc[out_edges].sum() == pytest.approx(study.population[reach].sum())
-    cuts = bn.min_cuts(net, study.core_nodes, nodes)
-    cap = bn.edge_capacity(net)
+    cuts = st.min_cuts(net, study.core_nodes, nodes)
+    cap = st.edge_capacity(net)
     for zone, value, edges in cuts[["zone", "capacity", "edges"]].itertuples(index=False):
         # The cut's value is its edges' capacity, and without them no zone node is
         # reachable from the core area.
@@ -990,7 +994,7 @@ def _transit_case():
         ),
     )
     net = build_network(walk, tt, walk_speed=5.0)
-    view = bn.transit_view(net)
+    view = bt.transit_view(net)
     pop = np.zeros(view.n_nodes)
     for (town, _i, _j), k in index.items():
         pop[k] = 100.0 if town == "s" else 10.0
@@ -1079,7 +1083,7 @@ def test_transit_view_puts_core_and_people_on_streets():
 def test_transit_errors():
     net, _ = _river()
     with pytest.raises(ParameterError, match="needs a transit network"):
-        bn.removal_sets(net, "route")
+        crit.removal_sets(net, "route")
 
 
 def test_cli_transit_ranks_the_satellite_route_first(tmp_path, capsys):
@@ -1200,7 +1204,7 @@ def test_cli_transit_ranks_the_satellite_route_first(tmp_path, capsys):
     ],
 )
 def test_vehicle_capacity_of_extended_route_types_follows_their_basic_type(route_type, expected):
-    from connectivity.bottlenecks.analysis import _vehicle_capacity
+    from connectivity.bottlenecks.transit import _vehicle_capacity
 
     # Air (1100) has no basic type: the bus default, not the trolleybus (11).
     table = {1: 1000.0, 3: 80.0, 4: 300.0, 11: 100.0}

@@ -1,4 +1,4 @@
-"""Compiled inner loops of :mod:`connectivity.bottlenecks.analysis` (numba, cached on disk).
+"""Compiled inner loops of :mod:`connectivity.bottlenecks.structure` (numba, cached on disk).
 
 Origin-destination betweenness is Brandes' dependency accumulation (Brandes 2001,
 "A faster algorithm for betweenness centrality"; Brandes 2008 for edge variants) with a

@@ -109,8 +109,9 @@ def _core(text: str) -> object:
 def run(args: argparse.Namespace) -> int:
     """Run ``connectivity bottlenecks``."""
     from connectivity._modes import Mode
-    from connectivity.bottlenecks.analysis import find_bottlenecks
+    from connectivity.bottlenecks.study import find_bottlenecks
     from connectivity.cli.isochrones import parse_minutes
+    from connectivity.outputs.bottleneck_map import write_bottlenecks
 
     mode_text = str(args.mode).strip().lower()
     cutoffs = parse_minutes(args.cutoffs)
@@ -128,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     if mode_text == "transit":
         if not args.gtfs:
             raise ParameterError("--mode transit needs the feeds: add --gtfs FEED [FEED ...]")
-        from connectivity.bottlenecks.analysis import transit_view
+        from connectivity.bottlenecks.transit import transit_view
         from connectivity.network.intermodal import build_network
         from connectivity.transit.gtfs import load_timetable
 
@@ -166,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         n_jobs=args.jobs,
         progress=False if args.quiet else None,
     )
-    paths = result.write(args.out, offline=args.offline)
+    paths = write_bottlenecks(result, args.out, offline=args.offline)
     table = result.table
     print(f"ranked {len(table)} {kind} candidates ({label}); wrote {args.out}:")
     for path in paths:
