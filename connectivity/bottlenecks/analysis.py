@@ -1643,7 +1643,7 @@ class Bottlenecks:
             ``bottlenecks.csv`` (geometry as WKT), ``bottlenecks.geojson``, ``cuts.csv``,
             ``baseline.csv``, ``indicators.csv`` (per zone) and ``bottlenecks.html``.
         """
-        from connectivity.outputs.maps import save_map
+        from connectivity.outputs.folium_base import save_map
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)

@@ -321,7 +321,8 @@ def scenario_map(
     import folium
     import shapely
 
-    from connectivity.outputs.maps import escape, isochrone_map
+    from connectivity.outputs.folium_base import escape
+    from connectivity.outputs.maps import isochrone_map
 
     routes = None
     if lines is not None and len(lines):
@@ -465,7 +466,7 @@ def run_scenario(
     from connectivity.accessibility.indicators import core_periphery
     from connectivity.accessibility.isochrones import isochrones, write_geotiff
     from connectivity.accessibility.zones import read_core
-    from connectivity.outputs.maps import save_map
+    from connectivity.outputs.folium_base import save_map
     from connectivity.scenarios.apply import apply_scenario, baseline_frames, line_geometries
     from connectivity.transit.write import write_gtfs
 
