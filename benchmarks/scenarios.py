@@ -75,12 +75,9 @@ def main() -> int:
     from connectivity import settings
     from connectivity.network.intermodal import build_network
     from connectivity.routing.queries import travel_time_matrix
-    from connectivity.scenarios.modifications import (
-        AddLine,
-        _reachable_new_stops,
-        apply_scenario,
-        baseline_frames,
-    )
+    from connectivity.scenarios.apply import apply_scenario, baseline_frames
+    from connectivity.scenarios.compare import _reachable_new_stops
+    from connectivity.scenarios.modifications import AddLine
     from connectivity.streets.load import load_streets
     from connectivity.transit.gtfs import load_timetable
     from connectivity.transit.write import write_gtfs

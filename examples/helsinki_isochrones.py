@@ -15,7 +15,8 @@ from pathlib import Path
 
 import connectivity as cx
 from connectivity.accessibility.isochrones import write_geotiff
-from connectivity.outputs.maps import find_leaflet, isochrone_map, save_map
+from connectivity.outputs.folium_base import find_leaflet, save_map
+from connectivity.outputs.maps import isochrone_map
 
 STATION = (60.1710, 24.9414)  # lat, lon
 CUTOFFS = (300, 600, 900)  # seconds

@@ -12,12 +12,8 @@ import numpy as np
 import pytest
 
 from connectivity import MissingDependencyError
-from connectivity.outputs.maps import (
-    FILL_OPACITY,
-    ISOCHRONE_COLOURS,
-    OFFLINE_BACKGROUND,
-    find_leaflet,
-)
+from connectivity.outputs.folium_base import FILL_OPACITY, OFFLINE_BACKGROUND, find_leaflet
+from connectivity.outputs.maps import ISOCHRONE_COLOURS
 
 pytestmark = pytest.mark.browser
 
@@ -159,7 +155,9 @@ def test_escaped_names_show_as_text_and_run_nothing(tmp_path):
     import shapely
 
     from connectivity import Timetable
-    from connectivity.outputs.maps import access_map, save_map, transit_routes
+    from connectivity.outputs.choropleth import access_map
+    from connectivity.outputs.folium_base import save_map
+    from connectivity.outputs.maps import transit_routes
 
     browser = chromium()
     try:

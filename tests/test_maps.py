@@ -9,14 +9,8 @@ import pytest
 import shapely
 
 from connectivity import MissingDependencyError, ParameterError, settings
-from connectivity.outputs.maps import (
-    ISOCHRONE_COLOURS,
-    escape,
-    find_leaflet,
-    isochrone_map,
-    map_html,
-    save_map,
-)
+from connectivity.outputs.folium_base import escape, find_leaflet, map_html, save_map
+from connectivity.outputs.maps import ISOCHRONE_COLOURS, isochrone_map
 
 ORIGIN = (60.1710, 24.9414)
 EXTERNAL = re.compile(
@@ -150,7 +144,7 @@ def test_bad_input(iso):
 def test_add_legend_and_title_on_any_map():
     import folium
 
-    from connectivity.outputs.maps import add_legend, add_title
+    from connectivity.outputs.folium_base import add_legend, add_title
 
     m = folium.Map(tiles=None)
     add_legend(m, [("#ff0000", "<i>zone</i>"), ("#00ff00", "{{ x }}")], title="a & b")
@@ -203,7 +197,7 @@ def zones():
 def test_indicator_scales_and_labels():
     import math
 
-    from connectivity.outputs.maps import (
+    from connectivity.outputs.choropleth import (
         NO_VALUE_COLOUR,
         format_indicator,
         indicator_label,
@@ -234,7 +228,7 @@ def test_indicator_scales_and_labels():
 
 
 def test_access_map_layers_tooltips_and_escaping(zones):
-    from connectivity.outputs.maps import access_map
+    from connectivity.outputs.choropleth import access_map
 
     m = access_map(zones, core=ORIGIN, isochrones=None, title=f"Study of {EVIL}")
     page = map_html(m)
@@ -267,7 +261,7 @@ def test_access_map_layers_tooltips_and_escaping(zones):
 
 
 def test_access_map_errors(zones):
-    from connectivity.outputs.maps import access_map
+    from connectivity.outputs.choropleth import access_map
 
     with pytest.raises(ParameterError, match="no column 'jobs'"):
         access_map(zones, columns=["jobs"])

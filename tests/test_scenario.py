@@ -14,14 +14,13 @@ from _gtfs_feed import hms, write_feed
 from connectivity import ScenarioError, StreetNetwork, load_timetable
 from connectivity.network.intermodal import build_network
 from connectivity.routing.queries import travel_times
+from connectivity.scenarios.apply import apply_scenario, baseline_frames
 from connectivity.scenarios.modifications import (
     AddLine,
     AddStop,
     ChangeFrequency,
     RemoveRoutes,
     RemoveStops,
-    apply_scenario,
-    baseline_frames,
     line_departures,
 )
 
@@ -415,7 +414,7 @@ def test_compare_variants_pruning_is_exact(tmp_path):
     import pandas as pd
 
     from connectivity.routing.queries import travel_time_matrix
-    from connectivity.scenarios.modifications import compare_variants
+    from connectivity.scenarios.compare import compare_variants
 
     streets = street_grid(14, 14, spacing=200)
     stops = {f"s{i}": n for i, n in enumerate((0, 15, 30, 45, 60))}
@@ -588,7 +587,7 @@ def test_compare_variants_pruning_with_a_window_keeps_early_journeys(tmp_path):
     08:00 (1200 s before): pruning must still route this origin."""
     import pandas as pd
 
-    from connectivity.scenarios.modifications import compare_variants
+    from connectivity.scenarios.compare import compare_variants
 
     streets = street_line()
     stops = {"B": 1, "C": 20}

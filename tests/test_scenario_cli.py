@@ -13,13 +13,9 @@ import pytest
 from connectivity import audit, cli, demo_pbf, load_streets, load_timetable
 from connectivity.accessibility.indicators import transit_core_times
 from connectivity.network.intermodal import build_network
+from connectivity.scenarios.apply import apply_scenario, empty_timetable
 from connectivity.scenarios.file import read_scenario
-from connectivity.scenarios.modifications import (
-    AddLine,
-    ChangeFrequency,
-    apply_scenario,
-    empty_timetable,
-)
+from connectivity.scenarios.modifications import AddLine, ChangeFrequency
 
 CORE = (60.1699, 24.9384)  # lat, lon: near the railway station
 STOPS = [[24.9384, 60.1699], [24.9480, 60.1760], [24.9500, 60.1780]]

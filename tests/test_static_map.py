@@ -9,7 +9,7 @@ import shapely
 from PIL import Image
 
 from connectivity import ParameterError
-from connectivity.outputs.maps import indicator_scale
+from connectivity.outputs.choropleth import indicator_scale
 from connectivity.outputs.static_map import static_map
 
 

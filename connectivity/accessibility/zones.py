@@ -35,7 +35,7 @@ from connectivity._errors import (
     OverpassError,
     ParameterError,
 )
-from connectivity.streets._osm import utm_crs
+from connectivity._geo import utm_crs
 from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE, check_lonlat
 
 if TYPE_CHECKING:

@@ -112,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     from connectivity.accessibility.zones import read_core, read_zones, ring_zones
     from connectivity.cli.bottlenecks import _core
     from connectivity.cli.isochrones import parse_departure_text, parse_minutes, parse_window
-    from connectivity.outputs.maps import access_map, find_leaflet, save_map
+    from connectivity.outputs.choropleth import access_map
+    from connectivity.outputs.folium_base import find_leaflet, save_map
     from connectivity.streets.load import load_streets
 
     # Every check on the arguments first, before any long work.

@@ -235,7 +235,8 @@ def run(args: argparse.Namespace) -> int:
         write_geotiff,
         write_isochrones,
     )
-    from connectivity.outputs.maps import find_leaflet, isochrone_map, save_map
+    from connectivity.outputs.folium_base import find_leaflet, save_map
+    from connectivity.outputs.maps import isochrone_map
     from connectivity.streets.graph import check_max_distance
     from connectivity.streets.load import load_streets
 

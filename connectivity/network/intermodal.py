@@ -194,7 +194,7 @@ class IntermodalNetwork:
     def graph(self) -> sp.csr_matrix:
         """The walk graph in metres over street nodes then stops (``n_nodes + n_stops``
         square), street edges plus both directions of every link."""
-        return _augmented_graph(
+        return augmented_graph(
             self.streets,
             self.n_stops,
             self.link_stop,
@@ -645,7 +645,7 @@ def _read_cache(path: Any) -> dict[str, np.ndarray] | None:
         return None
 
 
-def _augmented_graph(
+def augmented_graph(
     streets: StreetNetwork,
     n_stops: int,
     link_stop: np.ndarray,
@@ -734,7 +734,7 @@ def signed_offsets(
     return np.where(cross < 0, -distance, distance)
 
 
-def _link_stops(
+def link_stops(
     walk: StreetNetwork, stops: pd.DataFrame, max_link_distance: float
 ) -> tuple[np.ndarray, ...]:
     """Project each stop onto its nearest walk edge: rows (stop, node, to, from), and per
@@ -778,7 +778,7 @@ def _link_stops(
     return link_stop, link_node, dist_to, dist_from, stop_edge, stop_fraction, stop_offset
 
 
-def _trees_and_walks(
+def trees_and_walks(
     graph: sp.csr_matrix,
     n: int,
     sources: np.ndarray,
@@ -847,22 +847,22 @@ def _compute_arrays(
 ) -> dict[str, np.ndarray]:
     n_stops = 0 if timetable is None else timetable.n_stops
     stops = timetable.stops if timetable is not None else pd.DataFrame({"lon": [], "lat": []})
-    (link_stop, link_node, dist_to, dist_from, stop_edge, stop_fraction, stop_offset) = _link_stops(
+    (link_stop, link_node, dist_to, dist_from, stop_edge, stop_fraction, stop_offset) = link_stops(
         walk, stops, max_link_distance
     )
-    graph = _augmented_graph(walk, n_stops, link_stop, link_node, dist_to, dist_from)
+    graph = augmented_graph(walk, n_stops, link_stop, link_node, dist_to, dist_from)
     n = walk.n_nodes
     linked = np.unique(link_stop)
-    trees, walks = _trees_and_walks(graph, n, linked, walk_radius, transfer_radius)
+    trees, walks = trees_and_walks(graph, n, linked, walk_radius, transfer_radius)
     gt = graph.T.tocsr()
     symmetric = (abs(graph - gt) > 1e-6).nnz == 0
     if symmetric:
         rtrees = trees
     else:
-        rtrees, _ = _trees_and_walks(gt, n, linked, walk_radius, 0.0)
+        rtrees, _ = trees_and_walks(gt, n, linked, walk_radius, 0.0)
     tree_ptr, tree_node, tree_dist = _tree_csr(n_stops, *trees)
     rtree_ptr, rtree_node, rtree_dist = _tree_csr(n_stops, *rtrees)
-    walks = _add_same_street_walks(
+    walks = add_same_street_walks(
         walk, walks, stop_edge, stop_fraction, stop_offset, transfer_radius
     )
     fp = _footpaths(timetable, walk, walks)
@@ -884,7 +884,7 @@ def _compute_arrays(
     }
 
 
-def _add_same_street_walks(
+def add_same_street_walks(
     walk: StreetNetwork,
     walks: list[np.ndarray],
     stop_edge: np.ndarray,

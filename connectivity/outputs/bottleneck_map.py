@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from connectivity.outputs.maps import save_map
+from connectivity.outputs.folium_base import save_map
 
 if TYPE_CHECKING:
     import folium

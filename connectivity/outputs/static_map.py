@@ -1,8 +1,8 @@
 """A static PNG of the map view (matplotlib, Agg backend), for reports.
 
-The same layers as :func:`connectivity.outputs.maps.access_map` and
+The same layers as :func:`connectivity.outputs.choropleth.access_map` and
 :func:`connectivity.outputs.maps.isochrone_map`: the zones coloured by one indicator (the
-classes of :func:`connectivity.outputs.maps.indicator_scale`), isochrone bands, transit routes
+classes of :func:`connectivity.outputs.choropleth.indicator_scale`), isochrone bands, transit routes
 and the core or origin, with a legend. No background tiles (no network needed).
 """
 
@@ -46,7 +46,7 @@ def static_map(
     indicators
         Zones from :func:`connectivity.accessibility.indicators.core_periphery`, coloured by ``column``.
     column
-        The indicator (default: the first of :func:`connectivity.outputs.maps.default_indicators`).
+        The indicator (default: the first of :func:`connectivity.outputs.choropleth.default_indicators`).
     isochrones
         Isochrone bands (one set, or several by name: only the last is drawn, as the
         HTML map shows it).
@@ -80,17 +80,15 @@ def static_map(
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from connectivity.outputs.maps import (
-        FILL_OPACITY,
+    from connectivity.outputs.choropleth import (
         NO_VALUE_COLOUR,
-        _band_labels,
-        _isochrone_frame,
         _numeric,
-        _route_colour,
         default_indicators,
         indicator_label,
         indicator_scale,
     )
+    from connectivity.outputs.folium_base import FILL_OPACITY
+    from connectivity.outputs.maps import _band_labels, _isochrone_frame, _route_colour
 
     if indicators is None and isochrones is None and routes is None and point is None:
         raise ParameterError("nothing to draw: give indicators, isochrones, routes or point")

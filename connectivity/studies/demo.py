@@ -146,7 +146,8 @@ def demo(
     )
     from connectivity.accessibility.transit_isochrones import origin_access_time, transit_times_from
     from connectivity.network.intermodal import build_network
-    from connectivity.outputs.maps import find_leaflet, isochrone_map, save_map, transit_routes
+    from connectivity.outputs.folium_base import find_leaflet, save_map
+    from connectivity.outputs.maps import isochrone_map, transit_routes
     from connectivity.outputs.static_map import static_map
     from connectivity.streets.load import demo_pbf, load_streets
     from connectivity.transit.gtfs import load_timetable

@@ -3,7 +3,7 @@
 :func:`run_scenario` reads a scenario file (:mod:`connectivity.scenarios.file`), builds
 the baseline network once, computes the baseline's walk+transit times between the core
 and every street node once (:func:`connectivity.accessibility.indicators.transit_core_times`), and then,
-per variant, applies its modifications (:func:`connectivity.scenarios.modifications.apply_scenario`:
+per variant, applies its modifications (:func:`connectivity.scenarios.apply.apply_scenario`:
 a new timetable and the new stops' links, never the streets) and routes again from and
 to the core. It writes, into ``OUT``:
 
@@ -88,7 +88,7 @@ def slug(name: str) -> str:
 
 def _baseline(spec: ScenarioSpec) -> Any:
     from connectivity.network.intermodal import build_network
-    from connectivity.scenarios.modifications import empty_timetable
+    from connectivity.scenarios.apply import empty_timetable
     from connectivity.streets.load import load_streets
     from connectivity.transit.gtfs import load_timetable
 
@@ -305,7 +305,7 @@ def scenario_map(
     iso_before, iso_after
         Isochrones of the baseline and the scenario.
     lines
-        The new lines (:func:`connectivity.scenarios.modifications.line_geometries`).
+        The new lines (:func:`connectivity.scenarios.apply.line_geometries`).
     core
         ``(lat, lon)``.
     title
@@ -321,7 +321,8 @@ def scenario_map(
     import folium
     import shapely
 
-    from connectivity.outputs.maps import escape, isochrone_map
+    from connectivity.outputs.folium_base import escape
+    from connectivity.outputs.maps import isochrone_map
 
     routes = None
     if lines is not None and len(lines):
@@ -465,12 +466,8 @@ def run_scenario(
     from connectivity.accessibility.indicators import core_periphery
     from connectivity.accessibility.isochrones import isochrones, write_geotiff
     from connectivity.accessibility.zones import read_core
-    from connectivity.outputs.maps import save_map
-    from connectivity.scenarios.modifications import (
-        apply_scenario,
-        baseline_frames,
-        line_geometries,
-    )
+    from connectivity.outputs.folium_base import save_map
+    from connectivity.scenarios.apply import apply_scenario, baseline_frames, line_geometries
     from connectivity.transit.write import write_gtfs
 
     quiet = not sys.stderr.isatty()

@@ -1,0 +1,758 @@
+"""Applying scenario modifications to a baseline network.
+
+:func:`apply_scenario` returns a new :class:`~connectivity.network.intermodal.IntermodalNetwork`
+that shares the baseline's street networks and reuses its stop links, footpaths and stop
+trees: only the new stops are linked to the walk network and walked from (their trees
+and footpaths, in both directions; :mod:`connectivity.scenarios._incremental`), so a
+variant costs a timetable build and a few limited Dijkstras, never a network build. The
+timetable is rebuilt by :meth:`~connectivity.transit.timetable.Timetable.from_frames`
+from the baseline's stop events plus the changes (:func:`scenario_timetable`).
+
+The rules, as the tests check them:
+
+- times are integer seconds after midnight; a headway period ``[start, end)`` runs
+  departures ``start, start + headway, ...`` before ``end``;
+- a new line's trip leaves its first stop at the departure, takes the run time to each
+  next stop (``distance / speed`` or the given run times, rounded to whole seconds along
+  the line) and waits ``dwell`` seconds at every intermediate stop; the return trip runs
+  the stops in reverse with the run times reversed, from the same departures;
+- :class:`~connectivity.scenarios.modifications.ChangeFrequency` works per pattern and
+  service day, within each service period (departures without a gap over
+  :data:`~connectivity.scenarios.modifications.SERVICE_GAP`, 2 hours): it keeps the
+  period's first and last departures; from a departure ``t`` the next is
+  ``t + h(t) / scale`` where ``h(t)`` is the baseline gap between the departures around
+  ``t`` (``scale`` 2 doubles the service, 0.5 halves it), or ``t + headway``; each new
+  trip copies the running times of the latest baseline trip of the pattern that leaves
+  at or before it;
+- a removed stop loses its stop events (trips skip it) and its links to the streets;
+- :class:`~connectivity.scenarios.modifications.AddStop` puts the stop between two
+  consecutive stops ``a`` and ``b`` of every trip of the route that visits them (in
+  either order): it is reached at the time interpolated by the stop's position along the
+  straight segment ``a``-``b``, and ``dwell`` seconds are added to the rest of the trip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from connectivity._errors import ScenarioError
+from connectivity.network.intermodal import IntermodalNetwork
+from connectivity.scenarios._incremental import _Applied, _incremental_arrays
+from connectivity.scenarios.modifications import (
+    ROUTE_TYPES,
+    SERVICE_GAP,
+    AddLine,
+    AddStop,
+    ChangeFrequency,
+    RemoveRoutes,
+    RemoveStops,
+    _check_lonlat,
+    _id_list,
+    _line_stops,
+    _positive,
+    line_departures,
+)
+from connectivity.transit.modes import TransitMode
+from connectivity.transit.timetable import Timetable
+
+__all__ = [
+    "apply_scenario",
+    "baseline_frames",
+    "empty_timetable",
+    "line_geometries",
+    "scenario_timetable",
+]
+
+logger = logging.getLogger(__name__)
+
+
+# -- the working frames ------------------------------------------------------------------
+
+
+class _Frames:
+    """The timetable as editable frames: stops, routes, trips, stop events."""
+
+    def __init__(self, tt: Timetable | None) -> None:
+        if tt is None:
+            self.stops = pd.DataFrame(
+                {
+                    "stop_id": pd.Series(dtype=object),
+                    "stop_name": pd.Series(dtype=object),
+                    "lon": pd.Series(dtype=float),
+                    "lat": pd.Series(dtype=float),
+                }
+            )
+            self.routes = pd.DataFrame(
+                {
+                    "route_id": pd.Series(dtype=object),
+                    "route_type": pd.Series(dtype=np.int64),
+                    "mode": pd.Series(dtype=object),
+                }
+            )
+            self.trips = pd.DataFrame(
+                {"trip_id": pd.Series(dtype=object), "route": pd.Series(dtype=np.int64)}
+            )
+            self.st = {
+                c: np.zeros(0, np.int64)
+                for c in ("trip", "stop", "stop_sequence", "arrival", "departure")
+            }
+            self.st["pickup_type"] = np.zeros(0, np.int8)
+            self.st["drop_off_type"] = np.zeros(0, np.int8)
+            self.st["interpolated"] = np.zeros(0, bool)
+            self.transfers = None
+            self.date = None
+            self.meta: dict[str, Any] = {}
+            return
+        frame = tt.stop_times()
+        pattern = tt.trips["pattern"].to_numpy(np.int64)[frame["trip"].to_numpy()]
+        pos = tt.pattern_stop_ptr[pattern] + frame["stop_sequence"].to_numpy()
+        self.st = {c: frame[c].to_numpy() for c in frame.columns}
+        self.st["pickup_type"] = np.where(tt.pattern_board[pos], 0, 1).astype(np.int8)
+        self.st["drop_off_type"] = np.where(tt.pattern_alight[pos], 0, 1).astype(np.int8)
+        self.stops = tt.stops
+        self.routes = tt.routes
+        self.trips = tt.trips.drop(columns=["pattern"])
+        self.transfers = tt.transfers
+        self.date = tt.date
+        self.meta = dict(tt.meta)
+
+    def copy(self) -> _Frames:
+        out = _Frames.__new__(_Frames)
+        out.stops, out.routes, out.trips = self.stops, self.routes, self.trips
+        out.st = dict(self.st)
+        out.transfers, out.date, out.meta = self.transfers, self.date, dict(self.meta)
+        return out
+
+    # -- look-ups --------------------------------------------------------------------
+
+    def route_positions(self, route_ids: Iterable[str], where: str) -> np.ndarray:
+        known = self.routes["route_id"].astype(str).to_numpy(object)
+        index = {r: i for i, r in enumerate(known)}
+        missing = [r for r in route_ids if r not in index]
+        if missing:
+            sample = ", ".join(map(repr, known[:8])) or "none"
+            raise ScenarioError(
+                f"{where}: unknown route id(s) {', '.join(map(repr, missing))}; the "
+                f"timetable has {len(known)} routes (e.g. {sample}; ids of several feeds "
+                "are namespaced 'feed_id:route_id')"
+            )
+        return np.asarray([index[r] for r in route_ids], np.int64)
+
+    def stop_positions(self, stop_ids: Iterable[str], where: str) -> np.ndarray:
+        known = self.stops["stop_id"].astype(str).to_numpy(object)
+        index = {s: i for i, s in enumerate(known)}
+        missing = [s for s in stop_ids if s not in index]
+        if missing:
+            sample = ", ".join(map(repr, known[:8])) or "none"
+            raise ScenarioError(
+                f"{where}: unknown stop id(s) {', '.join(map(repr, missing))}; the "
+                f"timetable has {len(known)} stops (e.g. {sample})"
+            )
+        return np.asarray([index[s] for s in stop_ids], np.int64)
+
+    # -- edits -----------------------------------------------------------------------
+
+    def add_stops(self, ids: list[str], names: list[str], lon: np.ndarray, lat: np.ndarray) -> int:
+        known = set(self.stops["stop_id"].astype(str))
+        clash = [s for s in ids if s in known]
+        if clash or len(set(ids)) != len(ids):
+            raise ScenarioError(
+                f"stop id(s) {', '.join(map(repr, clash or ids))} already exist: give the new "
+                "stops other ids (or the line another name)"
+            )
+        first = len(self.stops)
+        rows = pd.DataFrame({"stop_id": ids, "stop_name": names, "lon": lon, "lat": lat})
+        if "location_type" in self.stops.columns:
+            rows["location_type"] = np.zeros(len(ids), self.stops["location_type"].dtype)
+        if "parent" in self.stops.columns:
+            rows["parent"] = -1
+        if "feed_id" in self.stops.columns:
+            rows["feed_id"] = "scenario"
+        self.stops = _concat(self.stops, rows)
+        return first
+
+    def add_route(self, route_id: str, mode: TransitMode) -> int:
+        known = set(self.routes["route_id"].astype(str))
+        if route_id in known:
+            raise ScenarioError(
+                f"line {route_id!r}: a route with this id already exists; name the line differently"
+            )
+        row = pd.DataFrame(
+            {
+                "route_id": [route_id],
+                "route_type": [ROUTE_TYPES[mode]],
+                "mode": [mode.value],
+                "route_short_name": [route_id],
+            }
+        )
+        if "feed_id" in self.routes.columns:
+            row["feed_id"] = "scenario"
+        self.routes = _concat(self.routes, row)
+        return len(self.routes) - 1
+
+    def add_trips(self, trips: pd.DataFrame, events: Mapping[str, np.ndarray]) -> None:
+        """Append trips (their stop events' ``trip`` counted from 0 within ``trips``)."""
+        first = len(self.trips)
+        self.trips = _concat(self.trips, trips)
+        ev = dict(events)
+        ev["trip"] = np.asarray(ev["trip"], np.int64) + first
+        n = len(ev["trip"])
+        ev.setdefault("pickup_type", np.zeros(n, np.int8))
+        ev.setdefault("drop_off_type", np.zeros(n, np.int8))
+        ev.setdefault("interpolated", np.zeros(n, bool))
+        for c in self.st:
+            self.st[c] = np.concatenate([self.st[c], np.asarray(ev[c]).astype(self.st[c].dtype)])
+
+    def keep_events(self, keep: np.ndarray) -> None:
+        for c in self.st:
+            self.st[c] = self.st[c][keep]
+
+    def timetable(self) -> Timetable:
+        # Keep the trips that still have stop events (removed or replaced ones go).
+        used, inverse = np.unique(self.st["trip"], return_inverse=True)
+        st = pd.DataFrame({**self.st, "trip": inverse.astype(np.int64)})
+        return Timetable.from_frames(
+            self.stops,
+            self.routes,
+            self.trips.iloc[used],
+            st,
+            self.transfers,
+            date=self.date,
+            meta=self.meta,
+        )
+
+
+def _concat(frame: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    if len(frame) == 0:
+        out = rows.copy()
+        for c in frame.columns:
+            if c not in out.columns:
+                out[c] = pd.Series([None] * len(out), dtype=object)
+        return out.reset_index(drop=True)
+    return pd.concat([frame, rows], ignore_index=True)
+
+
+# -- applying each modification --------------------------------------------------------
+
+
+class _Context:
+    """What the modifications need of the network: projections, the walk network."""
+
+    def __init__(self, network: IntermodalNetwork) -> None:
+        self.network = network
+        self.walk = network.streets
+        self.max_link = float(network.params["max_link_distance"])
+        self.new_stops: list[int] = []
+        self.removed_stops: set[int] = set()
+        self.lines: list[dict[str, Any]] = []
+
+    def to_xy(self, a: Any, b: Any, inverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        if inverse:
+            from pyproj import Transformer
+
+            t = Transformer.from_crs(self.walk.crs, "EPSG:4326", always_xy=True)
+            return t.transform(np.asarray(a, float), np.asarray(b, float))
+        return self.walk._to_crs.transform(np.asarray(a, float), np.asarray(b, float))
+
+    def check_on_network(self, lon: np.ndarray, lat: np.ndarray, what: list[str]) -> None:
+        """Every point must lie within ``max_link_distance`` of a walk edge."""
+        snapped = self.walk.snap(lon, lat, max_distance=self.max_link * 4 + 1e7)
+        far = np.flatnonzero(snapped.distance > self.max_link)
+        if len(far):
+            i = int(far[0])
+            raise ScenarioError(
+                f"{what[i]} at ({lon[i]:.6f}, {lat[i]:.6f}) lies {snapped.distance[i]:.0f} m "
+                f"from the nearest street ({len(far)} of {len(lon)} points farther than "
+                f"max_link_distance={self.max_link:.0f} m): the line is outside the street "
+                f"network ({self.walk.extent_text()}); check the coordinates are (lon, lat)"
+            )
+
+
+def _add_line(frames: _Frames, line: AddLine, ctx: _Context) -> None:
+    where = f"line {line.name!r}"
+    if not str(line.name):
+        raise ScenarioError("a line needs a name (its route id)")
+    try:
+        mode = TransitMode(str(line.mode).lower())
+    except ValueError:
+        raise ScenarioError(
+            f"{where}: unknown mode {line.mode!r}; use one of "
+            f"{', '.join(m.value for m in ROUTE_TYPES)}"
+        ) from None
+    if mode not in ROUTE_TYPES:
+        raise ScenarioError(f"{where}: mode {mode.value!r} cannot be proposed as a line")
+    lon, lat, gaps = _line_stops(line, ctx.to_xy)
+    if line.alignment is not None and len(lon) > 2:
+        # Stops placed along an alignment that fall off the streets (a river, a park)
+        # are left out; the ends must be on the network.
+        dist = ctx.walk.snap(lon, lat, max_distance=ctx.max_link * 4 + 1e7).distance
+        off = dist > ctx.max_link
+        off[[0, -1]] = False
+        if off.any():
+            logger.warning(
+                "%s: %d of %d stops placed along the alignment lie farther than %.0f m from "
+                "a street and are left out (the line runs through without stopping there)",
+                where,
+                int(off.sum()),
+                len(lon),
+                ctx.max_link,
+            )
+            chain = np.concatenate([[0.0], np.cumsum(gaps)])[~off]
+            lon, lat, gaps = lon[~off], lat[~off], np.diff(chain)
+    n = len(lon)
+    if n < 2:
+        raise ScenarioError(f"{where} has {n} stop(s): a line needs at least 2")
+    if line.run_times is not None:
+        runs = np.asarray([_positive(r, f"{where}: run time") for r in line.run_times])
+        if len(runs) != n - 1:
+            raise ScenarioError(
+                f"{where}: {len(runs)} run times for {n} stops; give {n - 1} (one per gap)"
+            )
+    else:
+        speed = _positive(line.speed, f"{where}: speed", " km/h")
+        runs = gaps / (speed / 3.6)
+    dwell = float(line.dwell)
+    if not (np.isfinite(dwell) and dwell >= 0):
+        raise ScenarioError(f"{where}: dwell must be seconds >= 0 (got {line.dwell!r})")
+    departures = line_departures(line)
+    names = list(line.stop_names) if line.stop_names is not None else []
+    if names and len(names) != n:
+        raise ScenarioError(f"{where}: {len(names)} stop names for {n} stops")
+    names = names or [f"{line.name} {k + 1}" for k in range(n)]
+    ctx.check_on_network(lon, lat, [f"{where}: stop {k + 1} ({names[k]})" for k in range(n)])
+
+    route = frames.add_route(str(line.name), mode)
+    ids = [f"{line.name}:{k + 1}" for k in range(n)]
+    first = frames.add_stops(ids, names, lon, lat)
+    ctx.new_stops += list(range(first, first + n))
+    ctx.lines.append(
+        {"name": str(line.name), "mode": mode.value, "lon": lon, "lat": lat, "km": gaps.sum() / 1e3}
+    )
+    stops = np.arange(first, first + n, dtype=np.int64)
+    directions = [(stops, runs, "0")]
+    if line.both_directions:
+        directions.append((stops[::-1], runs[::-1], "1"))
+    trip_rows: list[dict[str, Any]] = []
+    events: dict[str, list[np.ndarray]] = {
+        c: [] for c in ("trip", "stop", "stop_sequence", "arrival", "departure")
+    }
+    for seq, run, direction in directions:
+        # Arrival offsets: the run times plus a dwell at each intermediate stop.
+        arr_off = np.concatenate([[0.0], np.cumsum(run + dwell) - dwell])
+        dep_off = arr_off + np.where((np.arange(n) > 0) & (np.arange(n) < n - 1), dwell, 0.0)
+        arr_off, dep_off = np.round(arr_off).astype(np.int64), np.round(dep_off).astype(np.int64)
+        for t in departures:
+            k = len(trip_rows)
+            trip_rows.append(
+                {
+                    "trip_id": f"{line.name}:{direction}:{_hms(int(t))}",
+                    "route": route,
+                    "route_id": str(line.name),
+                    "direction_id": int(direction),
+                    "service_id": "scenario",
+                }
+            )
+            events["trip"].append(np.full(n, k, np.int64))
+            events["stop"].append(seq)
+            events["stop_sequence"].append(np.arange(n, dtype=np.int64))
+            events["arrival"].append(t + arr_off)
+            events["departure"].append(t + dep_off)
+    frames.add_trips(
+        _trip_frame(trip_rows, frames.trips), {c: np.concatenate(v) for c, v in events.items()}
+    )
+
+
+def _trip_frame(rows: list[dict[str, Any]], like: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(rows)
+    if "gtfs_trip_id" in like.columns:
+        out["gtfs_trip_id"] = out["trip_id"]
+    if "day_offset" in like.columns:
+        out["day_offset"] = np.zeros(len(out), np.int8)
+    if "frequency" in like.columns:
+        out["frequency"] = False
+    if "exact_times" in like.columns:
+        out["exact_times"] = np.ones(len(out), np.int8)
+    if "headway" in like.columns:
+        out["headway"] = np.zeros(len(out), np.int64)
+    if "feed_id" in like.columns:
+        out["feed_id"] = "scenario"
+    return out
+
+
+def _hms(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _trip_of_events(frames: _Frames) -> tuple[np.ndarray, np.ndarray]:
+    """Per trip its first event row and count (events are grouped by trip, in order)."""
+    trip = frames.st["trip"]
+    seq = frames.st["stop_sequence"]
+    step = np.diff(trip)
+    grouped = bool((step >= 0).all() and (np.diff(seq)[step == 0] > 0).all())
+    if not grouped:
+        frames.keep_events(np.lexsort((seq, trip)))
+    counts = np.bincount(frames.st["trip"], minlength=len(frames.trips))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return starts, counts.astype(np.int64)
+
+
+def _remove_routes(frames: _Frames, mod: RemoveRoutes, ctx: _Context) -> None:
+    routes = frames.route_positions(_id_list(mod.route_ids, "RemoveRoutes"), "RemoveRoutes")
+    drop_trip = np.isin(frames.trips["route"].to_numpy(np.int64), routes)
+    frames.keep_events(~drop_trip[frames.st["trip"]])
+
+
+def _remove_stops(frames: _Frames, mod: RemoveStops, ctx: _Context) -> None:
+    stops = frames.stop_positions(_id_list(mod.stop_ids, "RemoveStops"), "RemoveStops")
+    frames.keep_events(~np.isin(frames.st["stop"], stops))
+    ctx.removed_stops.update(int(s) for s in stops)
+
+
+def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> None:
+    where = "ChangeFrequency"
+    ids = _id_list(mod.route_ids, where)
+    routes = frames.route_positions(ids, where)
+    if (mod.scale is None) == (mod.headway is None):
+        raise ScenarioError(f"{where} of {ids}: give either scale or headway")
+    scale = None if mod.scale is None else _positive(mod.scale, f"{where} of {ids}: scale")
+    headway = (
+        None
+        if mod.headway is None
+        else _positive(mod.headway, f"{where} of {ids}: the headway", " seconds")
+    )
+    starts, counts = _trip_of_events(frames)
+    st = frames.st
+    route_of_trip = frames.trips["route"].to_numpy(np.int64)
+    chosen = np.flatnonzero(np.isin(route_of_trip, routes) & (counts >= 2))
+    if len(chosen) == 0:
+        logger.info("%s: routes %s run no trip on the day; nothing to change", where, ids)
+        return
+    # Group the routes' trips by their stop sequence (and rules) and service day.
+    offset = (
+        frames.trips["day_offset"].to_numpy(np.int64)
+        if "day_offset" in frames.trips.columns
+        else np.zeros(len(frames.trips), np.int64)
+    )
+    keys: dict[bytes, list[int]] = {}
+    for trip in chosen:
+        s, c = starts[trip], counts[trip]
+        code = st["stop"][s : s + c] * 4 + st["pickup_type"][s : s + c] * 2
+        code = code + st["drop_off_type"][s : s + c]
+        key = np.asarray([route_of_trip[trip], offset[trip]], np.int64).tobytes()
+        keys.setdefault(key + code.tobytes(), []).append(int(trip))
+    trip_rows: list[pd.Series] = []
+    events: dict[str, list[np.ndarray]] = {c: [] for c in st}
+    for members in keys.values():
+        m = np.asarray(members, np.int64)
+        first_dep = st["departure"][starts[m]]
+        order = np.lexsort((m, first_dep))
+        m, first_dep = m[order], first_dep[order]
+        new: list[int] = []
+        # Service periods: runs of departures without a gap over SERVICE_GAP seconds.
+        cuts = np.flatnonzero(np.diff(first_dep) > SERVICE_GAP) + 1
+        for period in np.split(first_dep, cuts):
+            new += _new_departures(period, scale, headway)
+        for dep in np.unique(np.asarray(new, np.int64)):
+            i = int(np.searchsorted(first_dep, dep, side="right")) - 1
+            template = int(m[max(i, 0)])
+            s, c = starts[template], counts[template]
+            shift = int(dep) - int(st["departure"][s])
+            row = frames.trips.iloc[template].copy()
+            base_id = str(row["trip_id"])
+            if shift:
+                # Keep the previous day's suffix last, as load_timetable writes it.
+                stem, prev = (base_id[:-4], "@-1d") if base_id.endswith("@-1d") else (base_id, "")
+                label = _hms(int(dep) + (86_400 if prev else 0))
+                row["trip_id"] = f"{stem}~{label}{prev}"
+            if "gtfs_trip_id" in row.index:
+                row["gtfs_trip_id"] = row["trip_id"]
+            kk = len(trip_rows)
+            trip_rows.append(row)
+            for col in st:
+                block = st[col][s : s + c]
+                if col == "trip":
+                    block = np.full(c, kk, np.int64)
+                elif col in ("arrival", "departure"):
+                    block = block + shift
+                events[col].append(block)
+    # Replace the routes' trips by the new ones.
+    frames.keep_events(~np.isin(route_of_trip[st["trip"]], routes))
+    if trip_rows:
+        new_trips = pd.DataFrame(trip_rows).reset_index(drop=True)
+        frames.add_trips(new_trips, {c: np.concatenate(v) for c, v in events.items()})
+
+
+def _new_departures(first_dep: np.ndarray, scale: float | None, headway: float | None) -> list[int]:
+    """Departures from the first to the last of ``first_dep`` (sorted), every
+    ``headway`` seconds or every baseline gap divided by ``scale``."""
+    lo, hi = int(first_dep[0]), int(first_dep[-1])
+    new: list[int] = []
+    t = float(lo)
+    while t <= hi + 1e-9:
+        new.append(int(round(t)))
+        if headway is not None:
+            step = headway
+        else:
+            # The baseline gap around t: between the last departure <= t and the next.
+            i = int(np.searchsorted(first_dep, t, side="right")) - 1
+            j = min(i + 1, len(first_dep) - 1)
+            gap = float(first_dep[j] - first_dep[i])
+            if gap <= 0:
+                nxt = first_dep[first_dep > t]
+                gap = float(nxt[0] - t) if len(nxt) else float(hi - lo) + 1.0
+            assert scale is not None
+            step = gap / scale
+        t += step
+    return new
+
+
+def _add_stop(frames: _Frames, mod: AddStop, ctx: _Context) -> None:
+    where = f"AddStop on route {mod.route_id!r}"
+    route = frames.route_positions([str(mod.route_id)], where)[0]
+    if len(mod.between) != 2:
+        raise ScenarioError(f"{where}: between must name two consecutive stops")
+    a, b = frames.stop_positions([str(s) for s in mod.between], where)
+    dwell = float(mod.dwell)
+    if not (np.isfinite(dwell) and dwell >= 0):
+        raise ScenarioError(f"{where}: dwell must be seconds >= 0 (got {mod.dwell!r})")
+    lonlat = np.asarray([[mod.lon, mod.lat]], float)
+    _check_lonlat(lonlat, where)
+    stop_id = mod.stop_id or f"new:{mod.route_id}:{mod.between[0]}-{mod.between[1]}"
+    ctx.check_on_network(lonlat[:, 0], lonlat[:, 1], [f"{where}: the stop {stop_id!r}"])
+
+    starts, counts = _trip_of_events(frames)
+    st = frames.st
+    route_of_trip = frames.trips["route"].to_numpy(np.int64)
+    trip = st["trip"]
+    nxt_same = np.zeros(len(trip), bool)
+    nxt_same[:-1] = trip[1:] == trip[:-1]
+    on_route = route_of_trip[trip] == route
+    stop = st["stop"]
+    nxt_stop = np.roll(stop, -1)
+    pair = nxt_same & on_route & (((stop == a) & (nxt_stop == b)) | ((stop == b) & (nxt_stop == a)))
+    rows = np.flatnonzero(pair)
+    if len(rows) == 0:
+        raise ScenarioError(
+            f"{where}: no trip of the route runs between {mod.between[0]!r} and "
+            f"{mod.between[1]!r} consecutively; name two consecutive stops of the route"
+        )
+    sx, sy = frames.stops["lon"].to_numpy(float), frames.stops["lat"].to_numpy(float)
+    x, y = ctx.to_xy(np.asarray([sx[a], sx[b], mod.lon]), np.asarray([sy[a], sy[b], mod.lat]))
+    ab = np.array([x[1] - x[0], y[1] - y[0]])
+    frac_ab = float(np.clip(np.dot([x[2] - x[0], y[2] - y[0]], ab) / max(ab @ ab, 1e-9), 0, 1))
+    new_stop = frames.add_stops(
+        [stop_id], [mod.name or f"{mod.route_id} new stop"], lonlat[:, 0], lonlat[:, 1]
+    )
+    ctx.new_stops.append(new_stop)
+    # Insert one event after each matched row; shift the rest of its trip by the dwell.
+    frac = np.where(stop[rows] == a, frac_ab, 1 - frac_ab)
+    dep0 = st["departure"][rows].astype(float)
+    arr1 = st["arrival"][rows + 1].astype(float)
+    at = np.round(dep0 + frac * (arr1 - dep0)).astype(np.int64)
+    shift = np.zeros(len(trip), np.int64)
+    if dwell:
+        bump = np.zeros(len(trip) + 1, np.int64)
+        bump[rows + 1] += int(round(dwell))
+        ends = starts[trip[rows]] + counts[trip[rows]]
+        np.subtract.at(bump, ends, int(round(dwell)))
+        shift = np.cumsum(bump)[:-1]
+    st["arrival"] = st["arrival"] + shift
+    st["departure"] = st["departure"] + shift
+    ins = {
+        "trip": trip[rows],
+        "stop": np.full(len(rows), new_stop, np.int64),
+        "arrival": at,
+        "departure": at + int(round(dwell)),
+        "pickup_type": np.zeros(len(rows), np.int8),
+        "drop_off_type": np.zeros(len(rows), np.int8),
+        "interpolated": np.zeros(len(rows), bool),
+    }
+    # Stop sequences: renumber each trip's events 0, 1, ... after the insertion.
+    for c in st:
+        if c == "stop_sequence":
+            continue
+        st[c] = np.insert(st[c], rows + 1, np.asarray(ins[c]).astype(st[c].dtype))
+    tr = st["trip"]
+    first = np.concatenate([[0], np.flatnonzero(tr[1:] != tr[:-1]) + 1])
+    run = np.repeat(first, np.diff(np.concatenate([first, [len(tr)]])))
+    st["stop_sequence"] = np.arange(len(tr), dtype=np.int64) - run
+
+
+_APPLY: dict[type, Callable[[_Frames, Any, _Context], None]] = {
+    AddLine: _add_line,
+    ChangeFrequency: _change_frequency,
+    RemoveRoutes: _remove_routes,
+    RemoveStops: _remove_stops,
+    AddStop: _add_stop,
+}
+
+
+# -- the public functions ------------------------------------------------------------
+
+
+def _apply(network: IntermodalNetwork, modifications: Any, frames: _Frames | None) -> _Applied:
+    if isinstance(modifications, tuple(_APPLY)):
+        modifications = [modifications]
+    mods = list(modifications)
+    if not mods:
+        raise ScenarioError("the scenario has no modifications: add at least one")
+    ctx = _Context(network)
+    work = (frames or _Frames(network.timetable)).copy()
+    for i, mod in enumerate(mods):
+        fn = _APPLY.get(type(mod))
+        if fn is None:
+            raise ScenarioError(
+                f"modification {i + 1} is a {type(mod).__name__}; give AddLine, "
+                "ChangeFrequency, RemoveRoutes, RemoveStops or AddStop"
+            )
+        fn(work, mod, ctx)
+    tt = work.timetable()
+    tt.meta["scenario"] = [type(m).__name__ for m in mods]
+    return _Applied(tt, ctx.new_stops, ctx.removed_stops, ctx.lines)
+
+
+def scenario_timetable(network: IntermodalNetwork, modifications: Any) -> Timetable:
+    """Apply modifications to the network's timetable (no street links).
+
+    Parameters
+    ----------
+    network
+        The baseline (its walk network places new lines and checks they are on it).
+    modifications
+        One modification or a sequence, applied in order.
+
+    Returns
+    -------
+    timetable
+        The scenario's timetable: the baseline's stops first in the same positions, new
+        stops after them.
+
+    Raises
+    ------
+    ScenarioError
+        An invalid modification.
+    """
+    return _apply(network, modifications, None).timetable
+
+
+def apply_scenario(
+    network: IntermodalNetwork, modifications: Any, *, baseline_frames: Any = None
+) -> IntermodalNetwork:
+    """The baseline network with the modifications applied, without rebuilding it.
+
+    Parameters
+    ----------
+    network
+        The baseline network (:func:`connectivity.network.intermodal.build_network`); with or
+        without a timetable (a city without a feed: the new lines are the only transit).
+    modifications
+        One modification or a sequence, applied in order.
+    baseline_frames
+        The value of :func:`baseline_frames` for ``network``, to reuse over several
+        variants (default: computed here).
+
+    Returns
+    -------
+    network
+        A new network sharing the baseline's street networks; ``meta`` holds
+        ``scenario`` (the modifications' kinds), ``new_stops`` (positions),
+        ``removed_stops`` and ``lines`` (per new line its name, mode, stops and km).
+
+    Raises
+    ------
+    ScenarioError
+        An invalid modification: an unknown route or stop id, a headway, speed or
+        spacing <= 0, a line of fewer than two stops, a stop off the street network.
+    """
+    applied = _apply(network, modifications, baseline_frames)
+    arrays = _incremental_arrays(network, applied)
+    out = IntermodalNetwork(
+        streets=network.streets,
+        timetable=applied.timetable,
+        modes=network.modes,
+        walk_speed=network.walk_speed,
+        params=dict(network.params),
+        meta={
+            "baseline_cache_key": network.meta.get("cache_key"),
+            "from_cache": False,
+            "scenario": applied.timetable.meta["scenario"],
+            "new_stops": applied.new_stops,
+            "removed_stops": sorted(applied.removed_stops),
+            "lines": applied.lines,
+        },
+        **arrays,
+    )
+    unlinked = int((~out.stop_linked).sum())
+    out.meta["unlinked_stops"] = unlinked
+    return out
+
+
+def baseline_frames(network: IntermodalNetwork) -> Any:
+    """The baseline's timetable as editable frames, to share between variants.
+
+    Parameters
+    ----------
+    network
+        The baseline network.
+
+    Returns
+    -------
+    frames
+        An opaque object for :func:`apply_scenario`'s ``baseline_frames``.
+    """
+    return _Frames(network.timetable)
+
+
+def empty_timetable(date: dt.date | None = None) -> Timetable:
+    """A timetable without stops or trips: the baseline of a city without a feed, so
+    that transit routing (walks only) runs on it and the proposed lines add to it.
+
+    Parameters
+    ----------
+    date
+        The service date the scenario's timetable will describe.
+
+    Returns
+    -------
+    timetable
+        The empty timetable.
+    """
+    frames = _Frames(None)
+    frames.date = date
+    return frames.timetable()
+
+
+def line_geometries(network: IntermodalNetwork) -> Any:
+    """The new lines of a scenario network as a GeoDataFrame (EPSG:4326).
+
+    Parameters
+    ----------
+    network
+        A network from :func:`apply_scenario`.
+
+    Returns
+    -------
+    lines
+        One row per new line: ``name``, ``mode``, ``km`` (along its stops), ``stops``
+        (count), and the LineString through its stops.
+    """
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    rows = network.meta.get("lines", [])
+    return gpd.GeoDataFrame(
+        {
+            "name": [r["name"] for r in rows],
+            "mode": [r["mode"] for r in rows],
+            "km": [float(r["km"]) for r in rows],
+            "stops": [len(r["lon"]) for r in rows],
+        },
+        geometry=[LineString(np.column_stack([r["lon"], r["lat"]])) for r in rows],
+        crs="EPSG:4326",
+    )
