@@ -3,6 +3,7 @@
 
 PYTHON ?= python
 DOCS_OUT ?= docs/_build/html
+BENCHMARKS ?= $(wildcard benchmarks/*.py)
 
 .PHONY: help test lint docs docs-check bench demo clean
 
@@ -30,8 +31,9 @@ docs-check:
 	$(PYTHON) docs/check_guide.py
 
 # Each benchmark runs with its defaults and prints its table; all run even if one fails.
+# One of them: make bench BENCHMARKS=benchmarks/demo.py
 bench:
-	@status=0; for script in benchmarks/*.py; do \
+	@status=0; for script in $(BENCHMARKS); do \
 		echo "== $$script"; $(PYTHON) $$script || status=1; \
 	done; exit $$status
 

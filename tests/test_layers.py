@@ -1,9 +1,10 @@
 """The layer rule: the import-linter contracts of pyproject.toml, and that they catch a break.
 
 The contracts (``[tool.importlinter]``) say that a stage imports only earlier stages, that
-the compiled kernels are imported only by their own stage, that nothing imports the
-command line, and that the modules of a stage import each other without cycles.
-CONTRIBUTING.md explains them. ``lint-imports`` runs in a subprocess, so the package it
+the compiled kernels are imported only by their own stage and private modules only from
+within their package, that nothing imports the command line, and that the modules of a
+stage import each other without cycles. CONTRIBUTING.md explains them; the last test
+adds what import-linter does not see: private names imported from another stage. ``lint-imports`` runs in a subprocess, so the package it
 analyses is the one first on its ``PYTHONPATH`` (a planted copy, or this tree), not the
 one this test process has imported.
 """
