@@ -64,7 +64,8 @@ def main() -> int:
 
     from connectivity import settings
     from connectivity.network.intermodal import build_network
-    from connectivity.routing.queries import travel_time_matrix, travel_times
+    from connectivity.routing.matrix import travel_time_matrix
+    from connectivity.routing.queries import travel_times
     from connectivity.streets.load import load_streets
     from connectivity.transit.gtfs import load_timetable
 

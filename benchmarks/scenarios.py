@@ -74,7 +74,7 @@ def main() -> int:
 
     from connectivity import settings
     from connectivity.network.intermodal import build_network
-    from connectivity.routing.queries import travel_time_matrix
+    from connectivity.routing.matrix import travel_time_matrix
     from connectivity.scenarios.apply import apply_scenario, baseline_frames
     from connectivity.scenarios.compare import _reachable_new_stops
     from connectivity.scenarios.modifications import AddLine

@@ -45,7 +45,7 @@ _LAZY: dict[str, str] = {
     "TravelTimes": "connectivity.routing.queries",
     "travel_times": "connectivity.routing.queries",
     "latest_departures": "connectivity.routing.queries",
-    "travel_time_matrix": "connectivity.routing.queries",
+    "travel_time_matrix": "connectivity.routing.matrix",
     "load_timetable": "connectivity.transit.gtfs",
     "service_dates": "connectivity.transit.gtfs",
     "TransitMode": "connectivity.transit.gtfs",

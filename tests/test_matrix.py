@@ -11,7 +11,8 @@ from test_routing import SPEED, X0, Y0, grid, hand_case, make_timetable, random_
 
 from connectivity import ParameterError
 from connectivity.network.intermodal import build_network
-from connectivity.routing.queries import travel_time_matrix, travel_times
+from connectivity.routing.matrix import travel_time_matrix
+from connectivity.routing.queries import travel_times
 
 
 def points_at(streets, nodes, ids=None):

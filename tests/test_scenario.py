@@ -413,7 +413,7 @@ def test_compare_variants_pruning_is_exact(tmp_path):
     within the cutoff were not routed again."""
     import pandas as pd
 
-    from connectivity.routing.queries import travel_time_matrix
+    from connectivity.routing.matrix import travel_time_matrix
     from connectivity.scenarios.compare import compare_variants
 
     streets = street_grid(14, 14, spacing=200)

@@ -257,7 +257,7 @@ def read_points(path: Path, option: str) -> pd.DataFrame:
 
 def run_matrix(args: argparse.Namespace) -> int:
     """Run ``connectivity matrix``."""
-    from connectivity.routing.queries import travel_time_matrix
+    from connectivity.routing.matrix import travel_time_matrix
 
     origins = read_points(args.origins, "--origins")
     destinations = read_points(args.destinations, "--destinations")

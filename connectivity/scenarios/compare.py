@@ -157,7 +157,8 @@ def compare_variants(
     ScenarioError
         An invalid modification, or an unknown ``rank_by`` / ``weights`` column.
     """
-    from connectivity.routing.queries import parse_departure, travel_time_matrix
+    from connectivity.routing.matrix import travel_time_matrix
+    from connectivity.routing.queries import parse_departure
 
     if rank_by not in ("gain_per_km", "access_gain"):
         raise ScenarioError(f"rank_by must be 'gain_per_km' or 'access_gain' (got {rank_by!r})")
