@@ -12,7 +12,8 @@ from _reference import Event
 from test_routing import SPEED, X0, Y0, grid, make_timetable, street_dijkstra
 
 from connectivity import EmptyNetworkError, ParameterError, StreetNetwork, Timetable, settings
-from connectivity.network.intermodal import FP_MIN_TIME, FP_TIMED, FP_WALK, build_network
+from connectivity.network.intermodal import build_network
+from connectivity.network.links import FP_MIN_TIME, FP_TIMED, FP_WALK
 
 
 def footpaths_of(net):

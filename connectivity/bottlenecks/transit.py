@@ -89,7 +89,7 @@ def transit_view(
         ``kind="route"`` or ``kind="stop"`` (the core and the population are put on
         street nodes only).
     """
-    from connectivity.network.intermodal import FP_MIN_TIME, FP_WALK
+    from connectivity.network.links import FP_MIN_TIME, FP_WALK
     from connectivity.streets.graph import StreetNetwork
     from connectivity.transit.timetable import DAY
 

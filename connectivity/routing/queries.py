@@ -38,22 +38,15 @@ from scipy.sparse.csgraph import dijkstra
 
 from connectivity._errors import ParameterError
 from connectivity._modes import Mode
-from connectivity.network.intermodal import (
-    FP_MIN_TIME,
-    FP_TIMED,
-    FP_WALK,
-    IntermodalNetwork,
-    along,
-    at_ends,
-    same_street_distance,
-    signed_offsets,
-)
+from connectivity.network.intermodal import IntermodalNetwork
+from connectivity.network.links import FP_MIN_TIME, FP_TIMED, FP_WALK
 from connectivity.routing._raptor import (
     UNREACHED,
     range_egress,
     range_raptor,
     timetable_arrays,
 )
+from connectivity.streets.geometry import along, at_ends, same_street_distance, signed_offsets
 from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE, StreetNetwork
 
 __all__ = [

@@ -16,9 +16,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from connectivity._arrays import csr_from_pairs
-from connectivity.network.intermodal import (
+from connectivity.network.intermodal import IntermodalNetwork
+from connectivity.network.links import (
     FP_WALK,
-    IntermodalNetwork,
     add_same_street_walks,
     augmented_graph,
     link_stops,
