@@ -586,7 +586,7 @@ def test_rhine_neckar_from_mannheim_hbf_bounded_by_direct_trips():
 
     # Every stop, to the second, against the time-expanded reference on the whole day's
     # 150k stop events; its footpaths are the network's, its access the street walk.
-    from connectivity.routing.queries import footpath_costs
+    from connectivity.routing.engine import footpath_costs
 
     st = tt.stop_times()
     trips = [

@@ -23,7 +23,7 @@ from connectivity.network.intermodal import (
 from connectivity.routing._raptor import (
     egress,
 )
-from connectivity.routing.queries import (
+from connectivity.routing.engine import (
     _DIST_TOLERANCE,
     DEFAULT_MAX_TRANSFERS,
     DEFAULT_MAX_WALK_TIME,
@@ -32,13 +32,12 @@ from connectivity.routing.queries import (
     _check_walk_radius,
     _engine,
     _make_query,
-    _parse_mode,
     _Query,
     _snap_walk,
     _transit,
     _walk_from,
-    summarise,
 )
+from connectivity.routing.queries import _parse_mode, summarise
 from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE
 
 logger = logging.getLogger(__name__)
