@@ -6,8 +6,8 @@ Wasserturm - Neckarau - Rheinau - Rheinau Bahnhof; stops every 700 m, 30 km/h, b
 headways of 5, 7.5, 10, 12.5 and 15 minutes. Accessibility: the number of the 500
 origins (random street nodes, seeded) reached within 45 minutes leaving at 08:00.
 
-- variant (the way of :func:`connectivity.scenarios.modifications.compare_variants`): apply the line to
-  the baseline (:func:`connectivity.scenarios.modifications.apply_scenario`: a new timetable and the new
+- variant (the way of :func:`connectivity.compare_variants`): apply the line to
+  the baseline (:func:`connectivity.apply_scenario`: a new timetable and the new
   stops' links only) and route the 500 origins; "pruned" routes only the origins that can
   reach a new stop within 45 minutes on the baseline (exact), "all" routes all of them;
 - rebuild: write the modified feed (write_gtfs), load_timetable, build_network (no

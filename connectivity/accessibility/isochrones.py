@@ -727,7 +727,7 @@ def isochrones_from_file(
     ----------
     osm
         An OpenStreetMap extract (``.osm.pbf``, ``.osm``, ``.osm.bz2``); the built network
-        is cached (see :func:`connectivity.streets.graph.load_streets`).
+        is cached (see :func:`connectivity.load_streets`).
     lat, lon
         The origin in degrees, snapped onto its nearest street.
     mode

@@ -1,12 +1,12 @@
 """``connectivity access``: core-periphery indicators of an agglomeration, by walk+transit
 and by car, written as a table (CSV + GeoJSON), an HTML map, a PNG and a text report.
 
-The steps are the public functions: :func:`connectivity.streets.graph.load_streets` (walk and
+The steps are the public functions: :func:`connectivity.load_streets` (walk and
 drive networks), :func:`connectivity.accessibility.zones.read_core`, :func:`connectivity.accessibility.zones.read_zones`
 or :func:`connectivity.accessibility.zones.ring_zones`, :func:`connectivity.accessibility.opportunities.assign_opportunities`
 (population on the walk network), :func:`connectivity.accessibility.indicators.transit_core_times` and
 :func:`connectivity.accessibility.indicators.core_times`, :func:`connectivity.accessibility.indicators.core_periphery`, then
-:func:`connectivity.outputs.maps.access_map` and :func:`connectivity.outputs.static_map.static_map`.
+:func:`connectivity.access_map` and :func:`connectivity.outputs.static_map.static_map`.
 """
 
 from __future__ import annotations

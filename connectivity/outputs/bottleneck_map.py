@@ -170,7 +170,7 @@ def write_bottlenecks(
     top
         Ranks drawn on the map (None: all).
     offline
-        Inline Leaflet into the map (see :func:`connectivity.outputs.maps.save_map`).
+        Inline Leaflet into the map (see :func:`connectivity.save_map`).
     leaflet
         Folder of the npm package ``leaflet`` for ``offline``.
 

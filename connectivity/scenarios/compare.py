@@ -133,7 +133,7 @@ def compare_variants(
     variants
         Name -> modifications.
     origins, destinations
-        Frames with ``id``, ``lon``, ``lat`` (as :func:`connectivity.routing.queries.travel_time_matrix`).
+        Frames with ``id``, ``lon``, ``lat`` (as :func:`connectivity.travel_time_matrix`).
     departure
         The departure (one; a ``window`` in ``routing`` uses the minimum over it).
     cutoff
@@ -145,7 +145,7 @@ def compare_variants(
     rank_by
         ``gain_per_km`` or ``access_gain``.
     **routing
-        Passed to :func:`connectivity.routing.queries.travel_time_matrix`.
+        Passed to :func:`connectivity.travel_time_matrix`.
 
     Returns
     -------
