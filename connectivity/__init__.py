@@ -93,6 +93,7 @@ _LAZY: dict[str, str] = {
     "StudyArea": "connectivity.bottlenecks.study",
     "articulation_points": "connectivity.bottlenecks.structure",
     "bottleneck_map": "connectivity.outputs.bottleneck_map",
+    "write_bottlenecks": "connectivity.outputs.bottleneck_map",
     "find_bottlenecks": "connectivity.bottlenecks.study",
     "bridges": "connectivity.bottlenecks.structure",
     "study_area": "connectivity.bottlenecks.study",

@@ -623,6 +623,36 @@ def test_write_outputs_with_escaped_names(tmp_path):
     assert not list((tmp_path / "out").glob(".*tmp"))
 
 
+def test_deprecated_map_shims_warn_and_give_what_they_gave(tmp_path):
+    import warnings
+
+    net, index = _river()
+    result = bn.find_bottlenecks(
+        net,
+        core=_core_latlon(),
+        zones=_zones(),
+        population=_population(index),
+        core_radius=50,
+        top=3,
+        betweenness_k=5,
+    )
+    with pytest.warns(FutureWarning, match=r"use connectivity\.bottleneck_map"):
+        fmap = result.to_map(top=2)
+    assert type(fmap).__name__ == "Map"
+    with pytest.warns(FutureWarning, match=r"connectivity\.write_bottlenecks"):
+        old = result.write(tmp_path / "old", top=2)
+    assert sorted(p.name for p in old) == sorted(
+        p.name for p in write_bottlenecks(result, tmp_path / "new", top=2)
+    )
+    for name in ("bottlenecks.csv", "bottlenecks.geojson", "cuts.csv", "baseline.csv"):
+        assert (tmp_path / "old" / name).read_bytes() == (tmp_path / "new" / name).read_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tables = result.write(tmp_path / "tables", html=False)
+    assert "bottlenecks.html" not in {p.name for p in tables}
+    assert not (tmp_path / "tables" / "bottlenecks.html").exists()
+
+
 # -- error paths -----------------------------------------------------------------------
 
 

@@ -11,9 +11,11 @@ the map is :mod:`connectivity.outputs.bottleneck_map`).
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -299,24 +301,65 @@ class Bottlenecks:
     mode: str
     indicators: Any = None
 
-    def write(self, folder: str | os.PathLike[str]) -> list[Path]:
+    def to_map(self, *, top: int | None = None) -> Any:
+        """Deprecated: use :func:`connectivity.bottleneck_map` (removed in 0.3).
+
+        Maps are an output of a later stage (:mod:`connectivity.outputs`); this shim
+        loads it at call time, so :mod:`connectivity.bottlenecks` itself never imports
+        it (the layer contract in ``pyproject.toml``).
+        """
+        warnings.warn(
+            "Bottlenecks.to_map(...) is deprecated and goes in 0.3: "
+            "use connectivity.bottleneck_map(result, top=...)",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return _outputs().bottleneck_map(self, top=top)
+
+    def write(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        html: bool | None = None,
+        top: int | None = None,
+        offline: bool = False,
+        leaflet: str | os.PathLike[str] | None = None,
+    ) -> list[Path]:
         """Write the tables into ``folder``, each file atomically.
 
         The map is an output of a later stage:
-        :func:`connectivity.outputs.bottleneck_map.write_bottlenecks` writes these tables
-        and ``bottlenecks.html``, as the command line does.
+        :func:`connectivity.write_bottlenecks` writes these tables and
+        ``bottlenecks.html``, as the command line does. Until 0.3, ``write`` still
+        writes the map too unless ``html=False``, with a ``FutureWarning``.
 
         Parameters
         ----------
         folder
             Created if missing.
+        html
+            False: the tables only (what ``write`` does from 0.3 on). None (the
+            default) or True: also ``bottlenecks.html``, deprecated.
+        top, offline, leaflet
+            Deprecated map options, passed to :func:`connectivity.write_bottlenecks`.
 
         Returns
         -------
         paths
             ``bottlenecks.csv`` (geometry as WKT), ``bottlenecks.geojson``, ``cuts.csv``,
-            ``baseline.csv`` and ``indicators.csv`` (per zone).
+            ``baseline.csv`` and ``indicators.csv`` (per zone); then ``bottlenecks.html``
+            unless ``html=False``.
         """
+        if html is not False:
+            warnings.warn(
+                "Bottlenecks.write(...) will write the tables only from 0.3: use "
+                "connectivity.write_bottlenecks(result, folder, top=..., offline=...) "
+                "for the tables and the map, or write(folder, html=False) for the tables",
+                FutureWarning,
+                stacklevel=2,
+            )
+            return _outputs().write_bottlenecks(
+                self, folder, top=top, offline=offline, leaflet=leaflet
+            )
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
@@ -585,3 +628,13 @@ def _zone_indicators(
         cutoffs=cutoffs,
         ratio=None,
     )
+
+
+def _outputs() -> Any:
+    """The map module, loaded at call time for the deprecated shims of :class:`Bottlenecks`.
+
+    A dynamic import on purpose (the pattern of pandas' plotting backends): the
+    bottleneck stage must not depend on the outputs stage, and import-linter would
+    (rightly) refuse a static import. Goes with the shims in 0.3.
+    """
+    return importlib.import_module("connectivity.outputs.bottleneck_map")

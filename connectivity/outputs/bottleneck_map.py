@@ -181,7 +181,7 @@ def write_bottlenecks(
         ``bottlenecks.geojson``, ``cuts.csv``, ``baseline.csv``, ``indicators.csv``), then
         ``bottlenecks.html`` (:func:`bottleneck_map`).
     """
-    paths = result.write(folder)
+    paths = result.write(folder, html=False)
     target = Path(folder) / "bottlenecks.html"
     save_map(
         bottleneck_map(result, top=top),
