@@ -30,8 +30,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectivity.transit._feed import _Feed
 from connectivity.transit._read import parse_float, parse_times, strings
-from connectivity.transit.gtfs import Feeds, _dates_of, _Feed, _open_feeds, _parse_date
+from connectivity.transit.gtfs import Feeds, _dates_of, _open_feeds, _parse_date
 from connectivity.transit.modes import route_modes
 
 __all__ = ["SPEED_LIMITS", "audit"]
