@@ -59,6 +59,20 @@ def test_online_map_links_the_cdn_and_has_every_layer(iso):
     assert ".fitBounds(" in page
 
 
+def test_the_same_map_made_twice_is_the_same_page(iso):
+    """folium's random element ids are replaced by ids of each element's place."""
+    pages = [map_html(isochrone_map(iso, origin=ORIGIN)) for _ in range(2)]
+    assert pages[0] == pages[1]
+    ids = re.findall(r"\b(?:feature_group|geo_json|circle_marker|map)_([0-9a-f]{32})\b", pages[0])
+    assert len(ids) >= 5
+    # Every element keeps an id of its own: names are unique per element.
+    names = set(re.findall(r"var ([a-z_]+_[0-9a-f]{32}) =", pages[0]))
+    assert len(names) == len(re.findall(r"var ([a-z_]+_[0-9a-f]{32}) =", pages[0]))
+    # A different map gives different ids only where it differs in structure.
+    other = map_html(isochrone_map(iso.iloc[:2], origin=ORIGIN))
+    assert other != pages[0]
+
+
 def test_bands_do_not_overlap(iso):
     m = isochrone_map(iso)
     page = map_html(m)

@@ -20,6 +20,7 @@ The maps themselves are built on this: isochrones and transit routes in
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import logging
 import re
@@ -302,6 +303,30 @@ def _fit(m: folium.Map, geometries: Sequence[Any], point: tuple[float, float] | 
         m.options["zoom"] = 15
 
 
+def stable_ids(root: Any) -> None:
+    """Give every element under ``root`` an id derived from its place in the tree.
+
+    folium (branca) names each element with a random ``uuid4`` (``map_1f0c...``), so the
+    same map written twice gives different bytes. Here each element's id becomes the
+    SHA-256 of its path from the root (child positions, in the order they were added)
+    and its class, cut to the 32 hex digits folium uses: the same map makes the same
+    page, and ids stay unique, as paths are.
+
+    Parameters
+    ----------
+    root
+        A branca element, usually ``m.get_root()``; changed in place.
+    """
+
+    def visit(element: Any, path: str) -> None:
+        digest = hashlib.sha256(f"{path}:{type(element).__name__}".encode()).hexdigest()
+        element._id = digest[:32]
+        for i, child in enumerate(getattr(element, "_children", {}).values()):
+            visit(child, f"{path}/{i}")
+
+    visit(root, "")
+
+
 def map_html(
     m: folium.Map, *, offline: bool | None = None, leaflet: str | Path | None = None
 ) -> str:
@@ -332,7 +357,9 @@ def map_html(
     made_offline = getattr(m, _OFFLINE_ATTR, None)
     if offline is None:
         offline = made_offline is not None
-    page = m.get_root().render()
+    root = m.get_root()
+    stable_ids(root)
+    page = root.render()
     if not offline:
         return page
     dist = find_leaflet(leaflet) if leaflet is not None or made_offline is None else made_offline
