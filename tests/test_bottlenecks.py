@@ -7,6 +7,7 @@ import csv
 import itertools
 import json
 import math
+import warnings
 
 import geopandas as gpd
 import networkx as nx
@@ -586,10 +587,10 @@ def test_node_kind_ranks_a_bridge_end_first():
 # -- outputs ---------------------------------------------------------------------------
 
 
-def test_write_outputs_with_escaped_names(tmp_path):
-    evil = "<script>alert('x')</script> & Brücke"
-    net, index = _river(names=[evil])
-    result = bn.find_bottlenecks(
+def _river_study(names=None):
+    """The top 3 bottlenecks of the river city, as the output tests write them."""
+    net, index = _river(names=names)
+    return bn.find_bottlenecks(
         net,
         core=_core_latlon(),
         zones=_zones(),
@@ -598,6 +599,11 @@ def test_write_outputs_with_escaped_names(tmp_path):
         top=3,
         betweenness_k=5,
     )
+
+
+def test_write_outputs_with_escaped_names(tmp_path):
+    evil = "<script>alert('x')</script> & Brücke"
+    result = _river_study(names=[evil])
     paths = write_bottlenecks(result, tmp_path / "out")
     names = sorted(p.name for p in paths)
     assert names == [
@@ -624,18 +630,7 @@ def test_write_outputs_with_escaped_names(tmp_path):
 
 
 def test_deprecated_map_shims_warn_and_give_what_they_gave(tmp_path):
-    import warnings
-
-    net, index = _river()
-    result = bn.find_bottlenecks(
-        net,
-        core=_core_latlon(),
-        zones=_zones(),
-        population=_population(index),
-        core_radius=50,
-        top=3,
-        betweenness_k=5,
-    )
+    result = _river_study()
     with pytest.warns(FutureWarning, match=r"use connectivity\.bottleneck_map"):
         fmap = result.to_map(top=2)
     assert type(fmap).__name__ == "Map"
