@@ -196,17 +196,26 @@ def range_raptor(
     return out_arrive, out_vehicle
 
 
+#: Walks rounded up to whole seconds ignore remainders below this (float noise).
+ROUND_TOLERANCE = 1e-3
+
+
 @njit(cache=True)
 def _walk_tree(
-    s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, out
+    s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, out, round_up=False
 ):  # pragma: no cover - compiled
     """Lower ``out[node]`` to ``t + walk(s, node)`` over stop ``s``'s tree entries within
-    ``max_dist`` metres (sorted by distance, so the scan stops at the first beyond)."""
+    ``max_dist`` metres (sorted by distance, so the scan stops at the first beyond);
+    ``round_up`` rounds each walk up to whole seconds (the origin-side walk of an
+    arrive-by search, rounded as the forward search rounds access walks)."""
     for e in range(tree_ptr[s], tree_ptr[s + 1]):
         dist = tree_dist[e]
         if dist > max_dist:
             break
-        v = t + dist * seconds_per_metre
+        w = dist * seconds_per_metre
+        if round_up:
+            w = np.ceil(w - ROUND_TOLERANCE)
+        v = t + w
         n = tree_node[e]
         if v < out[n]:
             out[n] = v
@@ -239,9 +248,11 @@ def range_egress(
     max_dist,
     seconds_per_metre,
     out,
+    round_up=False,
 ):  # pragma: no cover - compiled
     """Travel times to every node for every departure: ``out[k, node]`` (float32) is
-    ``min(direct[node], vehicle[k, s] + walk(s, node) - departure_times[k])``.
+    ``min(direct[node], vehicle[k, s] + walk(s, node) - departure_times[k])``, each
+    walk rounded up to whole seconds when ``round_up`` (arrive-by).
 
     Departures are taken latest first and only the stops whose vehicle arrival improved
     since the previous (later) departure are walked from again: an earlier departure
@@ -261,7 +272,9 @@ def range_egress(
             if t >= last[s]:
                 continue
             last[s] = t
-            _walk_tree(s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, best)
+            _walk_tree(
+                s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, best, round_up
+            )
         d = departure_times[k]
         for n in range(n_nodes):
             v = best[n] - d
