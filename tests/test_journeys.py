@@ -13,6 +13,7 @@ The model fixes (each test failed on the code before its fix):
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from test_routing import SPEED, grid, lonlat, make_timetable, random_case, street_dijkstra
 
 from connectivity import StreetNetwork
@@ -105,3 +106,124 @@ def test_arrive_by_latest_departure_is_a_whole_second_the_forward_rules_accept()
             assert not latest + 1 + later.node_times()[dest] <= arrival + 1e-3
             checked += 1
     assert checked > 20  # nodes whose latest departure rides a vehicle
+
+
+# -- journeys rebuilt from the RAPTOR pointers ----------------------------------------
+
+
+def _fp_csr(feed):
+    from connectivity._arrays import csr_from_pairs
+
+    src, dst, walk, board = [], [], [], []
+    for q, lst in feed.footpaths.items():
+        for p, w, b in lst:
+            src.append(q)
+            dst.append(p)
+            walk.append(w)
+            board.append(b)
+    return csr_from_pairs(
+        feed.n_stops,
+        np.asarray(src, np.int64),
+        np.asarray(dst, np.int64),
+        np.asarray(walk, np.int64),
+        np.asarray(board, np.int64),
+    )
+
+
+def _check_feasible(feed, access, departure, n_rounds, legs, stop, arrival):
+    """Every leg against the raw events and footpaths of the feed (no project code)."""
+    assert legs[0].kind == "access" and legs[0].start == departure
+    assert access[legs[0].to_stop] == legs[0].duration
+    rides = [leg for leg in legs if leg.kind == "ride"]
+    assert 1 <= len(rides) <= n_rounds
+    assert legs[-1].kind == "ride" and legs[-1].to_stop == stop and legs[-1].end == arrival
+    assert sum(leg.duration for leg in legs) == arrival - departure
+    for a, b in zip(legs, legs[1:], strict=False):
+        assert a.end == b.start  # contiguous in time
+    for i, leg in enumerate(legs):
+        assert leg.duration >= 0
+        if leg.kind == "ride":
+            # a real trip with a boarding event at the board stop and time, and a later
+            # alighting event at the alight stop and time
+            ok = any(
+                e1.stop == leg.from_stop
+                and e1.board
+                and e1.departure == leg.start
+                and e2.stop == leg.to_stop
+                and e2.alight
+                and e2.arrival == leg.end
+                for events in feed.trips
+                for x, e1 in enumerate(events)
+                for e2 in events[x + 1 :]
+            )
+            assert ok, leg
+            before = legs[i - 1]
+            assert before.kind == "wait" and before.to_stop == leg.from_stop
+        if leg.kind == "transfer":
+            rules = [fp for fp in feed.footpaths.get(leg.from_stop, []) if fp[0] == leg.to_stop]
+            assert any(w == leg.duration for _, w, _ in rules), (leg, rules)
+            (board,) = [b for _, w, b in rules if w == leg.duration][:1]
+            # the wait after the walk covers the slack (board cost minus walk)
+            assert legs[i + 1].duration >= board - leg.duration
+            assert legs[i - 1].kind == "ride" and legs[i - 1].to_stop == leg.from_stop
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_journeys_on_random_feeds_are_feasible_and_sum_to_the_reference_time(seed):
+    from _reference import INF, reference
+    from test_raptor import random_feed, to_timetable
+
+    from connectivity.routing._raptor import range_raptor, timetable_arrays
+    from connectivity.routing.journeys import journey_to_stop, run_with_parents
+
+    rng = np.random.default_rng(1000 + seed)
+    rebuilt = 0
+    for _ in range(80):
+        feed, access, departure, n_rounds = random_feed(rng)
+        tt = timetable_arrays(to_timetable(feed))
+        fp = _fp_csr(feed)
+        a_stops = np.asarray(list(access), np.int64)
+        a_times = np.asarray(list(access.values()), np.int64)
+        labels = run_with_parents(tt, fp, a_stops, a_times, departure, n_rounds)
+        _, ref_vehicle = reference(feed, access, departure, n_rounds)
+        # the same labels as the reference and as the kernel every query uses
+        assert labels.vehicle.tolist() == ref_vehicle
+        _, plain = range_raptor(*tt, *fp, a_stops, a_times, np.array([departure]), n_rounds)
+        assert plain[0].tolist() == ref_vehicle
+        for s in range(feed.n_stops):
+            legs = journey_to_stop(labels, s)
+            if ref_vehicle[s] >= INF:
+                assert legs == []
+                continue
+            _check_feasible(feed, access, departure, n_rounds, legs, s, ref_vehicle[s])
+            rebuilt += 1
+    assert rebuilt > 100
+
+
+def test_journey_with_a_walking_transfer_by_hand():
+    from _reference import Event, RefFeed
+    from test_raptor import to_timetable
+
+    from connectivity.routing._raptor import timetable_arrays
+    from connectivity.routing.journeys import journey_to_stop, run_with_parents
+
+    # ride 0 -> 1 (08:00 -> 08:10), walk 1 -> 2 in 120 s (+60 s slack), ride 2 -> 3
+    # at 08:15 -> 08:30 (the 08:12 trip leaves before the walk and slack are done)
+    trips = [
+        [Event(0, 28_800, 28_800), Event(1, 29_400, 29_400)],
+        [Event(2, 29_520, 29_520), Event(3, 30_000, 30_000)],
+        [Event(2, 29_700, 29_700), Event(3, 30_600, 30_600)],
+    ]
+    feed = RefFeed(4, trips, {1: [(1, 0, 60), (2, 120, 180)], 2: [(2, 0, 60)]})
+    tt = timetable_arrays(to_timetable(feed))
+    labels = run_with_parents(tt, _fp_csr(feed), np.array([0]), np.array([300]), 28_200, n_rounds=3)
+    legs = journey_to_stop(labels, 3)
+    got = [(leg.kind, leg.from_stop, leg.to_stop, leg.start, leg.end) for leg in legs]
+    assert got == [
+        ("access", -1, 0, 28_200, 28_500),
+        ("wait", 0, 0, 28_500, 28_800),
+        ("ride", 0, 1, 28_800, 29_400),
+        ("transfer", 1, 2, 29_400, 29_520),
+        ("wait", 2, 2, 29_520, 29_700),
+        ("ride", 2, 3, 29_700, 30_600),
+    ]

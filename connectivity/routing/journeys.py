@@ -1,0 +1,134 @@
+"""Journeys rebuilt from the RAPTOR labels: which trip was boarded where, which
+footpath walked, and the waits between them.
+
+:func:`~connectivity.routing._raptor.raptor_parents` runs the one-departure RAPTOR of
+:func:`~connectivity.routing._raptor.range_raptor` (the same labels) and keeps, per
+round, the pointers :func:`journey_to_stop` follows back from a stop to the access walk.
+The legs' durations sum to the arrival time minus the departure, to the second.
+
+Not yet public: the API of issue 12 (``journeys(...)``, breakdowns) builds on this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from connectivity.routing._raptor import UNREACHED, raptor_parents
+
+__all__ = ["Leg", "journey_to_stop", "run_with_parents"]
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One piece of a journey, in seconds after midnight.
+
+    ``kind`` is ``"access"`` (walk to ``to_stop``), ``"wait"`` (at ``from_stop``),
+    ``"ride"`` (``pattern`` / ``trip`` within it, from ``from_stop`` to ``to_stop``) or
+    ``"transfer"`` (a footpath walk, ``footpath`` its row; from a stop to itself when
+    changing vehicles in place).
+    """
+
+    kind: str
+    start: int
+    end: int
+    from_stop: int = -1
+    to_stop: int = -1
+    pattern: int = -1
+    trip: int = -1
+    footpath: int = -1
+
+    @property
+    def duration(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What :func:`run_with_parents` returns: the kernel's arrays and its inputs."""
+
+    departure: int
+    n_rounds: int
+    arrays: tuple[np.ndarray, ...]
+    timetable: tuple[np.ndarray, ...]
+    fp_walk: np.ndarray
+    access_stops: np.ndarray
+    access_times: np.ndarray
+
+    @property
+    def vehicle(self) -> np.ndarray:
+        """Earliest arrival by vehicle per stop (all rounds), ``UNREACHED`` where none."""
+        return self.arrays[0][self.n_rounds]
+
+
+def run_with_parents(
+    timetable: tuple[np.ndarray, ...],
+    fp: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    access_stops: np.ndarray,
+    access_times: np.ndarray,
+    departure: int,
+    n_rounds: int,
+) -> Labels:
+    """RAPTOR from one departure keeping the journey pointers.
+
+    ``timetable`` is :func:`~connectivity.routing._raptor.timetable_arrays` (forward
+    time), ``fp`` the footpath CSR ``(ptr, to, walk, board)``.
+    """
+    fp_ptr, fp_to, fp_walk, fp_board = fp
+    arrays = raptor_parents(  # type: ignore[call-arg]
+        *timetable,
+        np.asarray(fp_ptr, np.int64),
+        np.asarray(fp_to, np.int64),
+        np.asarray(fp_walk, np.int64),
+        np.asarray(fp_board, np.int64),
+        np.asarray(access_stops, np.int64),
+        np.asarray(access_times, np.int64),
+        np.int64(departure),
+        int(n_rounds),
+    )
+    return Labels(
+        int(departure),
+        int(n_rounds),
+        arrays,
+        timetable,
+        np.asarray(fp_walk, np.int64),
+        np.asarray(access_stops, np.int64),
+        np.asarray(access_times, np.int64),
+    )
+
+
+def journey_to_stop(labels: Labels, stop: int) -> list[Leg]:
+    """The legs of the journey that reaches ``stop`` by vehicle earliest (empty when no
+    vehicle reaches it): access, then waits, rides and transfers, in order."""
+    vehicle, ready, v_round, v_pat, v_trip, v_board, v_alight, r_round, r_from, r_fp = labels.arrays
+    stop_ptr, stops, _, _, _, time_ptr, arrivals, departures = labels.timetable[:8]
+    k = labels.n_rounds
+    if vehicle[k, stop] >= UNREACHED:
+        return []
+    legs: list[Leg] = []
+    cur = int(stop)
+    r = int(v_round[k, cur])
+    while True:
+        p, trip = int(v_pat[r, cur]), int(v_trip[r, cur])
+        b, a = int(v_board[r, cur]), int(v_alight[r, cur])
+        sp, n_st, base = int(stop_ptr[p]), int(stop_ptr[p + 1] - stop_ptr[p]), int(time_ptr[p])
+        board_stop = int(stops[sp + b])
+        board_t = int(departures[base + trip * n_st + b])
+        alight_t = int(arrivals[base + trip * n_st + a])
+        legs.append(Leg("ride", board_t, alight_t, board_stop, cur, p, trip))
+        rr = int(r_round[r - 1, board_stop])
+        if rr == 0:
+            i = int(r_fp[0, board_stop])
+            at = labels.departure + int(labels.access_times[i])
+            legs.append(Leg("wait", at, board_t, board_stop, board_stop))
+            legs.append(Leg("access", labels.departure, at, -1, board_stop))
+            break
+        q, e = int(r_from[rr, board_stop]), int(r_fp[rr, board_stop])
+        left = int(vehicle[rr, q])
+        at = left + int(labels.fp_walk[e])
+        legs.append(Leg("wait", at, board_t, board_stop, board_stop))
+        legs.append(Leg("transfer", left, at, q, board_stop, footpath=e))
+        cur, r = q, rr
+    legs.reverse()
+    return legs
