@@ -227,3 +227,60 @@ def test_journey_with_a_walking_transfer_by_hand():
         ("wait", 2, 2, 29_520, 29_700),
         ("ride", 2, 3, 29_700, 30_600),
     ]
+
+
+def test_rhine_neckar_mannheim_to_heidelberg_at_eight_names_real_trips():
+    """MA Hauptbahnhof -> HD Hauptbahnhof, 2016-11-04 08:00: every ride of the rebuilt
+    journey is a trip of stop_times.txt (read with the csv module), boarding and
+    alighting at the times the feed gives at those stops; the legs sum to the travel
+    time that travel_times reports for the Heidelberg stop."""
+    import csv
+    import datetime as dt
+    import io
+    import zipfile
+
+    from conftest import shared_data
+
+    from connectivity import load_streets, load_timetable
+    from connectivity.routing.journeys import journey_to_stop, stop_labels
+
+    folder = shared_data("rhein-neckar")
+    date = dt.date(2016, 11, 4)
+    streets = load_streets(folder / "rnv.osm.pbf", mode="walk")
+    tt = load_timetable(folder / "rnv_gtfs.zip", date=date)
+    net = build_network(streets, tt)
+    name = tt.stops["stop_name"].to_numpy()
+    ids = tt.stops["stop_id"].astype(str).to_numpy()
+    o = int(np.flatnonzero(name == "MA Hauptbahnhof")[0])
+    origin = (float(tt.stops["lon"][o]), float(tt.stops["lat"][o]))
+    labels = stop_labels(net, origin, departure=8 * 3600)
+    times = travel_times(net, origin, departure=8 * 3600).stop_times()
+    dest = np.flatnonzero(name == "HD Hauptbahnhof")
+    best = int(dest[np.argmin(labels.vehicle[dest])])
+    legs = journey_to_stop(labels, best)
+    assert sum(leg.duration for leg in legs) == labels.vehicle[best] - 8 * 3600
+    assert times[best] <= labels.vehicle[best] - 8 * 3600  # (arrival may be on foot)
+    rides = [leg for leg in legs if leg.kind == "ride"]
+    assert rides
+    wanted = {}
+    for leg in rides:
+        k = int(tt.pattern_trip_ptr[leg.pattern] + leg.trip)
+        trip = tt.trips.iloc[int(tt.pattern_trips[k])]
+        wanted[str(trip["gtfs_trip_id"])] = leg
+    raw: dict[tuple[str, str], tuple[int, int]] = {}
+    with zipfile.ZipFile(folder / "rnv_gtfs.zip") as z, z.open("stop_times.txt") as f:
+        for r in csv.DictReader(io.TextIOWrapper(f, "utf-8-sig")):
+            if r["trip_id"] in wanted:
+
+                def secs(text):
+                    h, m, s = (int(x) for x in text.split(":"))
+                    return 3600 * h + 60 * m + s
+
+                raw[(r["trip_id"], r["stop_id"])] = (
+                    secs(r["arrival_time"]),
+                    secs(r["departure_time"]),
+                )
+    for trip_id, leg in wanted.items():
+        assert raw[(trip_id, ids[leg.from_stop])][1] == leg.start, (trip_id, leg)
+        assert raw[(trip_id, ids[leg.to_stop])][0] == leg.end, (trip_id, leg)
+    assert name[legs[0].to_stop].startswith("MA ") and name[rides[-1].to_stop] == "HD Hauptbahnhof"

@@ -12,12 +12,29 @@ Not yet public: the API of issue 12 (``journeys(...)``, breakdowns) builds on th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from connectivity._errors import ParameterError
+from connectivity.network.intermodal import IntermodalNetwork
 from connectivity.routing._raptor import UNREACHED, raptor_parents
+from connectivity.routing.engine import (
+    _DIST_TOLERANCE,
+    _ROUND_TOLERANCE,
+    DEFAULT_MAX_TRANSFERS,
+    DEFAULT_MAX_WALK_TIME,
+    DEFAULT_TRANSFER_SLACK,
+    _check_walk_radius,
+    _engine,
+    _make_query,
+    _snap_walk,
+    _walk_from,
+    footpath_costs,
+)
+from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE
 
-__all__ = ["Leg", "journey_to_stop", "run_with_parents"]
+__all__ = ["Leg", "journey_to_stop", "run_with_parents", "stop_labels"]
 
 
 @dataclass(frozen=True)
@@ -132,3 +149,43 @@ def journey_to_stop(labels: Labels, stop: int) -> list[Leg]:
         cur, r = q, rr
     legs.reverse()
     return legs
+
+
+def stop_labels(
+    network: IntermodalNetwork,
+    origin: tuple[float, float],
+    *,
+    departure: Any,
+    max_transfers: int = DEFAULT_MAX_TRANSFERS,
+    max_walk_time: float = DEFAULT_MAX_WALK_TIME,
+    transfer_slack: float = DEFAULT_TRANSFER_SLACK,
+    walk_speed: float | None = None,
+    snap_distance: float = DEFAULT_SNAP_DISTANCE,
+) -> Labels:
+    """The journey pointers of one forward departure from a point on the network, with
+    the access walks, footpaths and rounds of :func:`~connectivity.travel_times`."""
+    q = _make_query(
+        network,
+        departure,
+        None,
+        max_transfers,
+        max_walk_time,
+        transfer_slack,
+        walk_speed,
+        None,
+    )
+    if network.timetable is None:
+        raise ParameterError("the network has no timetable: journeys need one")
+    _check_walk_radius(network, q)
+    lon, lat = (float(v) for v in origin)
+    nodes, offs, street = _snap_walk(network, lon, lat, towards=False, max_distance=snap_distance)
+    eng = _engine(network, False)
+    walk_m = _walk_from(network, eng.graph, nodes[0], offs[0], q.max_walk_metres, street[0])
+    stop_walk = walk_m[network.n_nodes :]
+    reach = np.flatnonzero(stop_walk <= q.max_walk_metres + _DIST_TOLERANCE)
+    access_t = np.ceil(stop_walk[reach] / q.metres_per_second - _ROUND_TOLERANCE).astype(np.int64)
+    fp_walk, fp_board = footpath_costs(network, q.walk_speed, q.transfer_slack)
+    fp = (eng.fp_ptr, eng.fp_to, fp_walk[eng.fp_src_order], fp_board[eng.fp_src_order])
+    return run_with_parents(
+        eng.timetable, fp, reach, access_t, int(q.departures[0]), q.max_transfers + 1
+    )
