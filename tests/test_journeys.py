@@ -174,7 +174,7 @@ def test_journeys_on_random_feeds_are_feasible_and_sum_to_the_reference_time(see
     from test_raptor import random_feed, to_timetable
 
     from connectivity.routing._raptor import range_raptor, timetable_arrays
-    from connectivity.routing.journeys import journey_to_stop, run_with_parents
+    from connectivity.routing.journeys import breakdown, journey_to_stop, run_with_parents
 
     rng = np.random.default_rng(1000 + seed)
     rebuilt = 0
@@ -196,6 +196,11 @@ def test_journeys_on_random_feeds_are_feasible_and_sum_to_the_reference_time(see
                 assert legs == []
                 continue
             _check_feasible(feed, access, departure, n_rounds, legs, s, ref_vehicle[s])
+            parts = breakdown(legs)
+            total = sum(parts[k] for k in ("access_s", "wait_s", "ride_s", "transfer_s"))
+            assert total + parts["egress_s"] == ref_vehicle[s] - departure
+            assert parts["vehicles"] == sum(leg.kind == "ride" for leg in legs)
+            assert parts["access_s"] == access[legs[0].to_stop]
             rebuilt += 1
     assert rebuilt > 100
 
@@ -227,6 +232,16 @@ def test_journey_with_a_walking_transfer_by_hand():
         ("wait", 2, 2, 29_520, 29_700),
         ("ride", 2, 3, 29_700, 30_600),
     ]
+    from connectivity.routing.journeys import breakdown
+
+    assert breakdown(legs) == {
+        "access_s": 300,
+        "wait_s": 300 + 180,
+        "ride_s": 600 + 900,
+        "transfer_s": 120,
+        "egress_s": 0,
+        "vehicles": 2,
+    }
 
 
 def test_rhine_neckar_mannheim_to_heidelberg_at_eight_names_real_trips():

@@ -34,7 +34,7 @@ from connectivity.routing.engine import (
 )
 from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE
 
-__all__ = ["Leg", "journey_to_stop", "run_with_parents", "stop_labels"]
+__all__ = ["Leg", "breakdown", "journey_to_stop", "run_with_parents", "stop_labels"]
 
 
 @dataclass(frozen=True)
@@ -189,3 +189,17 @@ def stop_labels(
     return run_with_parents(
         eng.timetable, fp, reach, access_t, int(q.departures[0]), q.max_transfers + 1
     )
+
+
+def breakdown(legs: list[Leg], egress_s: float = 0.0) -> dict[str, float]:
+    """``access_s, wait_s, ride_s, transfer_s, egress_s, vehicles`` of a journey's legs
+    (the initial wait and the slack of a change count as wait; ``egress_s`` is the walk
+    after the last stop, when the journey goes on to a street node). The five times sum
+    to the travel time."""
+    out = {"access_s": 0.0, "wait_s": 0.0, "ride_s": 0.0, "transfer_s": 0.0}
+    key = {"access": "access_s", "wait": "wait_s", "ride": "ride_s", "transfer": "transfer_s"}
+    for leg in legs:
+        out[key[leg.kind]] += leg.duration
+    out["egress_s"] = float(egress_s)
+    out["vehicles"] = float(sum(leg.kind == "ride" for leg in legs))
+    return out
