@@ -1,7 +1,8 @@
 """Routing benchmark on Rhine-Neckar: network build, one-to-all, range, matrix, networkx.
 
 Run: ``python benchmarks/routing.py [--repeat N] [--skip-matrix] [--skip-networkx]``.
-Prints medians over repeated runs and ratios against the goals of issue 4 and against a
+Prints medians over repeated runs and ratios against the goals of issues 4 and 12 (journey
+pointers kept vs not) and against a
 Dijkstra over the ``to_networkx()`` graph with averaged headways (the UrbanAccess /
 peartree way), and with ``--pyraptor`` against pyraptor 1.3 in its own venv. Times only;
 nothing is asserted.
@@ -103,6 +104,7 @@ def main() -> int:
         lambda: travel_times(net, origin, departure=DEPARTURE, window=3600), args.repeat
     )
     row("range-RAPTOR, 60-min window, every node", med, goal=1.0)
+    journeys_comparison(net, origin, args.repeat * 2)
 
     if not args.skip_matrix:
         import geopandas as gpd
@@ -152,6 +154,38 @@ def main() -> int:
     else:
         print("pyraptor comparison: not run (give --pyraptor; it builds its own venv)")
     return 0
+
+
+def journeys_comparison(net, origin, repeat: int) -> None:
+    """One departure's RAPTOR over the stops, keeping the journey pointers or not (the
+    same access walks and footpaths; issue 12's goal: at most 1.3x)."""
+    from connectivity.routing._raptor import range_raptor
+    from connectivity.routing.engine import _engine, footpath_costs
+    from connectivity.routing.journeys import stop_labels
+
+    labels = stop_labels(net, origin, departure=DEPARTURE)
+    eng = _engine(net, False)
+    walk, board = footpath_costs(net, net.walk_speed, 60)
+    fp = (eng.fp_ptr, eng.fp_to, walk[eng.fp_src_order], board[eng.fp_src_order])
+    args = (labels.access_stops, labels.access_times)
+
+    def plain():
+        return range_raptor(
+            *eng.timetable, *fp, *args, np.array([DEPARTURE], np.int64), labels.n_rounds
+        )
+
+    from connectivity.routing.journeys import run_with_parents
+
+    def kept():
+        return run_with_parents(eng.timetable, fp, *args, DEPARTURE, labels.n_rounds)
+
+    plain(), kept()
+    med_plain, _, (_, vehicle) = timed(plain, repeat)
+    med_kept, _, lab = timed(kept, repeat)
+    assert np.array_equal(vehicle[0], lab.vehicle)  # the same labels
+    row("RAPTOR over stops, one departure", med_plain)
+    row("  the same, journey pointers kept", med_kept)
+    print(f"  journeys kept / not: {med_kept / med_plain:.2f}x (goal <= 1.3x)")
 
 
 _PYRAPTOR_QUERY = """

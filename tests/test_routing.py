@@ -94,8 +94,11 @@ def reference_times(
     slack,
     n_rounds,
     rules=None,
+    max_time=np.inf,
 ):
-    """Per street node and stop, travel seconds (inf where unreached)."""
+    """Per street node and stop, travel seconds (inf where unreached). Access walks are
+    at most ``max_walk``; the direct walk at most ``max_time`` (walk+transit is never
+    worse than walking alone)."""
     n = streets.n_nodes
     walk_from = {
         s: street_dijkstra(streets, int(node), max(max_walk, radius))
@@ -109,10 +112,10 @@ def reference_times(
             if p != q and d <= radius:
                 lst.append((p, int(d), int(d) + slack))
         footpaths[q] = lst
-    direct = street_dijkstra(streets, origin_node, max_walk)
+    direct = street_dijkstra(streets, origin_node, max(max_walk, max_time))
     access = {}
     for s, node in enumerate(stop_nodes):
-        if int(node) in direct:
+        if direct.get(int(node), np.inf) <= max_walk:
             access[s] = int(direct[int(node)])
     for (q, p), rule in (rules or {}).items():  # transfers.txt: replace or forbid
         footpaths[q] = [fp for fp in footpaths[q] if fp[0] != p]

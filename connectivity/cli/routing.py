@@ -97,7 +97,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         type=float,
         default=20,
         metavar="MIN",
-        help="longest access, egress or direct walk in minutes (default 20)",
+        help="longest access, transfer or egress walk in minutes (default 20)",
     )
     p.add_argument("--walk-speed", type=float, default=5.0, help="km/h (default 5)")
 

@@ -196,17 +196,177 @@ def range_raptor(
     return out_arrive, out_vehicle
 
 
+#: Walks rounded up to whole seconds ignore remainders below this (float noise).
+ROUND_TOLERANCE = 1e-3
+
+
+@njit(cache=True)
+def raptor_parents(
+    pattern_stop_ptr,
+    pattern_stops,
+    pattern_board,
+    pattern_alight,
+    pattern_trip_ptr,
+    time_ptr,
+    arrivals,
+    departures,
+    stop_pattern_ptr,
+    stop_patterns,
+    stop_pattern_pos,
+    fp_ptr,
+    fp_to,
+    fp_walk,
+    fp_board,
+    access_stops,
+    access_times,
+    departure,
+    n_rounds,
+):  # pragma: no cover - compiled
+    """One RAPTOR run from ``departure`` (the rules of :func:`range_raptor`), keeping
+    per round the pointers a journey is rebuilt from.
+
+    Returns ``(vehicle, ready, v_round, v_pattern, v_trip, v_board, v_alight, r_round,
+    r_from, r_fp)``, each ``(n_rounds + 1, n_stops)`` int64. ``vehicle[k, s]`` and
+    ``ready[k, s]`` are the labels of round ``k`` (with at most ``k`` vehicles);
+    ``v_round[k, s]`` is the round that set ``vehicle[k, s]`` and, at that round ``r``,
+    ``v_pattern/v_trip/v_board/v_alight[r, s]`` the pattern, trip (within the pattern)
+    and board and alight positions of the ride. ``r_round[k, s]`` is the round that set
+    ``ready[k, s]``: 0 for the access walk (``r_fp`` is then the access entry), else at
+    that round ``r`` the stop ``r_from[r, s]`` left by vehicle and the footpath
+    ``r_fp[r, s]`` walked from it.
+    """
+    n_stops = stop_pattern_ptr.shape[0] - 1
+    n_patterns = pattern_stop_ptr.shape[0] - 1
+    inf = UNREACHED
+    shape = (n_rounds + 1, n_stops)
+    ready = np.full(shape, inf, np.int64)
+    vehicle = np.full(shape, inf, np.int64)
+    v_round = np.full(shape, -1, np.int64)
+    v_pattern = np.full(shape, -1, np.int64)
+    v_trip = np.full(shape, -1, np.int64)
+    v_board = np.full(shape, -1, np.int64)
+    v_alight = np.full(shape, -1, np.int64)
+    r_round = np.full(shape, -1, np.int64)
+    r_from = np.full(shape, -1, np.int64)
+    r_fp = np.full(shape, -1, np.int64)
+    marked = np.zeros(n_stops, np.bool_)
+    marked_list = np.empty(n_stops, np.int64)
+    vmarked = np.zeros(n_stops, np.bool_)
+    vmarked_list = np.empty(n_stops, np.int64)
+    queue_pos = np.full(n_patterns, -1, np.int64)
+    queue = np.empty(n_patterns, np.int64)
+    n_marked = 0
+    for i in range(access_stops.shape[0]):
+        s = access_stops[i]
+        t = departure + access_times[i]
+        if t < ready[0, s]:
+            ready[0, s] = t
+            r_round[0, s] = 0
+            r_fp[0, s] = i
+            if not marked[s]:
+                marked[s] = True
+                marked_list[n_marked] = s
+                n_marked += 1
+    for k in range(1, n_rounds + 1):
+        for s in range(n_stops):
+            ready[k, s] = ready[k - 1, s]
+            r_round[k, s] = r_round[k - 1, s]
+            vehicle[k, s] = vehicle[k - 1, s]
+            v_round[k, s] = v_round[k - 1, s]
+        if n_marked == 0:
+            continue
+        n_queue = 0
+        for i in range(n_marked):
+            s = marked_list[i]
+            marked[s] = False
+            for e in range(stop_pattern_ptr[s], stop_pattern_ptr[s + 1]):
+                p = stop_patterns[e]
+                pos = stop_pattern_pos[e]
+                if queue_pos[p] < 0:
+                    queue_pos[p] = pos
+                    queue[n_queue] = p
+                    n_queue += 1
+                elif pos < queue_pos[p]:
+                    queue_pos[p] = pos
+        n_marked = 0
+        n_vmarked = 0
+        for qi in range(n_queue):
+            p = queue[qi]
+            start = queue_pos[p]
+            queue_pos[p] = -1
+            sp = pattern_stop_ptr[p]
+            n_st = pattern_stop_ptr[p + 1] - sp
+            n_tr = pattern_trip_ptr[p + 1] - pattern_trip_ptr[p]
+            base = time_ptr[p]
+            trip = -1
+            board_pos = -1
+            for pos in range(start, n_st):
+                s = pattern_stops[sp + pos]
+                if trip >= 0 and pattern_alight[sp + pos]:
+                    t = np.int64(arrivals[base + trip * n_st + pos])
+                    if t < vehicle[k, s]:
+                        vehicle[k, s] = t
+                        v_round[k, s] = k
+                        v_pattern[k, s] = p
+                        v_trip[k, s] = trip
+                        v_board[k, s] = board_pos
+                        v_alight[k, s] = pos
+                        if not vmarked[s]:
+                            vmarked[s] = True
+                            vmarked_list[n_vmarked] = s
+                            n_vmarked += 1
+                if pattern_board[sp + pos]:
+                    r = ready[k - 1, s]
+                    if r >= inf:
+                        continue
+                    if trip >= 0 and r > departures[base + trip * n_st + pos]:
+                        continue
+                    lo = 0
+                    hi = trip + 1 if trip >= 0 else n_tr
+                    while lo < hi:
+                        mid = (lo + hi) // 2
+                        if departures[base + mid * n_st + pos] >= r:
+                            hi = mid
+                        else:
+                            lo = mid + 1
+                    if lo < n_tr and departures[base + lo * n_st + pos] >= r and lo != trip:
+                        trip = lo
+                        board_pos = pos
+        for i in range(n_vmarked):
+            q = vmarked_list[i]
+            vmarked[q] = False
+            t = vehicle[k, q]
+            for e in range(fp_ptr[q], fp_ptr[q + 1]):
+                p = fp_to[e]
+                tb = t + fp_board[e]
+                if tb < ready[k, p]:
+                    ready[k, p] = tb
+                    r_round[k, p] = k
+                    r_from[k, p] = q
+                    r_fp[k, p] = e
+                    if not marked[p]:
+                        marked[p] = True
+                        marked_list[n_marked] = p
+                        n_marked += 1
+    return (vehicle, ready, v_round, v_pattern, v_trip, v_board, v_alight, r_round, r_from, r_fp)
+
+
 @njit(cache=True)
 def _walk_tree(
-    s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, out
+    s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, out, round_up=False
 ):  # pragma: no cover - compiled
     """Lower ``out[node]`` to ``t + walk(s, node)`` over stop ``s``'s tree entries within
-    ``max_dist`` metres (sorted by distance, so the scan stops at the first beyond)."""
+    ``max_dist`` metres (sorted by distance, so the scan stops at the first beyond);
+    ``round_up`` rounds each walk up to whole seconds (the origin-side walk of an
+    arrive-by search, rounded as the forward search rounds access walks)."""
     for e in range(tree_ptr[s], tree_ptr[s + 1]):
         dist = tree_dist[e]
         if dist > max_dist:
             break
-        v = t + dist * seconds_per_metre
+        w = dist * seconds_per_metre
+        if round_up:
+            w = np.ceil(w - ROUND_TOLERANCE)
+        v = t + w
         n = tree_node[e]
         if v < out[n]:
             out[n] = v
@@ -239,9 +399,11 @@ def range_egress(
     max_dist,
     seconds_per_metre,
     out,
+    round_up=False,
 ):  # pragma: no cover - compiled
     """Travel times to every node for every departure: ``out[k, node]`` (float32) is
-    ``min(direct[node], vehicle[k, s] + walk(s, node) - departure_times[k])``.
+    ``min(direct[node], vehicle[k, s] + walk(s, node) - departure_times[k])``, each
+    walk rounded up to whole seconds when ``round_up`` (arrive-by).
 
     Departures are taken latest first and only the stops whose vehicle arrival improved
     since the previous (later) departure are walked from again: an earlier departure
@@ -261,7 +423,9 @@ def range_egress(
             if t >= last[s]:
                 continue
             last[s] = t
-            _walk_tree(s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, best)
+            _walk_tree(
+                s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, best, round_up
+            )
         d = departure_times[k]
         for n in range(n_nodes):
             v = best[n] - d

@@ -19,6 +19,7 @@ from connectivity._errors import ParameterError
 from connectivity.network.intermodal import IntermodalNetwork
 from connectivity.network.links import FP_MIN_TIME, FP_TIMED, FP_WALK
 from connectivity.routing._raptor import (
+    ROUND_TOLERANCE,
     UNREACHED,
     range_egress,
     range_raptor,
@@ -33,7 +34,7 @@ DEFAULT_TRANSFER_SLACK = 60
 DEFAULT_MAX_WALK_TIME = 1200.0
 TRANSIT = "transit"
 #: Walks are rounded up to whole seconds, ignoring remainders below this (float noise).
-_ROUND_TOLERANCE = 1e-3
+_ROUND_TOLERANCE = ROUND_TOLERANCE
 #: Metres of float noise (projections, snapping) tolerated at walking limits.
 _DIST_TOLERANCE = 1e-6
 
@@ -97,7 +98,15 @@ class _Query:
 
     @property
     def max_walk_metres(self) -> float:
+        """The longest access, transfer or egress walk, metres."""
         return self.max_walk_time * self.metres_per_second
+
+    @property
+    def direct_walk_metres(self) -> float:
+        """The longest direct walk (origin to destination on foot), metres: bounded by
+        the query's ``max_time`` (so walk+transit never does worse than walking alone),
+        and at least the longest access walk."""
+        return max(self.max_walk_metres, self.max_time * self.metres_per_second)
 
 
 def _make_query(
@@ -373,7 +382,7 @@ def _transit(
     returns ``(arrive, vehicle)`` absolute times per departure and stop."""
     n = network.n_nodes
     stop_walk = walk_m[n:]
-    reach = np.flatnonzero(np.isfinite(stop_walk))
+    reach = np.flatnonzero(stop_walk <= q.max_walk_metres + _DIST_TOLERANCE)
     access_t = np.ceil(stop_walk[reach] / q.metres_per_second - _ROUND_TOLERANCE).astype(np.int64)
     fp_walk, fp_board = footpath_costs(network, q.walk_speed, q.transfer_slack)
     return range_raptor(  # type: ignore[call-arg]
@@ -402,7 +411,7 @@ def _route_point(
     eng = _engine(network, reverse)
     n = network.n_nodes
     walk_m = _walk_from(
-        network, eng.graph, nodes, offsets, q.max_walk_metres, street, towards=reverse
+        network, eng.graph, nodes, offsets, q.direct_walk_metres, street, towards=reverse
     )
     direct = walk_m[:n] / q.metres_per_second
     n_dep = len(q.departures)
@@ -423,6 +432,7 @@ def _route_point(
             q.max_walk_metres + _DIST_TOLERANCE,
             1.0 / q.metres_per_second,
             node_times,
+            reverse,
         )
         stop_times = np.where(arrive < UNREACHED, arrive - deps[:, None], np.inf)
         stop_times = stop_times.astype(np.float32)

@@ -108,7 +108,7 @@ def _matrix_chunk(
     mps = q.metres_per_second
     for i in range(len(o_nodes)):
         if ctx.mode == TRANSIT or ctx.mode == Mode.WALK:
-            limit = q.max_walk_metres if ctx.mode == TRANSIT else q.max_time * mps
+            limit = q.direct_walk_metres if ctx.mode == TRANSIT else q.max_time * mps
             walk_m = _walk_from(
                 network, network.graph, o_nodes[i], o_cost[i, :2], limit, o_cost[i, 2:]
             )

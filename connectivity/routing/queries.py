@@ -10,9 +10,12 @@ kernel on the time-reversed timetable.
 
 The rules of a journey (the documented model every test checks):
 
-- access and egress walks and the direct walk are each at most ``max_walk_time``;
-  walking times are ``metres / walk_speed``; access walks to stops are rounded up to
-  whole seconds;
+- access, transfer and egress walks are each at most ``max_walk_time``; the direct walk
+  (origin to destination on foot, no vehicle) is bounded by ``max_time`` only, so
+  walk+transit is never worse than walking alone; walking times are
+  ``metres / walk_speed``; access walks to stops are rounded up to whole seconds (in an
+  arrive-by search, the walks from the origins to their first stop likewise, so a latest
+  departure by transit is a whole second the forward rules accept);
 - the first vehicle is boarded at any departure at or after the access arrival;
 - changing vehicles at a stop needs ``transfer_slack`` seconds; walking to another stop
   (a footpath of the network, at most its ``transfer_radius``) needs the walk plus the
@@ -331,7 +334,8 @@ def travel_times(
     max_transfers
         Most transfers (``max_transfers + 1`` vehicles).
     max_walk_time
-        Longest access, egress or direct walk, seconds.
+        Longest access, transfer or egress walk, seconds (the direct walk is bounded by
+        ``max_time`` only).
     transfer_slack
         Seconds needed to change vehicles (added to walking transfers).
     walk_speed
