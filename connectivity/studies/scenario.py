@@ -16,9 +16,9 @@ to the core. It writes, into ``OUT``:
   them counts the other as the largest cutoff), ``difference.geojson`` (the same as
   polygons of classes, in minutes), ``lines.geojson`` (the new lines), ``map.html``
   (the new lines, the change per zone as a diverging choropleth, the isochrones to the
-  core before and after as layers to toggle);
-- the scenario's timetable as a GTFS zip, ``<file stem>-<variant>.zip`` in
-  ``connectivity.settings.gtfs_folder``.
+  core before and after as layers to toggle) and ``gtfs.zip`` (the variant's timetable as a GTFS feed).
+
+Everything goes under ``OUT``: nothing is written to ``connectivity.settings.gtfs_folder``.
 
 Times compared are the ``percentile`` (default the median) of the window's travel times
 to the core (arriving at the core: the periphery's commute); "within 45 min" means that
@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,10 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connectivity import settings
 from connectivity._errors import ParameterError, ScenarioError
 from connectivity._files import atomic_path
-from connectivity.scenarios.file import ScenarioSpec, read_scenario
+from connectivity.scenarios.file import ScenarioSpec, read_scenario, slug
 
 __all__ = ["ScenarioStudy", "run_scenario"]
 
@@ -78,12 +76,6 @@ class ScenarioStudy:
     variants: pd.DataFrame
     files: dict[str, dict[str, Path]] = field(default_factory=dict)
     networks: dict[str, Any] = field(default_factory=dict)
-
-
-def slug(name: str) -> str:
-    """A file-name-safe form of a variant name."""
-    text = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")
-    return text or "variant"
 
 
 def _baseline(spec: ScenarioSpec) -> Any:
@@ -552,8 +544,7 @@ def run_scenario(
                 offline=offline,
             )
             files["map"] = save_map(m, folder / "map.html", offline=offline)
-        gtfs_path = Path(settings.gtfs_folder) / f"{slug(spec.name)}-{slug(name)}.zip"
-        files["gtfs"] = write_gtfs(timetable, gtfs_path, date=day)
+        files["gtfs"] = write_gtfs(timetable, folder / "gtfs.zip", date=day)
         study.files[name] = files
         km = float(lines["km"].sum()) if len(lines) else 0.0
         reached = np.isfinite(before) & np.isfinite(after) & (pop > 0)
