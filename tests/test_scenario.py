@@ -211,7 +211,15 @@ def test_alignment_stops_off_the_streets_are_left_out(caplog):
     to_ll = Transformer.from_crs("EPSG:32635", "EPSG:4326", always_xy=True)
     path = [(x0, y0), (x0 + 1000, y0 + 1000), (x0 + 2000, y0)]  # 2 x 1414 m
     coords = [to_ll.transform(x, y) for x, y in path]
-    line = AddLine("D", alignment=coords, stop_spacing=400, speed=36, dwell=0, headway=600)
+    line = AddLine(
+        "D",
+        alignment=coords,
+        stop_spacing=400,
+        speed=36,
+        dwell=0,
+        headway=600,
+        follow_streets=False,
+    )
     with caplog.at_level("WARNING"):
         net = apply_scenario(base, line)
     assert "are left out" in caplog.text
@@ -432,7 +440,9 @@ def test_compare_variants_pruning_is_exact(tmp_path):
     )
     top = [lonlat(streets, n) for n in (195, 191, 187, 183)]  # along the top row
     variants = {
-        f"every {h // 60} min": AddLine("L", stops=top, headway=h, span=("07:30", "09:30"))
+        f"every {h // 60} min": AddLine(
+            "L", stops=top, headway=h, span=("07:30", "09:30"), follow_streets=False
+        )
         for h in (300, 900)
     }
     cutoff = 1200
@@ -487,8 +497,15 @@ def test_errors_of_new_lines(base_line):
         apply_scenario(base, AddLine("L", stops=two, headways={"06:00-07:00": -5}))
     with pytest.raises(ScenarioError, match="a line needs at least 2"):
         apply_scenario(base, AddLine("L", stops=two[:1], headway=600))
-    with pytest.raises(ScenarioError, match="outside the street network"):
+    with pytest.raises(ScenarioError, match=r"line 'L' stops: point 2 lies [\d,]+ m from the"):
         apply_scenario(base, AddLine("L", stops=[two[0], (25.5, 60.5)], headway=600))
+    with pytest.raises(ScenarioError, match="outside the street network"):
+        off = AddLine("L", stops=[two[0], (25.5, 60.5)], headway=600, follow_streets=False)
+        apply_scenario(base, off)
+    with pytest.raises(ScenarioError, match=r"line 'L' alignment: point 2 lies [\d,]+ m from"):
+        apply_scenario(base, AddLine("L", alignment=[two[0], (25.5, 60.5)], headway=600))
+    with pytest.raises(ScenarioError, match=r"line 'L' stops: unknown stop id\(s\) 'nope'"):
+        apply_scenario(base, AddLine("L", stops=[two[0], "nope"], headway=600))
     with pytest.raises(ScenarioError, match="exactly one of headway"):
         apply_scenario(base, AddLine("L", stops=two, headway=600, departures=["08:00"]))
     with pytest.raises(ScenarioError, match="3 run times for 2 stops"):

@@ -128,12 +128,13 @@ def test_cli_writes_every_output(study):
     # Independent of the study code: the same networks by the API, counted in a loop.
     streets = load_streets(demo_pbf(), mode="walk")
     base = build_network(streets, empty_timetable(dt.date(2024, 5, 7)))
+    drive = load_streets(demo_pbf(), mode="drive")  # the lines follow the streets
     line = AddLine("T<9>", stops=[tuple(p) for p in STOPS], headway=300, speed=25)
     for name, mods in (
         ("every 5 min", [line]),
         ("every 10 min", [line, ChangeFrequency(["T<9>"], headway=600)]),
     ):
-        scen = apply_scenario(base, mods)
+        scen = apply_scenario(base, mods, line_streets=drive)
         kw = {"departure": 8 * 3600, "window": 600}
         before = transit_core_times(base, (CORE[0], CORE[1]), **kw).at("to_core")
         after = transit_core_times(scen, (CORE[0], CORE[1]), **kw).at("to_core")
@@ -195,7 +196,10 @@ def test_difference_layer_and_map(study):
         ),
         (('type = "add_line"', 'type = "add_tram"'), "unknown modification type 'add_tram'"),
         (("speed = 25", "sped = 25"), "unknown key 'sped': did you mean 'speed'"),
-        (("[24.9500, 60.1780]", "[25.2, 60.3]"), "outside the street network"),
+        (
+            ("[24.9500, 60.1780]", "[25.2, 60.3]"),
+            r"line 'T<9>' stops: point 3 lies [\d,]+ m from the nearest street node",
+        ),
         (('route_ids = ["T<9>"]', 'route_ids = ["T8"]'), r"unknown route id\(s\) 'T8'"),
         (("window_min = 10", "window_min = 10\nrank_by = 'x'"), "rank_by 'x' is not a column"),
         (("rings_km = 0.4", "rings = 0.4"), "unknown key 'rings': did you mean 'rings_km'"),

@@ -218,6 +218,16 @@ def test_old_second_keys_warn_and_read_as_seconds(tmp_path):
             '[baseline]\ndate = "4.11.2016"',
             r"baseline\.date: '4\.11\.2016' is not YYYY-MM-DD",
         ),
+        (
+            "headway_min = 5",
+            'headway_min = 5\nfollow_streets = "no"',
+            r"s\.toml:13: modifications\[1\]\.follow_streets: must be true or false \(got 'no'\)",
+        ),
+        (
+            "headway_min = 5",
+            "headway_min = 5\nreuse_stops_m = -1",
+            r"reuse_stops_m: must be metres in \[0, 1000\]",
+        ),
     ],
 )
 def test_bad_values_name_the_key_and_line(tmp_path, capsys, old, new, message):
@@ -227,6 +237,12 @@ def test_bad_values_name_the_key_and_line(tmp_path, capsys, old, new, message):
     with pytest.raises(ScenarioError, match=message):
         read_scenario(path)
     cli_fails(tmp_path, capsys, path, message)
+
+
+def test_unknown_stop_ids_fail_in_the_cli(tmp_path, capsys):
+    text = (HEAD + LINE).replace(f"stops = {STOPS}", 'stops = ["no-such-stop", [24.9384, 60.1699]]')
+    message = r"line 'T9' stops: unknown stop id\(s\) 'no-such-stop'; the timetable has 0 stops"
+    cli_fails(tmp_path, capsys, write(tmp_path, text), message)
 
 
 def test_yaml_errors_name_the_line(tmp_path):

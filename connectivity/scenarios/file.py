@@ -331,6 +331,12 @@ MODIFICATION_KEYS: dict[str, tuple[type, dict[str, _Conv]]] = {
             "dwell_min": _as("dwell", lambda ck, v, p: _minutes(ck, v, p, zero=True)),
             "dwell": _as("dwell", lambda ck, v, p: _seconds(ck, v, p, zero=True)),
             "both_directions": _as("both_directions", lambda ck, v, p: ck.boolean(v, p)),
+            "follow_streets": _as("follow_streets", lambda ck, v, p: ck.boolean(v, p)),
+            "reuse_stops_m": _as(
+                "reuse_stops_m",
+                lambda ck, v, p: ck.number(v, p, "metres", high=1000, low_open=False),
+            ),
+            "bus_factor": _as("bus_factor", lambda ck, v, p: ck.number(v, p, "a factor", high=10)),
         },
     ),
     "change_frequency": (

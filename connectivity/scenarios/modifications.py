@@ -74,13 +74,16 @@ class AddLine:
     name
         The new route's id (and its short name); must not be an existing route id.
     stops
-        Stop points ``(lon, lat)`` in order; or give ``alignment``.
+        Stops in order: points ``(lon, lat)`` or ids of existing stops; or give
+        ``alignment``. A point within ``reuse_stops_m`` of an existing stop is that stop.
     alignment
-        The line's path: a GeoJSON LineString (a mapping, a Feature, or a path to a
-        ``.geojson`` file holding one) or a sequence of ``(lon, lat)``; stops are placed
-        at both ends and every ``stop_spacing`` metres along it (evenly, the spacing
-        rounded so the ends are stops); intermediate stops farther than the network's
-        ``max_link_distance`` from a street are left out with a warning.
+        The line's waypoints: a GeoJSON LineString (a mapping, a Feature, or a path to a
+        ``.geojson`` file holding one) or a sequence of ``(lon, lat)``; the line follows
+        the streets through them (or runs straight with ``follow_streets=False``);
+        stops are placed at both ends and every ``stop_spacing`` metres along the path
+        (evenly, the spacing rounded so the ends are stops); intermediate stops farther
+        than the network's ``max_link_distance`` from a street are left out with a
+        warning.
     stop_spacing
         Metres between stops along ``alignment``.
     stop_names
@@ -98,12 +101,22 @@ class AddLine:
         ``(start, end)`` of service for ``headway`` (half-open).
     speed
         Commercial speed between stops, km/h (used when ``run_times`` is not given).
+        None: a bus or trolleybus following a drive network takes the road times of its
+        path times ``bus_factor``; any other line 20 km/h.
     run_times
         Seconds between consecutive stops (one fewer than the stops).
     dwell
         Seconds stopped at every intermediate stop.
     both_directions
         Also run the line in reverse from the last stop, at the same departures.
+    follow_streets
+        Route the line over the streets
+        (:func:`connectivity.scenarios.line_routing.route_through`): its shape and
+        ``route_km`` are the path's; False: straight between the points.
+    reuse_stops_m
+        A new stop within this many metres of an existing stop is that stop (0: never).
+    bus_factor
+        A bus's run time over the road time of its path (a bus is slower than a car).
     """
 
     name: str
@@ -116,10 +129,13 @@ class AddLine:
     headways: Mapping[str, float] | None = None
     departures: Sequence[Any] | None = None
     span: tuple[Any, Any] = DEFAULT_SPAN
-    speed: float = 20.0
+    speed: float | None = None
     run_times: Sequence[float] | None = None
     dwell: float = 20.0
     both_directions: bool = True
+    follow_streets: bool = True
+    reuse_stops_m: float = 50.0
+    bus_factor: float = 1.3
 
 
 @dataclass

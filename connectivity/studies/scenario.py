@@ -92,6 +92,17 @@ def _baseline(spec: ScenarioSpec) -> Any:
     return build_network(streets, tt)
 
 
+def _line_streets(spec: ScenarioSpec) -> Any:
+    """The drive network of the extract, when a new line follows the streets."""
+    from connectivity.scenarios.modifications import AddLine
+    from connectivity.streets.load import load_streets
+
+    follows = any(
+        isinstance(m, AddLine) and m.follow_streets for mods in spec.variants.values() for m in mods
+    )
+    return load_streets(spec.osm, mode="drive") if follows else None
+
+
 def _zones(spec: ScenarioSpec, core: Any, streets: Any) -> Any:
     from connectivity.accessibility.zones import read_zones, ring_zones
 
@@ -492,6 +503,7 @@ def run_scenario(
     ind_before = indicators(base_times)
     iso_before = isochrones(streets, before, cutoffs=spec.cutoffs) if maps else None
     frames = baseline_frames(net)
+    line_streets = _line_streets(spec)
     day = spec.date or (net.timetable.date if net.timetable is not None else None)
     day = day or dt.date.today()
     column = f"transit_to_core_p{p:g}"
@@ -505,7 +517,9 @@ def run_scenario(
         if s in slugs:
             raise ScenarioError(f"variants {name!r} and another have the same file name {s!r}")
         slugs.add(s)
-        scenarios[name] = apply_scenario(net, mods, baseline_frames=frames)
+        scenarios[name] = apply_scenario(
+            net, mods, baseline_frames=frames, line_streets=line_streets
+        )
     bar = tqdm(spec.variants.items(), desc="variants", unit="variant", disable=quiet)
     for name, mods in bar:
         folder = out / slug(name)
