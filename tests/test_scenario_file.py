@@ -307,3 +307,21 @@ def test_outputs_and_feeds_go_under_out(tmp_path, monkeypatch, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml", "study"]
     assert (tmp_path / "study" / "every-5-min" / "gtfs.zip").is_file()
     assert (tmp_path / "study" / "every-10-min" / "gtfs.zip").is_file()
+
+
+def test_change_frequency_by_period_reads_minutes(tmp_path):
+    extra = """
+[[variants]]
+name = "peaks"
+modifications = [{type = "change_frequency", route_ids = "T9", headways_min = {"06:00-09:00" = 5, "16:00-18:30" = 7.5}}]
+"""
+    spec = read_scenario(write(tmp_path, HEAD + LINE + extra))
+    change = spec.variants["peaks"][1]
+    assert change == ChangeFrequency(["T9"], headways={"06:00-09:00": 300.0, "16:00-18:30": 450.0})
+    bad = extra.replace('"16:00-18:30"', '"08:00-09:30"')
+    with pytest.raises(
+        ScenarioError,
+        match=r"s\.toml:16: variants\[1\]\.modifications\[1\]\.headways_min: the periods "
+        "'06:00-09:00' and '08:00-09:30' overlap",
+    ):
+        read_scenario(write(tmp_path, HEAD + LINE + bad))

@@ -25,9 +25,11 @@ The rules, as the tests check them:
   :data:`~connectivity.scenarios.modifications.SERVICE_GAP`, 2 hours): it keeps the
   period's first and last departures; from a departure ``t`` the next is
   ``t + h(t) / scale`` where ``h(t)`` is the baseline gap between the departures around
-  ``t`` (``scale`` 2 doubles the service, 0.5 halves it), or ``t + headway``; each new
-  trip copies the running times of the latest baseline trip of the pattern that leaves
-  at or before it;
+  ``t`` (``scale`` 2 doubles the service, 0.5 halves it), or ``t + headway``; with
+  ``headways`` by period the routes run only in those periods, ``start, start +
+  headway, ...`` before each period's end; each new trip copies the running times of
+  the latest baseline trip of the pattern that leaves at or before it (the first one
+  before the first);
 - a removed stop loses its stop events (trips skip it) and its links to the streets;
 - :class:`~connectivity.scenarios.modifications.AddStop` puts the stop between two
   consecutive stops ``a`` and ``b`` of every trip of the route that visits them (in
@@ -60,6 +62,8 @@ from connectivity.scenarios.modifications import (
     _check_lonlat,
     _id_list,
     _positive,
+    period_departures,
+    period_headways,
 )
 from connectivity.transit.modes import TransitMode
 from connectivity.transit.timetable import Timetable
@@ -315,8 +319,10 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
     where = "ChangeFrequency"
     ids = _id_list(mod.route_ids, where)
     routes = frames.route_positions(ids, where)
-    if (mod.scale is None) == (mod.headway is None):
-        raise ScenarioError(f"{where} of {ids}: give either scale or headway")
+    headways = getattr(mod, "headways", None)
+    if sum(x is not None for x in (mod.scale, mod.headway, headways)) != 1:
+        raise ScenarioError(f"{where} of {ids}: give one of scale, headway or headways")
+    periods = None if headways is None else period_headways(headways, f"{where} of {ids}")
     scale = None if mod.scale is None else _positive(mod.scale, f"{where} of {ids}: scale")
     headway = (
         None
@@ -353,8 +359,11 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
         new: list[int] = []
         # Service periods: runs of departures without a gap over SERVICE_GAP seconds.
         cuts = np.flatnonzero(np.diff(first_dep) > SERVICE_GAP) + 1
-        for period in np.split(first_dep, cuts):
-            new += _new_departures(period, scale, headway)
+        if periods is not None:
+            new = period_departures(periods).tolist()
+        else:
+            for period in np.split(first_dep, cuts):
+                new += _new_departures(period, scale, headway)
         for dep in np.unique(np.asarray(new, np.int64)):
             i = int(np.searchsorted(first_dep, dep, side="right")) - 1
             template = int(m[max(i, 0)])

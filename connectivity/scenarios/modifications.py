@@ -141,21 +141,26 @@ class AddLine:
 @dataclass
 class ChangeFrequency:
     """Run routes ``scale`` times as often (2 doubles the service), or every
-    ``headway`` seconds, between each pattern's first and last departures.
+    ``headway`` seconds, between each pattern's first and last departures; or by period.
 
     Attributes
     ----------
     route_ids
         The routes to change.
     scale
-        Frequency factor (> 0); give this or ``headway``.
+        Frequency factor (> 0); give this, ``headway`` or ``headways``.
     headway
         Seconds between departures.
+    headways
+        Period ``"HH:MM-HH:MM"`` -> headway seconds: the routes run only in these
+        periods (half-open, not overlapping), each pattern every its headway from the
+        period's start (peak-only service: give only the peaks).
     """
 
     route_ids: Sequence[str]
     scale: float | None = None
     headway: float | None = None
+    headways: Mapping[str, float] | None = None
 
 
 @dataclass
@@ -273,6 +278,31 @@ def _period(text: str, where: str) -> tuple[int, int]:
     return start, end
 
 
+def period_headways(headways: Mapping[str, float], where: str) -> list[tuple[int, int, float]]:
+    """``(start, end, headway)`` seconds per period, sorted; overlapping periods are an
+    error naming both."""
+    rows = []
+    for text, h in dict(headways).items():
+        start, end = _period(text, where)
+        headway = _positive(h, f"{where}: the headway of period {text!r}", " seconds")
+        rows.append((start, end, headway, str(text)))
+    if not rows:
+        raise ScenarioError(f"{where}: headways is empty: give at least one period")
+    rows.sort()
+    for (_, end, _, a), (start, _, _, b) in zip(rows, rows[1:], strict=False):
+        if start < end:
+            raise ScenarioError(
+                f"{where}: the periods {a!r} and {b!r} overlap; give each time of day once"
+            )
+    return [(start, end, h) for start, end, h, _ in rows]
+
+
+def period_departures(periods: list[tuple[int, int, float]]) -> np.ndarray:
+    """Departures ``start, start + h, ...`` before ``end`` of each period (seconds)."""
+    times = [int(round(t)) for start, end, h in periods for t in np.arange(start, end, h)]
+    return np.unique(np.asarray(times, np.int64))
+
+
 def line_departures(line: AddLine) -> np.ndarray:
     """The departures of ``line`` from its first stop, seconds, sorted and unique."""
     where = f"line {line.name!r}"
@@ -289,9 +319,7 @@ def line_departures(line: AddLine) -> np.ndarray:
             periods = [(tuple(line.span), line.headway, "span")]
         else:
             assert line.headways is not None
-            periods = [
-                (_period(p, where), h, f"period {p!r}") for p, h in dict(line.headways).items()
-            ]
+            periods = [((a, b), h, "period") for a, b, h in period_headways(line.headways, where)]
         for span, headway, what in periods:
             h = _positive(headway, f"{where}: the headway of {what}", " seconds")
             start = parse_seconds(span[0], f"{where} span")
