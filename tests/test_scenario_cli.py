@@ -152,7 +152,19 @@ def test_cli_writes_every_output(study):
         row = table[table["variant"] == name].iloc[0]
         assert row["newly_within_10min"] == newly["newly_within"][1]
         km = row["route_km"]
+        assert km == pytest.approx(scen.meta["lines"][0]["km"])  # only the added line
         assert row["gain_per_km_10min"] == pytest.approx(newly["net_change"][1] / km)
+        # 06:00-22:00 every 5 or 10 min, both directions: the added trips by hand.
+        trips = 2 * 16 * 60 // (5 if name == "every 5 min" else 10)
+        assert row["added_trips"] == trips
+        hours = (
+            scen.timetable.stop_times()
+            .groupby("trip")
+            .agg(a=("departure", "min"), b=("arrival", "max"))
+        )
+        hours = float((hours["b"] - hours["a"]).sum()) / 3600
+        assert row["added_vehicle_hours"] == pytest.approx(hours)
+        assert row["gain_per_vehicle_hour_10min"] == pytest.approx(newly["net_change"][1] / hours)
         # The GTFS zip: passes the audit, loads back into the same timetable.
         zip_path = out / name.replace(" ", "-") / "gtfs.zip"
         problems = audit(zip_path, date=DATE)

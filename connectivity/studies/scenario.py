@@ -7,7 +7,19 @@ per variant, applies its modifications (:func:`connectivity.scenarios.apply.appl
 a new timetable and the new stops' links, never the streets) and routes again from and
 to the core. It writes, into ``OUT``:
 
-- ``variants.csv``: one row per variant, ranked (see :data:`TABLE_COLUMNS`);
+- ``variants.csv``: one row per variant, ranked by ``rank_by`` (default
+  ``gain_per_km_{middle cutoff}``): ``rank``, ``variant``, ``modifications`` (count),
+  ``new_lines``, ``route_km`` (the length of the lines the variant adds, along their
+  paths: a frequency change or a removal adds none), ``new_stops`` (stops created;
+  existing stops a line reuses are ``reused_stops``), ``added_trips``,
+  ``added_vehicle_hours`` and ``peak_vehicles`` (on the routes the variant adds or
+  changes, variant minus baseline: :mod:`connectivity.scenarios.service`),
+  ``mean_change_min`` (the population-weighted mean change of the time to the core),
+  and per cutoff ``newly_within_*``, ``no_longer_within_*``, ``net_gain_*`` (the
+  population newly within minus no longer within), ``gain_per_km_*`` (``net_gain`` per
+  ``route_km``) and ``gain_per_vehicle_hour_*`` (``net_gain`` per added vehicle-hour);
+  any of these columns may rank (the costs, ``route_km`` to ``peak_vehicles``,
+  ``mean_change_min`` and ``no_longer_within_*``, ascending, the others descending);
 - per variant, in ``OUT/<variant>/``: ``indicators.csv`` / ``.geojson`` (per zone the
   baseline, scenario and change of each indicator of
   :func:`connectivity.accessibility.indicators.core_periphery`), ``newly_within.csv`` (population newly
@@ -405,12 +417,43 @@ def scenario_map(
     return m
 
 
+#: The columns of ``variants.csv`` before those per cutoff (any numeric one may be
+#: ``rank_by``): see the module docstring.
+TABLE_COLUMNS = (
+    "modifications",
+    "new_lines",
+    "route_km",
+    "new_stops",
+    "reused_stops",
+    "added_trips",
+    "added_vehicle_hours",
+    "peak_vehicles",
+    "mean_change_min",
+)
+#: The columns per cutoff ``{c}`` (``45min``...).
+CUTOFF_COLUMNS = (
+    "newly_within_{c}",
+    "no_longer_within_{c}",
+    "net_gain_{c}",
+    "gain_per_km_{c}",
+    "gain_per_vehicle_hour_{c}",
+)
+#: Columns where less is better: ranked ascending.
+_ASCENDING = (
+    "mean_change",
+    "no_longer",
+    "route_km",
+    "new_stops",
+    "added_trips",
+    "added_vehicle_hours",
+    "peak_vehicles",
+)
+
+
 def _table_columns(cutoffs: Any) -> list[str]:
-    cols = ["modifications", "new_lines", "route_km", "new_stops", "trips", "mean_change_min"]
+    cols = [c for c in TABLE_COLUMNS if c != "modifications"]
     for c in cutoffs:
-        tag = f"{c / 60:g}min"
-        cols += [f"newly_within_{tag}", f"no_longer_within_{tag}", f"net_gain_{tag}"]
-        cols += [f"gain_per_km_{tag}"]
+        cols += [name.format(c=f"{c / 60:g}min") for name in CUTOFF_COLUMNS]
     return cols
 
 
@@ -471,6 +514,7 @@ def run_scenario(
     from connectivity.accessibility.zones import read_core
     from connectivity.outputs.folium_base import save_map
     from connectivity.scenarios.apply import apply_scenario, baseline_frames, line_geometries
+    from connectivity.scenarios.service import service_change, touched_routes
     from connectivity.transit.write import write_gtfs
 
     quiet = not sys.stderr.isatty()
@@ -561,6 +605,8 @@ def run_scenario(
         files["gtfs"] = write_gtfs(timetable, folder / "gtfs.zip", date=day)
         study.files[name] = files
         km = float(lines["km"].sum()) if len(lines) else 0.0
+        service = service_change(net.timetable, timetable, touched_routes(mods))
+        hours = service["added_vehicle_hours"]
         reached = np.isfinite(before) & np.isfinite(after) & (pop > 0)
         mean_change = (
             float(np.average(after[reached] - before[reached], weights=pop[reached])) / 60
@@ -573,7 +619,8 @@ def run_scenario(
             "new_lines": len(lines),
             "route_km": km,
             "new_stops": len(scen.meta["new_stops"]),
-            "trips": timetable.n_trips,
+            "reused_stops": int(sum(line.get("reused_stops", 0) for line in scen.meta["lines"])),
+            **service,
             "mean_change_min": mean_change,
         }
         for _, w in within.iterrows():
@@ -582,6 +629,7 @@ def run_scenario(
             row[f"no_longer_within_{tag}"] = w["no_longer_within"]
             row[f"net_gain_{tag}"] = w["net_change"]
             row[f"gain_per_km_{tag}"] = w["net_change"] / km if km > 0 else math.nan
+            row[f"gain_per_vehicle_hour_{tag}"] = w["net_change"] / hours if hours > 0 else math.nan
         rows.append(row)
         logger.info("variant %s: %s", name, row)
     table = pd.DataFrame(rows)
@@ -596,7 +644,7 @@ def run_scenario(
         )
     if not pd.api.types.is_numeric_dtype(table[rank_by]):
         raise ParameterError(f"rank_by {rank_by!r} is not numeric")
-    ascending = rank_by.startswith(("mean_change", "no_longer"))
+    ascending = rank_by.startswith(_ASCENDING)
     table = table.sort_values(rank_by, ascending=ascending, na_position="last", kind="stable")
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     table.attrs["rank_by"] = rank_by
