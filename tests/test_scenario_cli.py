@@ -195,8 +195,21 @@ def test_difference_layer_and_map(study):
     assert {"transit_to_core_p50_base", "transit_to_core_p50_change"} <= set(zones.columns)
     assert (zones["transit_to_core_p50_change"].dropna() <= 0).all()
     html = (folder / "map.html").read_text(encoding="utf-8")
-    assert "T&lt;9&gt;" in html and "T<9>" not in html
+    # The line's name, escaped (folium's JSON writes & as \u0026), never raw.
+    assert "T\\u0026lt;9\\u0026gt; (tram, proposed)" in html and "T<9>" not in html
     assert "baseline" in html and "scenario" in html
+    # The new line in its own colour with a legend entry, above the gain layer, which is
+    # above the isochrones (overlayPane, z-index 400); both are layers of the control.
+    from connectivity.studies.scenario import DIFF_COLOURS, LINE_COLOUR
+
+    assert LINE_COLOUR not in DIFF_COLOURS
+    assert html.count(f"background:{LINE_COLOUR}") == 1  # the legend
+    assert f'"color": "{LINE_COLOUR}"' in html or LINE_COLOUR in html.split("legend")[0]
+    z = dict(re.findall(r'createPane\(\s*"(\w+)"\);\s*\w+\.style\.zIndex = (\d+)', html))
+    assert 400 < int(z["gain"]) < int(z["lines"])
+    assert html.count('"pane": "gain"') == 1 and html.count('"pane": "lines"') == 1
+    for layer in ("Change of the time to the core", "New and changed lines"):
+        assert layer in html
 
 
 @pytest.mark.parametrize(

@@ -60,6 +60,9 @@ logger = logging.getLogger(__name__)
 #: Classes of the difference layer, minutes (scenario minus baseline).
 DIFF_BOUNDS = (-15.0, -5.0, -1.0, 1.0, 5.0, 15.0)
 DIFF_COLOURS = ("#08519c", "#3182bd", "#9ecae1", "#f7f7f7", "#fcae91", "#fb6a4a", "#cb181d")
+#: The colour and legend entry of the new and changed lines (not one of DIFF_COLOURS).
+LINE_COLOUR = "#6a3d9a"
+LINE_LABEL = "New and changed lines"
 DIFF_LABELS = (
     "15+ min faster",
     "5-15 min faster",
@@ -308,7 +311,8 @@ def scenario_map(
     offline: bool = False,
 ) -> Any:
     """The before/after map: isochrones to the core before and after (toggled layers),
-    the change of ``column`` per zone as a diverging choropleth (minutes), the new lines.
+    the change of ``column`` per zone as a diverging choropleth (minutes) above them, the
+    new lines on top in :data:`LINE_COLOUR` with a legend entry (each a toggled layer).
 
     Parameters
     ----------
@@ -339,20 +343,11 @@ def scenario_map(
     from connectivity.outputs.folium_base import escape
     from connectivity.outputs.maps import isochrone_map
 
-    routes = None
-    if lines is not None and len(lines):
-        routes = lines.assign(
-            route_short_name=lines["name"],
-            route_long_name=lines["mode"] + " (proposed)",
-            route_type=0,
-            route_color="d7301f",
-        )
     m = isochrone_map(
         {"baseline": iso_before, "scenario": iso_after},
         origin=core,
         offline=offline,
         title=title,
-        routes=routes,
     )
     gdf = changes.to_crs("EPSG:4326")
     change = gdf[f"{column}_change"].to_numpy(float) / 60
@@ -379,9 +374,13 @@ def scenario_map(
                 "geometry": shapely.geometry.mapping(geom),
             }
         )
+    # The gain layer and the lines in panes above the isochrones (overlayPane is 400).
+    folium.map.CustomPane("gain", z_index=450, pointer_events=True).add_to(m)
+    folium.map.CustomPane("lines", z_index=460, pointer_events=True).add_to(m)
     group = folium.FeatureGroup(name=escape("Change of the time to the core"), show=True)
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
+        pane="gain",
         style_function=lambda f: {
             "fillColor": f["properties"]["fill"],
             "color": "#333333",
@@ -398,6 +397,23 @@ def scenario_map(
     controls = [k for k, c in m._children.items() if isinstance(c, folium.LayerControl)]
     moved = [m._children.pop(k) for k in controls]
     group.add_to(m)
+    if lines is not None and len(lines):
+        drawn = folium.FeatureGroup(name=escape(LINE_LABEL), show=True)
+        line_features = [
+            {
+                "type": "Feature",
+                "properties": {"line": escape(f"{name} ({mode}, proposed)")},
+                "geometry": shapely.geometry.mapping(geom),
+            }
+            for name, mode, geom in zip(lines["name"], lines["mode"], lines.geometry, strict=True)
+        ]
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": line_features},
+            pane="lines",
+            style_function=lambda f: {"color": LINE_COLOUR, "weight": 5, "opacity": 0.9},
+            tooltip=folium.GeoJsonTooltip(fields=["line"], labels=False),
+        ).add_to(drawn)
+        drawn.add_to(m)
     for control in moved or [folium.LayerControl(collapsed=False)]:
         control.add_to(m)
     # The isochrones' legend stays at the bottom left; this one goes bottom right.
@@ -406,6 +422,11 @@ def scenario_map(
         f'vertical-align:middle;background:{c};border:1px solid #555"></span>{escape(t)}</div>'
         for c, t in zip(DIFF_COLOURS, DIFF_LABELS, strict=True)
     )
+    if lines is not None and len(lines):
+        rows += (
+            '<div><span style="display:inline-block;width:14px;height:4px;margin:5px 6px 5px 0;'
+            f'vertical-align:middle;background:{LINE_COLOUR}"></span>{escape(LINE_LABEL)}</div>'
+        )
     root: Any = m.get_root()
     root.html.add_child(
         folium.Element(
