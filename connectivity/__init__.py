@@ -118,6 +118,7 @@ _LAZY: dict[str, str] = {
     "write_gtfs": "connectivity.transit.write",
     "run_scenario": "connectivity.studies.scenario",
     "read_scenario": "connectivity.scenarios.file",
+    "variant_modifications": "connectivity.scenarios.file",
 }
 
 __all__ = [

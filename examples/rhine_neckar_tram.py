@@ -7,7 +7,7 @@ and writes into ``out/rhine_neckar_tram/`` (or the folder given as the first arg
 the ranked variants, per variant the indicator changes per ring around Paradeplatz, the
 street nodes newly within 30/45/60 minutes of the core (no population grid comes with
 this data set: every street node weighs 1), the travel-time difference (GeoTIFF and
-GeoJSON), a before/after map, and the scenario feeds in ``gtfs/``. Prints the results.
+GeoJSON), a before/after map, and the scenario feeds (``<variant>/gtfs.zip``). Prints the results.
 
 Run: ``python examples/rhine_neckar_tram.py [OUT_DIR]`` (the shared data folder is found
 beside the project, or through ``CONNECTIVITY_DATA``).

@@ -211,7 +211,15 @@ def test_alignment_stops_off_the_streets_are_left_out(caplog):
     to_ll = Transformer.from_crs("EPSG:32635", "EPSG:4326", always_xy=True)
     path = [(x0, y0), (x0 + 1000, y0 + 1000), (x0 + 2000, y0)]  # 2 x 1414 m
     coords = [to_ll.transform(x, y) for x, y in path]
-    line = AddLine("D", alignment=coords, stop_spacing=400, speed=36, dwell=0, headway=600)
+    line = AddLine(
+        "D",
+        alignment=coords,
+        stop_spacing=400,
+        speed=36,
+        dwell=0,
+        headway=600,
+        follow_streets=False,
+    )
     with caplog.at_level("WARNING"):
         net = apply_scenario(base, line)
     assert "are left out" in caplog.text
@@ -432,7 +440,9 @@ def test_compare_variants_pruning_is_exact(tmp_path):
     )
     top = [lonlat(streets, n) for n in (195, 191, 187, 183)]  # along the top row
     variants = {
-        f"every {h // 60} min": AddLine("L", stops=top, headway=h, span=("07:30", "09:30"))
+        f"every {h // 60} min": AddLine(
+            "L", stops=top, headway=h, span=("07:30", "09:30"), follow_streets=False
+        )
         for h in (300, 900)
     }
     cutoff = 1200
@@ -487,8 +497,15 @@ def test_errors_of_new_lines(base_line):
         apply_scenario(base, AddLine("L", stops=two, headways={"06:00-07:00": -5}))
     with pytest.raises(ScenarioError, match="a line needs at least 2"):
         apply_scenario(base, AddLine("L", stops=two[:1], headway=600))
-    with pytest.raises(ScenarioError, match="outside the street network"):
+    with pytest.raises(ScenarioError, match=r"line 'L' stops: point 2 lies [\d,]+ m from the"):
         apply_scenario(base, AddLine("L", stops=[two[0], (25.5, 60.5)], headway=600))
+    with pytest.raises(ScenarioError, match="outside the street network"):
+        off = AddLine("L", stops=[two[0], (25.5, 60.5)], headway=600, follow_streets=False)
+        apply_scenario(base, off)
+    with pytest.raises(ScenarioError, match=r"line 'L' alignment: point 2 lies [\d,]+ m from"):
+        apply_scenario(base, AddLine("L", alignment=[two[0], (25.5, 60.5)], headway=600))
+    with pytest.raises(ScenarioError, match=r"line 'L' stops: unknown stop id\(s\) 'nope'"):
+        apply_scenario(base, AddLine("L", stops=[two[0], "nope"], headway=600))
     with pytest.raises(ScenarioError, match="exactly one of headway"):
         apply_scenario(base, AddLine("L", stops=two, headway=600, departures=["08:00"]))
     with pytest.raises(ScenarioError, match="3 run times for 2 stops"):
@@ -516,7 +533,7 @@ def test_errors_of_service_changes(tmp_path, two_routes):
         apply_scenario(base, ChangeFrequency(["Q"], headway=600))
     with pytest.raises(ScenarioError, match="the headway must be > 0"):
         apply_scenario(base, ChangeFrequency(["S"], headway=0))
-    with pytest.raises(ScenarioError, match="either scale or headway"):
+    with pytest.raises(ScenarioError, match="give one of scale, headway or headways"):
         apply_scenario(base, ChangeFrequency(["S"]))
     with pytest.raises(ScenarioError, match=r"unknown stop id\(s\) 'zz'"):
         apply_scenario(base, RemoveStops(["zz"]))
@@ -628,3 +645,53 @@ def test_compare_variants_pruning_with_a_window_keeps_early_journeys(tmp_path):
     away = pd.DataFrame({"id": [1], "lon": [far[0]], "lat": [far[1]]})
     got = compare_variants(base, {"N": line}, away, pts, snap_distance=800, **kw)
     assert got.table["origins_routed"].tolist() == [1]
+
+
+# -- service patterns by period ---------------------------------------------------------
+
+
+def test_period_headways_give_the_hand_count_of_departures(tmp_path, two_routes):
+    """Peak 06:00-09:00 every 10 min, off-peak 09:00-10:30 every 15, evening 16:00-18:00
+    every 7.5: counted by hand per period, for a new line and a changed route."""
+    streets, stops, slow, fast = two_routes
+    base = built(tmp_path, streets, feed_files(streets, stops, slow + fast), "base")
+    periods = {"06:00-09:00": 600, "09:00-10:30": 900, "16:00-18:00": 450}
+    hand = {"06:00-09:00": 18, "09:00-10:30": 6, "16:00-18:00": 16}  # 180/10, 90/15, 120/7.5
+    bounds = {"06:00-09:00": (6, 9), "09:00-10:30": (9, 10.5), "16:00-18:00": (16, 18)}
+
+    def per_period(deps) -> dict[str, int]:
+        deps = np.asarray(deps)
+        return {
+            k: int(((deps >= a * 3600) & (deps < b * 3600)).sum()) for k, (a, b) in bounds.items()
+        }
+
+    line = AddLine("N", stops=[lonlat(streets, 0), lonlat(streets, 9)], headways=periods)
+    deps = line_departures(line)
+    assert per_period(deps) == hand and len(deps) == sum(hand.values())
+    net = apply_scenario(base, ChangeFrequency(["S"], headways=periods))
+    tt = net.timetable
+    s_route = int(np.flatnonzero(tt.routes["route_id"] == "S")[0])
+    trips = tt.trips[tt.trips["route"] == s_route]
+    events = tt.stop_times()
+    starts = events[(events["stop_sequence"] == 0) & events["trip"].isin(trips.index)]
+    first = starts["departure"].tolist()
+    assert per_period(first) == hand and len(first) == sum(hand.values())
+    # Each new trip copies the running times of the baseline's (400 s per stop).
+    arr, _ = tt.pattern_times(int(trips["pattern"].iloc[0]))
+    assert (np.diff(arr, axis=1) == 400).all()
+    # The same edit by hand: S's trips at those departures.
+    hand_trips = [
+        ("S", f"h{k}", timed(["a", "b", "c"], int(t), [400, 400])) for k, t in enumerate(deps)
+    ]
+    by_hand = built(tmp_path, streets, feed_files(streets, stops, hand_trips + fast), "hand")
+    compare(net, by_hand, streets)
+    with pytest.raises(ScenarioError, match="the periods '06:00-09:00' and '08:30-10:00' overlap"):
+        apply_scenario(
+            base, ChangeFrequency(["S"], headways={"06:00-09:00": 600, "08:30-10:00": 600})
+        )
+    with pytest.raises(ScenarioError, match="the periods '07:00-08:00' and '07:30-09:00' overlap"):
+        line_departures(
+            AddLine("N", stops=[(0, 0), (1, 1)], headways={"07:30-09:00": 300, "07:00-08:00": 300})
+        )
+    with pytest.raises(ScenarioError, match="give one of scale, headway or headways"):
+        apply_scenario(base, ChangeFrequency(["S"], headway=600, headways=periods))

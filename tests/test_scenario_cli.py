@@ -30,14 +30,14 @@ date = {date}
 core = [{lat}, {lon}]
 rings_km = 0.4
 departure = "08:00"
-window = 600
+window_min = 10
 cutoffs = [5, 10, 15]
 
 [[modifications]]
 type = "add_line"
 name = "T<9>"
 stops = {stops}
-headway = 300
+headway_min = 5
 speed = 25
 
 [[variants]]
@@ -45,7 +45,7 @@ name = "every 5 min"
 
 [[variants]]
 name = "every 10 min"
-modifications = [{{type = "change_frequency", route_ids = ["T<9>"], headway = 600}}]
+modifications = [{{type = "change_frequency", route_ids = ["T<9>"], headway_min = 10}}]
 """
 
 YAML = """
@@ -56,19 +56,19 @@ study:
   core: [{lat}, {lon}]
   rings_km: 0.4
   departure: "08:00"
-  window: 600
+  window_min: 10
   cutoffs: [5, 10, 15]
 modifications:
   - type: add_line
     name: "T<9>"
     stops: {stops}
-    headway: 300
+    headway_min: 5
     speed: 25
 variants:
   - name: every 5 min
   - name: every 10 min
     modifications:
-      - {{type: change_frequency, route_ids: ["T<9>"], headway: 600}}
+      - {{type: change_frequency, route_ids: ["T<9>"], headway_min: 10}}
 """
 
 
@@ -128,12 +128,13 @@ def test_cli_writes_every_output(study):
     # Independent of the study code: the same networks by the API, counted in a loop.
     streets = load_streets(demo_pbf(), mode="walk")
     base = build_network(streets, empty_timetable(dt.date(2024, 5, 7)))
+    drive = load_streets(demo_pbf(), mode="drive")  # the lines follow the streets
     line = AddLine("T<9>", stops=[tuple(p) for p in STOPS], headway=300, speed=25)
     for name, mods in (
         ("every 5 min", [line]),
         ("every 10 min", [line, ChangeFrequency(["T<9>"], headway=600)]),
     ):
-        scen = apply_scenario(base, mods)
+        scen = apply_scenario(base, mods, line_streets=drive)
         kw = {"departure": 8 * 3600, "window": 600}
         before = transit_core_times(base, (CORE[0], CORE[1]), **kw).at("to_core")
         after = transit_core_times(scen, (CORE[0], CORE[1]), **kw).at("to_core")
@@ -151,9 +152,21 @@ def test_cli_writes_every_output(study):
         row = table[table["variant"] == name].iloc[0]
         assert row["newly_within_10min"] == newly["newly_within"][1]
         km = row["route_km"]
+        assert km == pytest.approx(scen.meta["lines"][0]["km"])  # only the added line
         assert row["gain_per_km_10min"] == pytest.approx(newly["net_change"][1] / km)
+        # 06:00-22:00 every 5 or 10 min, both directions: the added trips by hand.
+        trips = 2 * 16 * 60 // (5 if name == "every 5 min" else 10)
+        assert row["added_trips"] == trips
+        hours = (
+            scen.timetable.stop_times()
+            .groupby("trip")
+            .agg(a=("departure", "min"), b=("arrival", "max"))
+        )
+        hours = float((hours["b"] - hours["a"]).sum()) / 3600
+        assert row["added_vehicle_hours"] == pytest.approx(hours)
+        assert row["gain_per_vehicle_hour_10min"] == pytest.approx(newly["net_change"][1] / hours)
         # The GTFS zip: passes the audit, loads back into the same timetable.
-        zip_path = tmp / "gtfs" / f"line-{name.replace(' ', '-')}.zip"
+        zip_path = out / name.replace(" ", "-") / "gtfs.zip"
         problems = audit(zip_path, date=DATE)
         assert not (problems["severity"] == "error").any(), problems.to_string()
         back = load_timetable(zip_path, date=DATE, use_cache=False)
@@ -182,25 +195,80 @@ def test_difference_layer_and_map(study):
     assert {"transit_to_core_p50_base", "transit_to_core_p50_change"} <= set(zones.columns)
     assert (zones["transit_to_core_p50_change"].dropna() <= 0).all()
     html = (folder / "map.html").read_text(encoding="utf-8")
-    assert "T&lt;9&gt;" in html and "T<9>" not in html
+    # The line's name, escaped (folium's JSON writes & as \u0026), never raw.
+    assert "T\\u0026lt;9\\u0026gt; (tram, proposed)" in html and "T<9>" not in html
     assert "baseline" in html and "scenario" in html
+    # The new line in its own colour with a legend entry, above the gain layer, which is
+    # above the isochrones (overlayPane, z-index 400); both are layers of the control.
+    from connectivity.studies.scenario import DIFF_COLOURS, LINE_COLOUR
+
+    assert LINE_COLOUR not in DIFF_COLOURS
+    assert html.count(f"background:{LINE_COLOUR}") == 1  # the legend
+    assert f'"color": "{LINE_COLOUR}"' in html or LINE_COLOUR in html.split("legend")[0]
+    z = dict(re.findall(r'createPane\(\s*"(\w+)"\);\s*\w+\.style\.zIndex = (\d+)', html))
+    assert 400 < int(z["gain"]) < int(z["lines"])
+    assert html.count('"pane": "gain"') == 1 and html.count('"pane": "lines"') == 1
+    for layer in ("Change of the time to the core", "New and changed lines"):
+        assert layer in html
 
 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (("headway = 300", "headway = 0"), "headway of span must be > 0"),
+        (
+            ("headway_min = 5", "headway_min = 0"),
+            r"bad\.toml:17: modifications\[1\]\.headway_min: must be minutes in \(0, 1440\]",
+        ),
         (('type = "add_line"', 'type = "add_tram"'), "unknown modification type 'add_tram'"),
-        (("speed = 25", "sped = 25"), r"unknown key\(s\) sped"),
-        (("[24.9500, 60.1780]", "[25.2, 60.3]"), "outside the street network"),
+        (("speed = 25", "sped = 25"), "unknown key 'sped': did you mean 'speed'"),
+        (
+            ("[24.9500, 60.1780]", "[25.2, 60.3]"),
+            r"line 'T<9>' stops: point 3 lies [\d,]+ m from the nearest street node",
+        ),
         (('route_ids = ["T<9>"]', 'route_ids = ["T8"]'), r"unknown route id\(s\) 'T8'"),
-        (("window = 600", "window = 600\nrank_by = 'x'"), "rank_by 'x' is not a column"),
-        (("rings_km = 0.4", "rings = 0.4"), r"unknown \[study\] key\(s\) rings"),
-        (("core = [", "# core = ["), r"\[study\] needs core"),
-        (("rings_km = 0.4", 'rings_km = "x"'), r"\[study\] rings_km must be a number > 0"),
-        (("rings_km = 0.4", "rings_km = -1"), r"\[study\] rings_km must be a number > 0"),
-        (("window = 600", 'window = 600\nmax_km = "far"'), r"\[study\] max_km must be a number"),
-        (("window = 600", "window = 600\npercentile = 150"), r"\[study\] percentile must be"),
+        (("window_min = 10", "window_min = 10\nrank_by = 'x'"), "rank_by 'x' is not a column"),
+        (("rings_km = 0.4", "rings = 0.4"), "unknown key 'rings': did you mean 'rings_km'"),
+        (("core = [", "# core = ["), r"study: needs core"),
+        (("rings_km = 0.4", 'rings_km = "x"'), r"study\.rings_km: must be a number of km"),
+        (("rings_km = 0.4", "rings_km = -1"), r"study\.rings_km: must be km in \(0, 500\]"),
+        (
+            ("window_min = 10", 'window_min = 10\nmax_km = "far"'),
+            r"study\.max_km: must be a number",
+        ),
+        (("window_min = 10", "window_min = 10\npercentile = 150"), r"study\.percentile: must be"),
+        (("cutoffs = [5, 10, 15]", 'cutoffs = "45"'), r"study\.cutoffs: must be a list of cutoffs"),
+        (
+            ("cutoffs = [5, 10, 15]", 'cutoffs = [5, "10"]'),
+            r"study\.cutoffs\[2\]: must be a number of minutes",
+        ),
+        (
+            ("window_min = 10", 'window_min = 10\noffline = "no"'),
+            r"study\.offline: must be true or false \(got 'no'\)",
+        ),
+        (
+            ("headway_min = 5", "headway_min = 1e12"),
+            r"headway_min: must be minutes in \(0, 1440\] \(got 1000000000000\.0\)",
+        ),
+        (
+            ("headway_min = 5", "headway_mins = 5"),
+            r"unknown key 'headway_mins': did you mean 'headway_min'",
+        ),
+        (
+            ('route_ids = ["T<9>"], headway_min = 10', 'route_ids = ["T<9>"], headways = 10'),
+            r"variants\[2\]\.modifications\[1\]\.headways: must be a table",
+        ),
+        (
+            ('name = "every 5 min"', 'name = "variants.csv"'),
+            r"variants\[1\]\.name: a variant may not be named 'variants\.csv'",
+        ),
+        (
+            ('departure = "08:00"', "departure = 800"),
+            r"study\.departure: must be a clock time 'HH:MM'",
+        ),
+        (
+            ('name = "every 5 min"', 'name = "every 5 min"\nreplace = "yes"'),
+            r"variants\[1\]\.replace: must be true or false",
+        ),
     ],
 )
 def test_cli_errors(tmp_path, capsys, edit, message):

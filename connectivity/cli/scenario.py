@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "DIR: variants.csv (ranked) and, per variant, indicator changes per zone (CSV, "
             "GeoJSON), the population newly within each cutoff of the core, a travel-time "
             "difference layer (GeoTIFF, GeoJSON), a before/after HTML map, and the "
-            "scenario's timetable as a GTFS zip in the gtfs folder."
+            "scenario's timetable as DIR/VARIANT/gtfs.zip."
         ),
     )
     p.add_argument("file", type=Path, metavar="FILE", help="the scenario file (.toml, .yaml)")

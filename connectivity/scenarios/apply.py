@@ -12,8 +12,12 @@ The rules, as the tests check them:
 
 - times are integer seconds after midnight; a headway period ``[start, end)`` runs
   departures ``start, start + headway, ...`` before ``end``;
-- a new line's trip leaves its first stop at the departure, takes the run time to each
-  next stop (``distance / speed`` or the given run times, rounded to whole seconds along
+- a new line follows the streets of ``line_streets`` through its stops or waypoints
+  (:mod:`connectivity.scenarios.line_routing`; straight with ``follow_streets=False``);
+  a new stop within ``reuse_stops_m`` of an existing stop, or named by its id, is that
+  stop; its trip leaves its first stop at the departure, takes the run time to each
+  next stop (the path's road times times ``bus_factor`` for a bus on a drive network,
+  else ``distance / speed``, or the given run times; rounded to whole seconds along
   the line) and waits ``dwell`` seconds at every intermediate stop; the return trip runs
   the stops in reverse with the run times reversed, from the same departures;
 - :class:`~connectivity.scenarios.modifications.ChangeFrequency` works per pattern and
@@ -21,9 +25,11 @@ The rules, as the tests check them:
   :data:`~connectivity.scenarios.modifications.SERVICE_GAP`, 2 hours): it keeps the
   period's first and last departures; from a departure ``t`` the next is
   ``t + h(t) / scale`` where ``h(t)`` is the baseline gap between the departures around
-  ``t`` (``scale`` 2 doubles the service, 0.5 halves it), or ``t + headway``; each new
-  trip copies the running times of the latest baseline trip of the pattern that leaves
-  at or before it;
+  ``t`` (``scale`` 2 doubles the service, 0.5 halves it), or ``t + headway``; with
+  ``headways`` by period the routes run only in those periods, ``start, start +
+  headway, ...`` before each period's end; each new trip copies the running times of
+  the latest baseline trip of the pattern that leaves at or before it (the first one
+  before the first);
 - a removed stop loses its stop events (trips skip it) and its links to the streets;
 - :class:`~connectivity.scenarios.modifications.AddStop` puts the stop between two
   consecutive stops ``a`` and ``b`` of every trip of the route that visits them (in
@@ -44,6 +50,7 @@ import pandas as pd
 from connectivity._errors import ScenarioError
 from connectivity.network.intermodal import IntermodalNetwork
 from connectivity.scenarios._incremental import _Applied, _incremental_arrays
+from connectivity.scenarios._new_line import _hms, add_line
 from connectivity.scenarios.modifications import (
     ROUTE_TYPES,
     SERVICE_GAP,
@@ -54,9 +61,9 @@ from connectivity.scenarios.modifications import (
     RemoveStops,
     _check_lonlat,
     _id_list,
-    _line_stops,
     _positive,
-    line_departures,
+    period_departures,
+    period_headways,
 )
 from connectivity.transit.modes import TransitMode
 from connectivity.transit.timetable import Timetable
@@ -244,9 +251,10 @@ def _concat(frame: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
 class _Context:
     """What the modifications need of the network: projections, the walk network."""
 
-    def __init__(self, network: IntermodalNetwork) -> None:
+    def __init__(self, network: IntermodalNetwork, line_streets: Any = None) -> None:
         self.network = network
         self.walk = network.streets
+        self.line_streets = line_streets if line_streets is not None else network.streets
         self.max_link = float(network.params["max_link_distance"])
         self.new_stops: list[int] = []
         self.removed_stops: set[int] = set()
@@ -260,6 +268,14 @@ class _Context:
             return t.transform(np.asarray(a, float), np.asarray(b, float))
         return self.walk._to_crs.transform(np.asarray(a, float), np.asarray(b, float))
 
+    def usable_stops(self, frames: _Frames) -> np.ndarray:
+        """Existing stops a new line may stop at: not removed, not stations."""
+        ok = np.ones(len(frames.stops), bool)
+        ok[list(self.removed_stops)] = False
+        if "location_type" in frames.stops.columns:
+            ok &= frames.stops["location_type"].fillna(0).to_numpy() == 0
+        return ok
+
     def check_on_network(self, lon: np.ndarray, lat: np.ndarray, what: list[str]) -> None:
         """Every point must lie within ``max_link_distance`` of a walk edge."""
         snapped = self.walk.snap(lon, lat, max_distance=self.max_link * 4 + 1e7)
@@ -272,121 +288,6 @@ class _Context:
                 f"max_link_distance={self.max_link:.0f} m): the line is outside the street "
                 f"network ({self.walk.extent_text()}); check the coordinates are (lon, lat)"
             )
-
-
-def _add_line(frames: _Frames, line: AddLine, ctx: _Context) -> None:
-    where = f"line {line.name!r}"
-    if not str(line.name):
-        raise ScenarioError("a line needs a name (its route id)")
-    try:
-        mode = TransitMode(str(line.mode).lower())
-    except ValueError:
-        raise ScenarioError(
-            f"{where}: unknown mode {line.mode!r}; use one of "
-            f"{', '.join(m.value for m in ROUTE_TYPES)}"
-        ) from None
-    if mode not in ROUTE_TYPES:
-        raise ScenarioError(f"{where}: mode {mode.value!r} cannot be proposed as a line")
-    lon, lat, gaps = _line_stops(line, ctx.to_xy)
-    if line.alignment is not None and len(lon) > 2:
-        # Stops placed along an alignment that fall off the streets (a river, a park)
-        # are left out; the ends must be on the network.
-        dist = ctx.walk.snap(lon, lat, max_distance=ctx.max_link * 4 + 1e7).distance
-        off = dist > ctx.max_link
-        off[[0, -1]] = False
-        if off.any():
-            logger.warning(
-                "%s: %d of %d stops placed along the alignment lie farther than %.0f m from "
-                "a street and are left out (the line runs through without stopping there)",
-                where,
-                int(off.sum()),
-                len(lon),
-                ctx.max_link,
-            )
-            chain = np.concatenate([[0.0], np.cumsum(gaps)])[~off]
-            lon, lat, gaps = lon[~off], lat[~off], np.diff(chain)
-    n = len(lon)
-    if n < 2:
-        raise ScenarioError(f"{where} has {n} stop(s): a line needs at least 2")
-    if line.run_times is not None:
-        runs = np.asarray([_positive(r, f"{where}: run time") for r in line.run_times])
-        if len(runs) != n - 1:
-            raise ScenarioError(
-                f"{where}: {len(runs)} run times for {n} stops; give {n - 1} (one per gap)"
-            )
-    else:
-        speed = _positive(line.speed, f"{where}: speed", " km/h")
-        runs = gaps / (speed / 3.6)
-    dwell = float(line.dwell)
-    if not (np.isfinite(dwell) and dwell >= 0):
-        raise ScenarioError(f"{where}: dwell must be seconds >= 0 (got {line.dwell!r})")
-    departures = line_departures(line)
-    names = list(line.stop_names) if line.stop_names is not None else []
-    if names and len(names) != n:
-        raise ScenarioError(f"{where}: {len(names)} stop names for {n} stops")
-    names = names or [f"{line.name} {k + 1}" for k in range(n)]
-    ctx.check_on_network(lon, lat, [f"{where}: stop {k + 1} ({names[k]})" for k in range(n)])
-
-    route = frames.add_route(str(line.name), mode)
-    ids = [f"{line.name}:{k + 1}" for k in range(n)]
-    first = frames.add_stops(ids, names, lon, lat)
-    ctx.new_stops += list(range(first, first + n))
-    ctx.lines.append(
-        {"name": str(line.name), "mode": mode.value, "lon": lon, "lat": lat, "km": gaps.sum() / 1e3}
-    )
-    stops = np.arange(first, first + n, dtype=np.int64)
-    directions = [(stops, runs, "0")]
-    if line.both_directions:
-        directions.append((stops[::-1], runs[::-1], "1"))
-    trip_rows: list[dict[str, Any]] = []
-    events: dict[str, list[np.ndarray]] = {
-        c: [] for c in ("trip", "stop", "stop_sequence", "arrival", "departure")
-    }
-    for seq, run, direction in directions:
-        # Arrival offsets: the run times plus a dwell at each intermediate stop.
-        arr_off = np.concatenate([[0.0], np.cumsum(run + dwell) - dwell])
-        dep_off = arr_off + np.where((np.arange(n) > 0) & (np.arange(n) < n - 1), dwell, 0.0)
-        arr_off, dep_off = np.round(arr_off).astype(np.int64), np.round(dep_off).astype(np.int64)
-        for t in departures:
-            k = len(trip_rows)
-            trip_rows.append(
-                {
-                    "trip_id": f"{line.name}:{direction}:{_hms(int(t))}",
-                    "route": route,
-                    "route_id": str(line.name),
-                    "direction_id": int(direction),
-                    "service_id": "scenario",
-                }
-            )
-            events["trip"].append(np.full(n, k, np.int64))
-            events["stop"].append(seq)
-            events["stop_sequence"].append(np.arange(n, dtype=np.int64))
-            events["arrival"].append(t + arr_off)
-            events["departure"].append(t + dep_off)
-    frames.add_trips(
-        _trip_frame(trip_rows, frames.trips), {c: np.concatenate(v) for c, v in events.items()}
-    )
-
-
-def _trip_frame(rows: list[dict[str, Any]], like: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame(rows)
-    if "gtfs_trip_id" in like.columns:
-        out["gtfs_trip_id"] = out["trip_id"]
-    if "day_offset" in like.columns:
-        out["day_offset"] = np.zeros(len(out), np.int8)
-    if "frequency" in like.columns:
-        out["frequency"] = False
-    if "exact_times" in like.columns:
-        out["exact_times"] = np.ones(len(out), np.int8)
-    if "headway" in like.columns:
-        out["headway"] = np.zeros(len(out), np.int64)
-    if "feed_id" in like.columns:
-        out["feed_id"] = "scenario"
-    return out
-
-
-def _hms(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def _trip_of_events(frames: _Frames) -> tuple[np.ndarray, np.ndarray]:
@@ -418,8 +319,10 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
     where = "ChangeFrequency"
     ids = _id_list(mod.route_ids, where)
     routes = frames.route_positions(ids, where)
-    if (mod.scale is None) == (mod.headway is None):
-        raise ScenarioError(f"{where} of {ids}: give either scale or headway")
+    headways = getattr(mod, "headways", None)
+    if sum(x is not None for x in (mod.scale, mod.headway, headways)) != 1:
+        raise ScenarioError(f"{where} of {ids}: give one of scale, headway or headways")
+    periods = None if headways is None else period_headways(headways, f"{where} of {ids}")
     scale = None if mod.scale is None else _positive(mod.scale, f"{where} of {ids}: scale")
     headway = (
         None
@@ -456,8 +359,11 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
         new: list[int] = []
         # Service periods: runs of departures without a gap over SERVICE_GAP seconds.
         cuts = np.flatnonzero(np.diff(first_dep) > SERVICE_GAP) + 1
-        for period in np.split(first_dep, cuts):
-            new += _new_departures(period, scale, headway)
+        if periods is not None:
+            new = period_departures(periods).tolist()
+        else:
+            for period in np.split(first_dep, cuts):
+                new += _new_departures(period, scale, headway)
         for dep in np.unique(np.asarray(new, np.int64)):
             i = int(np.searchsorted(first_dep, dep, side="right")) - 1
             template = int(m[max(i, 0)])
@@ -585,7 +491,7 @@ def _add_stop(frames: _Frames, mod: AddStop, ctx: _Context) -> None:
 
 
 _APPLY: dict[type, Callable[[_Frames, Any, _Context], None]] = {
-    AddLine: _add_line,
+    AddLine: add_line,
     ChangeFrequency: _change_frequency,
     RemoveRoutes: _remove_routes,
     RemoveStops: _remove_stops,
@@ -596,13 +502,18 @@ _APPLY: dict[type, Callable[[_Frames, Any, _Context], None]] = {
 # -- the public functions ------------------------------------------------------------
 
 
-def _apply(network: IntermodalNetwork, modifications: Any, frames: _Frames | None) -> _Applied:
+def _apply(
+    network: IntermodalNetwork,
+    modifications: Any,
+    frames: _Frames | None,
+    line_streets: Any = None,
+) -> _Applied:
     if isinstance(modifications, tuple(_APPLY)):
         modifications = [modifications]
     mods = list(modifications)
     if not mods:
         raise ScenarioError("the scenario has no modifications: add at least one")
-    ctx = _Context(network)
+    ctx = _Context(network, line_streets)
     work = (frames or _Frames(network.timetable)).copy()
     for i, mod in enumerate(mods):
         fn = _APPLY.get(type(mod))
@@ -617,7 +528,9 @@ def _apply(network: IntermodalNetwork, modifications: Any, frames: _Frames | Non
     return _Applied(tt, ctx.new_stops, ctx.removed_stops, ctx.lines)
 
 
-def scenario_timetable(network: IntermodalNetwork, modifications: Any) -> Timetable:
+def scenario_timetable(
+    network: IntermodalNetwork, modifications: Any, *, line_streets: Any = None
+) -> Timetable:
     """Apply modifications to the network's timetable (no street links).
 
     Parameters
@@ -626,6 +539,8 @@ def scenario_timetable(network: IntermodalNetwork, modifications: Any) -> Timeta
         The baseline (its walk network places new lines and checks they are on it).
     modifications
         One modification or a sequence, applied in order.
+    line_streets
+        The streets new lines follow (default the network's walk streets).
 
     Returns
     -------
@@ -638,11 +553,15 @@ def scenario_timetable(network: IntermodalNetwork, modifications: Any) -> Timeta
     ScenarioError
         An invalid modification.
     """
-    return _apply(network, modifications, None).timetable
+    return _apply(network, modifications, None, line_streets).timetable
 
 
 def apply_scenario(
-    network: IntermodalNetwork, modifications: Any, *, baseline_frames: Any = None
+    network: IntermodalNetwork,
+    modifications: Any,
+    *,
+    baseline_frames: Any = None,
+    line_streets: Any = None,
 ) -> IntermodalNetwork:
     """The baseline network with the modifications applied, without rebuilding it.
 
@@ -662,7 +581,8 @@ def apply_scenario(
     network
         A new network sharing the baseline's street networks; ``meta`` holds
         ``scenario`` (the modifications' kinds), ``new_stops`` (positions),
-        ``removed_stops`` and ``lines`` (per new line its name, mode, stops and km).
+        ``removed_stops`` and ``lines`` (per new line its name, mode, stops, km along
+        its path, the path, and how many of its stops are new or existing ones).
 
     Raises
     ------
@@ -670,7 +590,7 @@ def apply_scenario(
         An invalid modification: an unknown route or stop id, a headway, speed or
         spacing <= 0, a line of fewer than two stops, a stop off the street network.
     """
-    applied = _apply(network, modifications, baseline_frames)
+    applied = _apply(network, modifications, baseline_frames, line_streets)
     arrays = _incremental_arrays(network, applied)
     out = IntermodalNetwork(
         streets=network.streets,
@@ -739,8 +659,8 @@ def line_geometries(network: IntermodalNetwork) -> Any:
     Returns
     -------
     lines
-        One row per new line: ``name``, ``mode``, ``km`` (along its stops), ``stops``
-        (count), and the LineString through its stops.
+        One row per new line: ``name``, ``mode``, ``km`` (along its path), ``stops``
+        (count), and its path (along the streets it follows).
     """
     import geopandas as gpd
     from shapely.geometry import LineString
@@ -753,6 +673,9 @@ def line_geometries(network: IntermodalNetwork) -> Any:
             "km": [float(r["km"]) for r in rows],
             "stops": [len(r["lon"]) for r in rows],
         },
-        geometry=[LineString(np.column_stack([r["lon"], r["lat"]])) for r in rows],
+        geometry=[
+            LineString(np.column_stack([r.get("path_lon", r["lon"]), r.get("path_lat", r["lat"])]))
+            for r in rows
+        ],
         crs="EPSG:4326",
     )

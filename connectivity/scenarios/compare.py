@@ -61,7 +61,8 @@ def _reachable_new_stops(
     cutoff: float,
     routing: Mapping[str, Any],
 ) -> np.ndarray:
-    """Per origin, whether it may reach a new stop of ``scen`` within ``cutoff`` on the
+    """Per origin, whether it may reach a stop of a new line of ``scen`` (a new stop, or an
+    existing one the line reuses) within ``cutoff`` on the
     baseline (a necessary condition for any of its times within the cutoff to change
     when only lines are added): one arrive-by search per new stop, checked at both end
     nodes of the origin's street with the street's length as a margin."""
@@ -95,7 +96,8 @@ def _reachable_new_stops(
     keep = {k: v for k, v in keep.items() if k not in ("client", "chunk_size", "percentiles")}
     # With a window, the last departure may still reach a stop by its end plus the cutoff.
     arrival = departure + int(cutoff) + int(window)
-    for s in scen.meta["new_stops"]:
+    served = {int(s) for line in scen.meta["lines"] for s in line.get("stops", ())}
+    for s in sorted(served | {int(s) for s in scen.meta["new_stops"]}):
         back = latest_departures(base, (float(lon[s]), float(lat[s])), arrival=arrival, **keep)
         t = back.nodes[0]
         reach |= np.minimum(t[snapped.node_u], t[snapped.node_v]) <= limit

@@ -1,48 +1,44 @@
 """Scenario files (TOML or YAML): the baseline, the modifications, the variants, the study.
 
-A file reads as (TOML; YAML holds the same keys)::
+The format, every key with its unit and an example, is documented in the guide
+(``docs/guide/scenarios.rst``, "The scenario file"); :data:`SECTIONS` and
+:data:`MODIFICATION_KEYS` are the lists of keys it documents. The unit rule: durations
+and cutoffs are minutes (keys that could be read as seconds say so: ``window_min``,
+``headway_min``, ``dwell_min``...), clock times are ``"HH:MM"``, distances are metres
+(``*_m``) or kilometres (``*_km``), speeds km/h. The keys of earlier releases that held
+seconds (``window``, ``headway``, ``headways``, ``dwell``, ``run_times``) are still read,
+as seconds, with a :class:`FutureWarning`; they go in the next release.
 
-    [baseline]
-    osm = "streets.osm.pbf"          # paths relative to the file
-    gtfs = ["feed.zip"]              # optional: none for a city without a feed
-    date = "2016-11-04"              # optional: the feed's busiest date
-
-    [study]
-    core = [49.4797, 8.4699]         # (lat, lon), or a file / place read_core accepts
-    rings_km = 5                     # rings around the core ...
-    max_km = 20
-    zones = "zones.geojson"          # ... or zones from a file
-    population = "grid.gpkg:pop"     # optional (default: every street node weighs 1)
-    departure = "08:00"
-    window = 3600                    # seconds of departures (range routing)
-    cutoffs = [30, 45, 60]           # minutes
-    rank_by = "gain_per_km_45min"    # a column of the variants table
-
-    [[modifications]]                # applied in every variant
-    type = "add_line"                # add_line, change_frequency, remove_routes,
-    name = "T1"                      # remove_stops, add_stop: the fields of the
-    stops = [[8.47, 49.48], [8.53, 49.47]]   # dataclasses of connectivity.scenarios.modifications
-    headway = 600
-
-    [[variants]]                     # optional alternatives, each its own list
-    name = "every 5 min"
-    modifications = [{type = "change_frequency", route_ids = ["T1"], headway = 300}]
+A variant's modifications come after the shared ``[[modifications]]`` (they add to them);
+``replace = true`` in a variant drops the shared ones for it (:func:`variant_modifications`,
+the one place that rule is made).
 
 Relative paths (``osm``, ``gtfs``, ``zones``, ``population``, an ``alignment`` file)
 are resolved against the scenario file's folder; ``$VARIABLES`` in them are expanded.
+Every error is a one-line :class:`~connectivity.ScenarioError` naming the file, the line,
+the key's path and a short excerpt of the value; unknown keys name the closest known key.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import os
-import tomllib
+import re
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from connectivity._errors import InputFileError, ScenarioError
+from connectivity.scenarios._filecheck import (
+    Checker,
+    Document,
+    Path_,
+    excerpt,
+    load_document,
+    path_text,
+)
 from connectivity.scenarios.modifications import (
     AddLine,
     AddStop,
@@ -50,32 +46,44 @@ from connectivity.scenarios.modifications import (
     Modification,
     RemoveRoutes,
     RemoveStops,
-    parse_seconds,
 )
 
-__all__ = ["ScenarioSpec", "read_scenario"]
-
-KINDS: dict[str, type] = {
-    "add_line": AddLine,
-    "change_frequency": ChangeFrequency,
-    "remove_routes": RemoveRoutes,
-    "remove_stops": RemoveStops,
-    "add_stop": AddStop,
-}
+__all__ = ["ScenarioSpec", "read_scenario", "variant_modifications"]
 
 DEFAULT_CUTOFFS = (30, 45, 60)
-_STUDY_KEYS = {
-    "core",
-    "rings_km",
-    "max_km",
-    "zones",
-    "population",
-    "departure",
-    "window",
-    "cutoffs",
-    "percentile",
-    "rank_by",
-    "offline",
+#: The most variants a file may hold (each is a full routing run and a folder of files).
+MAX_VARIANTS = 100
+#: Names a variant's folder may not take: the files ``run_scenario`` writes beside them.
+RESERVED_NAMES = ("variants.csv",)
+#: The longest day a duration may span, minutes.
+DAY_MIN = 1440.0
+
+#: The keys of each section (``modifications`` and ``variants`` are lists of tables).
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "baseline": ("osm", "gtfs", "date"),
+    "study": (
+        "core",
+        "rings_km",
+        "max_km",
+        "zones",
+        "population",
+        "departure",
+        "window_min",
+        "cutoffs",
+        "percentile",
+        "rank_by",
+        "offline",
+    ),
+    "variant": ("name", "modifications", "replace"),
+}
+
+#: Keys of earlier releases (seconds) -> their new key (minutes).
+RENAMED = {
+    "window": "window_min",
+    "headway": "headway_min",
+    "headways": "headways_min",
+    "dwell": "dwell_min",
+    "run_times": "run_times_min",
 }
 
 
@@ -88,7 +96,7 @@ class ScenarioSpec:
     path
         The file.
     name
-        Its stem (names the GTFS zips written).
+        Its stem.
     osm
         The street extract.
     gtfs
@@ -116,7 +124,7 @@ class ScenarioSpec:
     offline
         Make the HTML maps work without a network.
     variants
-        Variant name -> its modifications (the shared ones first).
+        Variant name -> its modifications (see :func:`variant_modifications`).
     """
 
     path: Path
@@ -138,91 +146,293 @@ class ScenarioSpec:
     variants: dict[str, list[Modification]] = field(default_factory=dict)
 
 
-def _load(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise InputFileError(f"the scenario file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
-    suffix = path.suffix.lower()
-    if suffix == ".toml":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
-    elif suffix in (".yaml", ".yml"):
-        import yaml
+def variant_modifications(
+    shared: Sequence[Modification], own: Sequence[Modification], *, replace: bool = False
+) -> list[Modification]:
+    """A variant's modifications: the shared ones, then its own (or its own alone).
 
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            msg = str(exc).replace("\n", " ")
-            raise ScenarioError(f"{path}: not valid YAML ({msg})") from None
-    else:
-        raise ScenarioError(
-            f"{path}: unknown scenario file type {suffix!r}; name it .toml, .yaml or .yml"
-        )
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: the file must hold a table of keys (baseline, study...)")
-    return data
+    Parameters
+    ----------
+    shared
+        The file's ``[[modifications]]``, applied in every variant.
+    own
+        The variant's ``modifications``.
+    replace
+        The variant's ``replace``: its modifications replace the shared ones.
+
+    Returns
+    -------
+    modifications
+        In the order they are applied.
+    """
+    return list(own) if replace else [*shared, *own]
 
 
-def _resolve(base: Path, value: Any, where: str) -> Path:
-    if not isinstance(value, str | Path):
-        raise ScenarioError(f"{where} must be a path (got {value!r})")
-    p = Path(os.path.expandvars(str(value))).expanduser()
+def slug(name: str) -> str:
+    """A file-name-safe form of a variant name (its folder under the output folder)."""
+    text = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")
+    return text or "variant"
+
+
+# -- values ----------------------------------------------------------------------------------
+
+
+def _deprecated(doc: Document, path: Path_, old: str, new: str, value: Any) -> None:
+    hint = f" = {value / 60:g}" if isinstance(value, int | float) else ""
+    warnings.warn(
+        f"{doc.path.name}:{doc.line(path)}: {path_text(path)}: the key {old!r} (seconds) "
+        "is deprecated and goes in the next release; write "
+        f"{new}{hint} (minutes)",
+        FutureWarning,
+        stacklevel=4,
+    )
+
+
+def _resolve(ck: Checker, base: Path, value: Any, path: Path_) -> Path:
+    text = ck.string(value, path, "a path")
+    p = Path(os.path.expandvars(text)).expanduser()
     p = p if p.is_absolute() else base / p
     if not p.exists():
-        raise InputFileError(f"{where}: {p} does not exist (relative paths start at {base})")
+        line = ck.doc.line(path)
+        raise InputFileError(
+            f"{ck.doc.path.name}:{line}: {'.'.join(map(str, path))}: {p} does not exist "
+            f"(relative paths start at {base})"
+        )
     return p
 
 
-def _number(value: Any, where: str, *, top: float | None = None) -> float:
-    """``value`` as a number > 0 (and <= ``top``), else a ScenarioError naming ``where``."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    number = float(value) if ok else float("nan")
-    if not (number > 0 and (top is None or number <= top)):
-        bounds = f"in (0, {top:g}]" if top is not None else "> 0"
-        raise ScenarioError(f"{where} must be a number {bounds} (got {value!r})")
-    return number
+def _minutes(ck: Checker, value: Any, path: Path_, *, zero: bool = False) -> float:
+    """Minutes in (0, 1440] (or [0, 1440]) -> seconds."""
+    return 60.0 * ck.number(value, path, "minutes", high=DAY_MIN, low_open=not zero)
 
 
-def _modification(raw: Any, base: Path, where: str) -> Modification:
+def _seconds(ck: Checker, value: Any, path: Path_, *, zero: bool = False) -> float:
+    """The deprecated keys: seconds in (0, 86400]."""
+    return ck.number(value, path, "seconds", high=DAY_MIN * 60, low_open=not zero)
+
+
+def _periods(ck: Checker, value: Any, path: Path_, to_s: Callable[..., float]) -> dict[str, float]:
+    """``{"HH:MM-HH:MM": headway}`` -> the same with seconds; periods may not overlap."""
+    if not isinstance(value, dict) or not value:
+        raise ck.fail(path, f"must be a table 'HH:MM-HH:MM' = headway (got {excerpt(value)})")
+    spans = []
+    out = {}
+    for key, headway in value.items():
+        spans.append((*ck.period(key, (*path, str(key))), str(key)))
+        out[str(key)] = to_s(ck, headway, (*path, str(key)))
+    spans.sort()
+    for (_, end, a), (start, _, b) in zip(spans, spans[1:], strict=False):
+        if start < end:
+            raise ck.fail(path, f"the periods {a!r} and {b!r} overlap; give each time once")
+    return out
+
+
+def _route_ids(ck: Checker, value: Any, path: Path_) -> list[str]:
+    return ck.strings(value, path, "route ids")
+
+
+def _line_stops(ck: Checker, value: Any, path: Path_) -> list[Any]:
+    items = ck.items(value, path, "stops ([lon, lat] points or stop ids)", at_least=2)
+    out: list[Any] = []
+    for k, item in enumerate(items):
+        if isinstance(item, str):
+            out.append(ck.string(item, (*path, k), "a stop id"))
+        else:
+            out.append(ck.lonlat(item, (*path, k)))
+    return out
+
+
+def _alignment(ck: Checker, value: Any, path: Path_, base: Path) -> Any:
+    if isinstance(value, str):
+        if value.lstrip().startswith("{"):
+            return value
+        return _resolve(ck, base, value, path)
+    if isinstance(value, dict):
+        return value
+    items = ck.items(value, path, "points [lon, lat]", at_least=2)
+    return [ck.lonlat(p, (*path, k)) for k, p in enumerate(items)]
+
+
+def _mode(ck: Checker, value: Any, path: Path_) -> str:
+    from connectivity.scenarios.modifications import ROUTE_TYPES
+
+    modes = [m.value for m in ROUTE_TYPES]
+    text = ck.string(value, path, "a mode")
+    if text.lower() not in modes:
+        raise ck.fail(path, f"unknown mode {excerpt(value)}; use one of {', '.join(modes)}")
+    return text.lower()
+
+
+# A converter: (checker, value, path, base) -> (the dataclass field, its value).
+_Conv = Callable[[Checker, Any, Path_, Path], tuple[str, Any]]
+
+
+def _as(name: str, fn: Callable[[Checker, Any, Path_], Any]) -> _Conv:
+    return lambda ck, v, p, base: (name, fn(ck, v, p))
+
+
+def _km_h(ck: Checker, v: Any, p: Path_) -> float:
+    return ck.number(v, p, "km/h", high=500)
+
+
+def _metres(ck: Checker, v: Any, p: Path_) -> float:
+    return ck.number(v, p, "metres", high=100_000)
+
+
+def _names(ck: Checker, v: Any, p: Path_) -> list[str]:
+    return [ck.string(s, (*p, k), "a stop name") for k, s in enumerate(ck.items(v, p, "names"))]
+
+
+def _clocks(ck: Checker, v: Any, p: Path_) -> list[int]:
+    return [ck.clock(t, (*p, k)) for k, t in enumerate(ck.items(v, p, "clock times 'HH:MM'"))]
+
+
+def _span(ck: Checker, v: Any, p: Path_) -> tuple[int, int]:
+    if not isinstance(v, list) or len(v) != 2:
+        raise ck.fail(p, f"must be [start, end] clock times 'HH:MM' (got {excerpt(v)})")
+    return ck.clock(v[0], (*p, 0)), ck.clock(v[1], (*p, 1))
+
+
+def _runs(to_s: Callable[..., float]) -> Callable[[Checker, Any, Path_], list[float]]:
+    return lambda ck, v, p: [to_s(ck, r, (*p, k)) for k, r in enumerate(ck.items(v, p, "runs"))]
+
+
+def _pair(ck: Checker, v: Any, p: Path_) -> tuple[str, str]:
+    ids = ck.strings(v, p, "stop ids")
+    if len(ids) != 2:
+        raise ck.fail(p, f"must name two consecutive stops (got {excerpt(v)})")
+    return ids[0], ids[1]
+
+
+_HEADWAYS: dict[str, _Conv] = {
+    "headway_min": _as("headway", _minutes),
+    "headways_min": _as("headways", lambda ck, v, p: _periods(ck, v, p, _minutes)),
+    "headway": _as("headway", _seconds),
+    "headways": _as("headways", lambda ck, v, p: _periods(ck, v, p, _seconds)),
+}
+
+#: Per modification type its keys (the old seconds keys are read with a FutureWarning).
+MODIFICATION_KEYS: dict[str, tuple[type, dict[str, _Conv]]] = {
+    "add_line": (
+        AddLine,
+        {
+            "name": _as("name", lambda ck, v, p: ck.string(v, p, "the line's name")),
+            "stops": _as("stops", _line_stops),
+            "alignment": lambda ck, v, p, base: ("alignment", _alignment(ck, v, p, base)),
+            "stop_spacing": _as("stop_spacing", _metres),
+            "stop_names": _as("stop_names", _names),
+            "mode": _as("mode", _mode),
+            **_HEADWAYS,
+            "departures": _as("departures", _clocks),
+            "span": _as("span", _span),
+            "speed": _as("speed", _km_h),
+            "run_times_min": _as("run_times", _runs(_minutes)),
+            "run_times": _as("run_times", _runs(_seconds)),
+            "dwell_min": _as("dwell", lambda ck, v, p: _minutes(ck, v, p, zero=True)),
+            "dwell": _as("dwell", lambda ck, v, p: _seconds(ck, v, p, zero=True)),
+            "both_directions": _as("both_directions", lambda ck, v, p: ck.boolean(v, p)),
+            "follow_streets": _as("follow_streets", lambda ck, v, p: ck.boolean(v, p)),
+            "reuse_stops_m": _as(
+                "reuse_stops_m",
+                lambda ck, v, p: ck.number(v, p, "metres", high=1000, low_open=False),
+            ),
+            "bus_factor": _as("bus_factor", lambda ck, v, p: ck.number(v, p, "a factor", high=10)),
+        },
+    ),
+    "change_frequency": (
+        ChangeFrequency,
+        {
+            "route_ids": _as("route_ids", _route_ids),
+            "scale": _as("scale", lambda ck, v, p: ck.number(v, p, "a factor", high=100)),
+            **_HEADWAYS,
+        },
+    ),
+    "remove_routes": (RemoveRoutes, {"route_ids": _as("route_ids", _route_ids)}),
+    "remove_stops": (
+        RemoveStops,
+        {"stop_ids": _as("stop_ids", lambda ck, v, p: ck.strings(v, p, "stop ids"))},
+    ),
+    "add_stop": (
+        AddStop,
+        {
+            "route_id": _as("route_id", lambda ck, v, p: ck.string(v, p, "a route id")),
+            "lon": _as("lon", lambda ck, v, p: ck.number(v, p, "degrees", low=-180, high=180)),
+            "lat": _as("lat", lambda ck, v, p: ck.number(v, p, "degrees", low=-90, high=90)),
+            "between": _as("between", _pair),
+            "name": _as("name", lambda ck, v, p: ck.string(v, p, "a stop name")),
+            "stop_id": _as("stop_id", lambda ck, v, p: ck.string(v, p, "a stop id")),
+            "dwell_min": _as("dwell", lambda ck, v, p: _minutes(ck, v, p, zero=True)),
+            "dwell": _as("dwell", lambda ck, v, p: _seconds(ck, v, p, zero=True)),
+        },
+    ),
+}
+#: The keys each modification needs.
+REQUIRED = {
+    "add_line": ("name",),
+    "change_frequency": ("route_ids",),
+    "remove_routes": ("route_ids",),
+    "remove_stops": ("stop_ids",),
+    "add_stop": ("route_id", "lon", "lat", "between"),
+}
+
+
+def _modification(ck: Checker, raw: Any, base: Path, path: Path_) -> Modification:
     if not isinstance(raw, dict):
-        raise ScenarioError(f"{where}: a modification is a table with a type (got {raw!r})")
-    raw = dict(raw)
-    kind = raw.pop("type", None)
-    cls = KINDS.get(str(kind))
-    if cls is None:
-        raise ScenarioError(
-            f"{where}: unknown modification type {kind!r}; use one of {', '.join(KINDS)}"
+        raise ck.fail(path, f"a modification is a table with a type (got {excerpt(raw)})")
+    kind = raw.get("type")
+    if kind not in MODIFICATION_KEYS:
+        raise ck.fail(
+            (*path, "type"),
+            f"unknown modification type {excerpt(kind)}; use one of {', '.join(MODIFICATION_KEYS)}",
         )
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - names)
-    if unknown:
-        raise ScenarioError(
-            f"{where} ({kind}): unknown key(s) {', '.join(unknown)}; valid keys: "
-            f"{', '.join(sorted(names))}"
-        )
-    if kind == "add_line" and isinstance(raw.get("alignment"), str):
-        text = raw["alignment"]
-        if not text.lstrip().startswith("{"):
-            raw["alignment"] = _resolve(base, text, f"{where}: alignment")
-    for key in ("span", "between"):
-        if key in raw and isinstance(raw[key], list):
-            raw[key] = tuple(raw[key])
-    if "stops" in raw and kind == "add_line":
-        raw["stops"] = [tuple(p) if isinstance(p, list) else p for p in raw["stops"]]
-    try:
-        return cls(**raw)
-    except TypeError as exc:
-        raise ScenarioError(f"{where} ({kind}): {exc}") from None
+    cls, keys = MODIFICATION_KEYS[kind]
+    known = [k for k in keys if k not in RENAMED] + ["type"]
+    values = {}
+    for key, value in raw.items():
+        if key == "type":
+            continue
+        key = str(key)
+        name = key
+        if name not in keys:
+            ck.table({key: value}, path, known)  # raises with the closest key
+        fname, v = keys[name](ck, value, (*path, key), base)
+        if key in RENAMED:
+            _deprecated(ck.doc, (*path, key), key, RENAMED[key], value)
+        if fname in values:
+            raise ck.fail((*path, key), f"gives {fname} twice (under two names); keep one")
+        values[fname] = v
+    missing = [k for k in REQUIRED[kind] if k not in values]
+    if missing:
+        raise ck.fail(path, f"{kind} needs {', '.join(missing)}")
+    if "span" in values and "headway" not in values:
+        raise ck.fail((*path, "span"), "span goes with headway_min; remove it or add headway_min")
+    return cls(**values)
 
 
-def _modifications(raw: Any, base: Path, where: str) -> list[Modification]:
+def _modifications(ck: Checker, raw: Any, base: Path, path: Path_) -> list[Modification]:
     if raw is None:
         return []
-    if not isinstance(raw, list):
-        raise ScenarioError(f"{where} must be a list of modifications")
-    return [_modification(m, base, f"{where}[{i + 1}]") for i, m in enumerate(raw)]
+    items = ck.items(raw, path, "modifications", at_least=0)
+    return [_modification(ck, m, base, (*path, k)) for k, m in enumerate(items)]
+
+
+def _variant_name(ck: Checker, value: Any, path: Path_, taken: dict[str, str]) -> str:
+    name = ck.string(value, path, "the variant's name")
+    folder = slug(name)
+    if folder.lower() in RESERVED_NAMES:
+        raise ck.fail(
+            path,
+            f"a variant may not be named {name!r}: its folder would be the "
+            f"file {folder!r} that the study writes; choose another name",
+        )
+    if folder in taken:
+        raise ck.fail(
+            path,
+            f"variants {taken[folder]!r} and {name!r} have the same folder "
+            f"name {folder!r}; rename one",
+        )
+    taken[folder] = name
+    return name
 
 
 def read_scenario(path: str | Path) -> ScenarioSpec:
@@ -231,7 +441,7 @@ def read_scenario(path: str | Path) -> ScenarioSpec:
     Parameters
     ----------
     path
-        The file (see the module docstring for its keys).
+        The file (its keys: the guide's "The scenario file").
 
     Returns
     -------
@@ -241,97 +451,107 @@ def read_scenario(path: str | Path) -> ScenarioSpec:
     Raises
     ------
     InputFileError
-        The file, or a file it names, does not exist.
+        The file, or a file it names, does not exist or is not a regular file.
     ScenarioError
-        A malformed file, an unknown key or modification type, no modification, bad
-        cutoffs or times.
+        A malformed file, an unknown key (named with the closest known one), a value of
+        the wrong type or out of its range, no modification, too many variants.
     """
     path = Path(path)
-    data = _load(path)
+    doc = load_document(path)
+    ck = Checker(doc)
     base = path.resolve().parent
-    unknown = sorted(set(data) - {"baseline", "study", "modifications", "variants"})
-    if unknown:
-        raise ScenarioError(
-            f"{path}: unknown section(s) {', '.join(unknown)}; use baseline, study, "
-            "modifications, variants"
-        )
-    baseline = data.get("baseline") or {}
+    data = ck.table(doc.data, (), ["baseline", "study", "modifications", "variants"])
+    baseline = ck.table(data.get("baseline"), ("baseline",), SECTIONS["baseline"])
     if "osm" not in baseline:
-        raise ScenarioError(f"{path}: [baseline] needs osm = the street extract (.osm.pbf)")
-    osm = _resolve(base, baseline["osm"], "[baseline] osm")
-    gtfs_raw = baseline.get("gtfs") or []
-    if isinstance(gtfs_raw, str):
-        gtfs_raw = [gtfs_raw]
-    gtfs = [_resolve(base, g, "[baseline] gtfs") for g in gtfs_raw]
+        raise ck.fail(("baseline",), "needs osm = the street extract (.osm.pbf)")
+    osm = _resolve(ck, base, baseline["osm"], ("baseline", "osm"))
+    gtfs_raw = baseline.get("gtfs", [])
+    gtfs_raw = [gtfs_raw] if isinstance(gtfs_raw, str) else gtfs_raw
+    gtfs_raw = ck.items(gtfs_raw, ("baseline", "gtfs"), "feeds", at_least=0)
+    gtfs = [_resolve(ck, base, g, ("baseline", "gtfs", k)) for k, g in enumerate(gtfs_raw)]
     date = baseline.get("date")
     if date is not None and not isinstance(date, dt.date):
         try:
-            date = dt.date.fromisoformat(str(date))
+            date = dt.date.fromisoformat(ck.string(date, ("baseline", "date"), "YYYY-MM-DD"))
         except ValueError:
-            raise ScenarioError(f"{path}: [baseline] date {date!r} is not YYYY-MM-DD") from None
+            raise ck.fail(("baseline", "date"), f"{excerpt(date)} is not YYYY-MM-DD") from None
+    if isinstance(date, dt.datetime):
+        date = date.date()
 
-    study = data.get("study") or {}
-    bad = sorted(set(study) - _STUDY_KEYS)
-    if bad:
-        raise ScenarioError(
-            f"{path}: unknown [study] key(s) {', '.join(bad)}; valid: "
-            f"{', '.join(sorted(_STUDY_KEYS))}"
-        )
+    st = ("study",)
+    study = dict(ck.table(data.get("study"), st, [*SECTIONS["study"], "window"]))
     if "core" not in study:
-        raise ScenarioError(
-            f"{path}: [study] needs core = [lat, lon] (or a file or place name of the core)"
-        )
+        raise ck.fail(st, "needs core = [lat, lon] (or a file or place name of the core)")
     core = study["core"]
     if isinstance(core, list):
-        core = tuple(core)
-    elif isinstance(core, str) and Path(base / core).exists():
-        core = base / core
-    cutoffs_min = study.get("cutoffs", list(DEFAULT_CUTOFFS))
-    try:
-        cutoffs = tuple(int(round(float(c) * 60)) for c in cutoffs_min)
-    except (TypeError, ValueError):
-        raise ScenarioError(
-            f"{path}: [study] cutoffs must be minutes (got {cutoffs_min!r})"
-        ) from None
-    if not cutoffs or any(c <= 0 for c in cutoffs):
-        raise ScenarioError(f"{path}: [study] cutoffs must be minutes > 0 (got {cutoffs_min!r})")
-    window = study.get("window", 3600)
-    if not isinstance(window, int | float) or window < 0:
-        raise ScenarioError(f"{path}: [study] window must be seconds >= 0 (got {window!r})")
+        if len(core) != 2:
+            raise ck.fail((*st, "core"), f"must be [lat, lon] (got {excerpt(core)})")
+        core = (
+            ck.number(core[0], (*st, "core"), "degrees of latitude", low=-90, high=90),
+            ck.number(core[1], (*st, "core"), "degrees of longitude", low=-180, high=180),
+        )
+    else:
+        core = ck.string(core, (*st, "core"), "[lat, lon], a file or a place")
+        if (base / core).exists():
+            core = base / core
+    cut_raw = study.get("cutoffs", list(DEFAULT_CUTOFFS))
+    items = ck.items(cut_raw, (*st, "cutoffs"), "cutoffs (minutes)")
+    if len(items) > 12:
+        raise ck.fail((*st, "cutoffs"), f"holds {len(items)} cutoffs; the limit is 12")
+    cutoffs = tuple(int(round(_minutes(ck, c, (*st, "cutoffs", k)))) for k, c in enumerate(items))
+    if "window" in study and "window_min" in study:
+        raise ck.fail((*st, "window"), "give window_min only (window is its old name)")
+    if "window" in study:
+        window = _seconds(ck, study["window"], (*st, "window"), zero=True)
+        _deprecated(doc, (*st, "window"), "window", "window_min", study["window"])
+    else:
+        window = _minutes(ck, study.get("window_min", 60), (*st, "window_min"), zero=True)
     population = study.get("population")
     if population is not None:
-        file_part, _, column = str(population).partition(":")
-        population = str(_resolve(base, file_part, "[study] population"))
+        text = ck.string(population, (*st, "population"), "'file' or 'file:column'")
+        file_part, _, column = text.partition(":")
+        population = str(_resolve(ck, base, file_part, (*st, "population")))
         population += f":{column}" if column else ""
     zones = study.get("zones")
-    shared = _modifications(data.get("modifications"), base, "modifications")
+    rank_by = study.get("rank_by")
+    if rank_by is not None:
+        rank_by = ck.string(rank_by, (*st, "rank_by"), "a column of variants.csv")
+
+    values: dict[str, Any] = dict(
+        rings_km=ck.number(study.get("rings_km", 5.0), (*st, "rings_km"), "km", high=500),
+        max_km=None
+        if study.get("max_km") is None
+        else ck.number(study["max_km"], (*st, "max_km"), "km", high=1000),
+        zones=None if zones is None else _resolve(ck, base, zones, (*st, "zones")),
+        departure=ck.clock(study.get("departure", "08:00"), (*st, "departure")),
+        percentile=ck.number(study.get("percentile", 50), (*st, "percentile"), "%", high=100),
+        offline=ck.boolean(study.get("offline", False), (*st, "offline")),
+    )
+    shared = _modifications(ck, data.get("modifications"), base, ("modifications",))
     variants: dict[str, list[Modification]] = {}
-    raw_variants = data.get("variants") or []
-    if not isinstance(raw_variants, list):
-        raise ScenarioError(
-            f"{path}: variants must be a list of tables with name and modifications"
+    raw_variants = ck.items(data.get("variants") or [], ("variants",), "variants", at_least=0)
+    if len(raw_variants) > MAX_VARIANTS:
+        raise ck.fail(
+            ("variants",),
+            f"holds {len(raw_variants):,} variants; the limit is {MAX_VARIANTS} (each is a "
+            "full routing run): split the file",
         )
+    folders: dict[str, str] = {}
     for i, v in enumerate(raw_variants):
-        if not isinstance(v, dict) or "name" not in v:
-            raise ScenarioError(f"{path}: variants[{i + 1}] needs a name")
-        name = str(v["name"])
-        if name in variants:
-            raise ScenarioError(f"{path}: two variants are named {name!r}")
-        extra = sorted(set(v) - {"name", "modifications"})
-        if extra:
-            raise ScenarioError(
-                f"{path}: variants[{i + 1}] has unknown key(s) {', '.join(extra)} "
-                "(a variant has a name and modifications)"
-            )
-        variants[name] = shared + _modifications(
-            v.get("modifications"), base, f"variants[{i + 1}] ({name}) modifications"
-        )
+        vp: Path_ = ("variants", i)
+        v = ck.table(v, vp, SECTIONS["variant"])
+        if "name" not in v:
+            raise ck.fail(vp, "a variant needs a name")
+        name = _variant_name(ck, v["name"], (*vp, "name"), folders)
+        own = _modifications(ck, v.get("modifications"), base, (*vp, "modifications"))
+        replace = ck.boolean(v.get("replace", False), (*vp, "replace"))
+        variants[name] = variant_modifications(shared, own, replace=replace)
     if not variants:
         variants["scenario"] = shared
     empty = [n for n, mods in variants.items() if not mods]
     if empty:
         raise ScenarioError(
-            f"{path}: no modifications for {', '.join(map(repr, empty))}: add "
+            f"{path.name}: no modifications for {', '.join(map(repr, empty))}: add "
             "[[modifications]] (shared) or modifications to each variant"
         )
     return ScenarioSpec(
@@ -341,17 +561,10 @@ def read_scenario(path: str | Path) -> ScenarioSpec:
         gtfs=gtfs,
         date=date,
         core=core,
-        rings_km=_number(study.get("rings_km", 5.0), f"{path}: [study] rings_km"),
-        max_km=None
-        if study.get("max_km") is None
-        else _number(study["max_km"], f"{path}: [study] max_km"),
-        zones=None if zones is None else _resolve(base, zones, "[study] zones"),
         population=population,
-        departure=parse_seconds(study.get("departure", "08:00"), "[study] departure"),
-        window=int(window),
+        window=int(round(window)),
         cutoffs=cutoffs,
-        percentile=_number(study.get("percentile", 50), f"{path}: [study] percentile", top=100),
-        rank_by=study.get("rank_by"),
-        offline=bool(study.get("offline", False)),
+        rank_by=rank_by,
         variants=variants,
+        **values,
     )

@@ -74,13 +74,16 @@ class AddLine:
     name
         The new route's id (and its short name); must not be an existing route id.
     stops
-        Stop points ``(lon, lat)`` in order; or give ``alignment``.
+        Stops in order: points ``(lon, lat)`` or ids of existing stops; or give
+        ``alignment``. A point within ``reuse_stops_m`` of an existing stop is that stop.
     alignment
-        The line's path: a GeoJSON LineString (a mapping, a Feature, or a path to a
-        ``.geojson`` file holding one) or a sequence of ``(lon, lat)``; stops are placed
-        at both ends and every ``stop_spacing`` metres along it (evenly, the spacing
-        rounded so the ends are stops); intermediate stops farther than the network's
-        ``max_link_distance`` from a street are left out with a warning.
+        The line's waypoints: a GeoJSON LineString (a mapping, a Feature, or a path to a
+        ``.geojson`` file holding one) or a sequence of ``(lon, lat)``; the line follows
+        the streets through them (or runs straight with ``follow_streets=False``);
+        stops are placed at both ends and every ``stop_spacing`` metres along the path
+        (evenly, the spacing rounded so the ends are stops); intermediate stops farther
+        than the network's ``max_link_distance`` from a street are left out with a
+        warning.
     stop_spacing
         Metres between stops along ``alignment``.
     stop_names
@@ -98,12 +101,22 @@ class AddLine:
         ``(start, end)`` of service for ``headway`` (half-open).
     speed
         Commercial speed between stops, km/h (used when ``run_times`` is not given).
+        None: a bus or trolleybus following a drive network takes the road times of its
+        path times ``bus_factor``; any other line 20 km/h.
     run_times
         Seconds between consecutive stops (one fewer than the stops).
     dwell
         Seconds stopped at every intermediate stop.
     both_directions
         Also run the line in reverse from the last stop, at the same departures.
+    follow_streets
+        Route the line over the streets
+        (:func:`connectivity.scenarios.line_routing.route_through`): its shape and
+        ``route_km`` are the path's; False: straight between the points.
+    reuse_stops_m
+        A new stop within this many metres of an existing stop is that stop (0: never).
+    bus_factor
+        A bus's run time over the road time of its path (a bus is slower than a car).
     """
 
     name: str
@@ -116,30 +129,38 @@ class AddLine:
     headways: Mapping[str, float] | None = None
     departures: Sequence[Any] | None = None
     span: tuple[Any, Any] = DEFAULT_SPAN
-    speed: float = 20.0
+    speed: float | None = None
     run_times: Sequence[float] | None = None
     dwell: float = 20.0
     both_directions: bool = True
+    follow_streets: bool = True
+    reuse_stops_m: float = 50.0
+    bus_factor: float = 1.3
 
 
 @dataclass
 class ChangeFrequency:
     """Run routes ``scale`` times as often (2 doubles the service), or every
-    ``headway`` seconds, between each pattern's first and last departures.
+    ``headway`` seconds, between each pattern's first and last departures; or by period.
 
     Attributes
     ----------
     route_ids
         The routes to change.
     scale
-        Frequency factor (> 0); give this or ``headway``.
+        Frequency factor (> 0); give this, ``headway`` or ``headways``.
     headway
         Seconds between departures.
+    headways
+        Period ``"HH:MM-HH:MM"`` -> headway seconds: the routes run only in these
+        periods (half-open, not overlapping), each pattern every its headway from the
+        period's start (peak-only service: give only the peaks).
     """
 
     route_ids: Sequence[str]
     scale: float | None = None
     headway: float | None = None
+    headways: Mapping[str, float] | None = None
 
 
 @dataclass
@@ -257,6 +278,31 @@ def _period(text: str, where: str) -> tuple[int, int]:
     return start, end
 
 
+def period_headways(headways: Mapping[str, float], where: str) -> list[tuple[int, int, float]]:
+    """``(start, end, headway)`` seconds per period, sorted; overlapping periods are an
+    error naming both."""
+    rows = []
+    for text, h in dict(headways).items():
+        start, end = _period(text, where)
+        headway = _positive(h, f"{where}: the headway of period {text!r}", " seconds")
+        rows.append((start, end, headway, str(text)))
+    if not rows:
+        raise ScenarioError(f"{where}: headways is empty: give at least one period")
+    rows.sort()
+    for (_, end, _, a), (start, _, _, b) in zip(rows, rows[1:], strict=False):
+        if start < end:
+            raise ScenarioError(
+                f"{where}: the periods {a!r} and {b!r} overlap; give each time of day once"
+            )
+    return [(start, end, h) for start, end, h, _ in rows]
+
+
+def period_departures(periods: list[tuple[int, int, float]]) -> np.ndarray:
+    """Departures ``start, start + h, ...`` before ``end`` of each period (seconds)."""
+    times = [int(round(t)) for start, end, h in periods for t in np.arange(start, end, h)]
+    return np.unique(np.asarray(times, np.int64))
+
+
 def line_departures(line: AddLine) -> np.ndarray:
     """The departures of ``line`` from its first stop, seconds, sorted and unique."""
     where = f"line {line.name!r}"
@@ -273,9 +319,7 @@ def line_departures(line: AddLine) -> np.ndarray:
             periods = [(tuple(line.span), line.headway, "span")]
         else:
             assert line.headways is not None
-            periods = [
-                (_period(p, where), h, f"period {p!r}") for p, h in dict(line.headways).items()
-            ]
+            periods = [((a, b), h, "period") for a, b, h in period_headways(line.headways, where)]
         for span, headway, what in periods:
             h = _positive(headway, f"{where}: the headway of {what}", " seconds")
             start = parse_seconds(span[0], f"{where} span")

@@ -7,7 +7,19 @@ per variant, applies its modifications (:func:`connectivity.scenarios.apply.appl
 a new timetable and the new stops' links, never the streets) and routes again from and
 to the core. It writes, into ``OUT``:
 
-- ``variants.csv``: one row per variant, ranked (see :data:`TABLE_COLUMNS`);
+- ``variants.csv``: one row per variant, ranked by ``rank_by`` (default
+  ``gain_per_km_{middle cutoff}``): ``rank``, ``variant``, ``modifications`` (count),
+  ``new_lines``, ``route_km`` (the length of the lines the variant adds, along their
+  paths: a frequency change or a removal adds none), ``new_stops`` (stops created;
+  existing stops a line reuses are ``reused_stops``), ``added_trips``,
+  ``added_vehicle_hours`` and ``peak_vehicles`` (on the routes the variant adds or
+  changes, variant minus baseline: :mod:`connectivity.scenarios.service`),
+  ``mean_change_min`` (the population-weighted mean change of the time to the core),
+  and per cutoff ``newly_within_*``, ``no_longer_within_*``, ``net_gain_*`` (the
+  population newly within minus no longer within), ``gain_per_km_*`` (``net_gain`` per
+  ``route_km``) and ``gain_per_vehicle_hour_*`` (``net_gain`` per added vehicle-hour);
+  any of these columns may rank (the costs, ``route_km`` to ``peak_vehicles``,
+  ``mean_change_min`` and ``no_longer_within_*``, ascending, the others descending);
 - per variant, in ``OUT/<variant>/``: ``indicators.csv`` / ``.geojson`` (per zone the
   baseline, scenario and change of each indicator of
   :func:`connectivity.accessibility.indicators.core_periphery`), ``newly_within.csv`` (population newly
@@ -16,9 +28,9 @@ to the core. It writes, into ``OUT``:
   them counts the other as the largest cutoff), ``difference.geojson`` (the same as
   polygons of classes, in minutes), ``lines.geojson`` (the new lines), ``map.html``
   (the new lines, the change per zone as a diverging choropleth, the isochrones to the
-  core before and after as layers to toggle);
-- the scenario's timetable as a GTFS zip, ``<file stem>-<variant>.zip`` in
-  ``connectivity.settings.gtfs_folder``.
+  core before and after as layers to toggle) and ``gtfs.zip`` (the variant's timetable as a GTFS feed).
+
+Everything goes under ``OUT``: nothing is written to ``connectivity.settings.gtfs_folder``.
 
 Times compared are the ``percentile`` (default the median) of the window's travel times
 to the core (arriving at the core: the periphery's commute); "within 45 min" means that
@@ -30,7 +42,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,10 +49,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connectivity import settings
 from connectivity._errors import ParameterError, ScenarioError
 from connectivity._files import atomic_path
-from connectivity.scenarios.file import ScenarioSpec, read_scenario
+from connectivity.scenarios.file import ScenarioSpec, read_scenario, slug
 
 __all__ = ["ScenarioStudy", "run_scenario"]
 
@@ -50,6 +60,9 @@ logger = logging.getLogger(__name__)
 #: Classes of the difference layer, minutes (scenario minus baseline).
 DIFF_BOUNDS = (-15.0, -5.0, -1.0, 1.0, 5.0, 15.0)
 DIFF_COLOURS = ("#08519c", "#3182bd", "#9ecae1", "#f7f7f7", "#fcae91", "#fb6a4a", "#cb181d")
+#: The colour and legend entry of the new and changed lines (not one of DIFF_COLOURS).
+LINE_COLOUR = "#6a3d9a"
+LINE_LABEL = "New and changed lines"
 DIFF_LABELS = (
     "15+ min faster",
     "5-15 min faster",
@@ -80,12 +93,6 @@ class ScenarioStudy:
     networks: dict[str, Any] = field(default_factory=dict)
 
 
-def slug(name: str) -> str:
-    """A file-name-safe form of a variant name."""
-    text = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")
-    return text or "variant"
-
-
 def _baseline(spec: ScenarioSpec) -> Any:
     from connectivity.network.intermodal import build_network
     from connectivity.scenarios.apply import empty_timetable
@@ -98,6 +105,17 @@ def _baseline(spec: ScenarioSpec) -> Any:
     else:  # a city without a feed: the proposed lines will be its only transit
         tt = empty_timetable(spec.date or dt.date.today())
     return build_network(streets, tt)
+
+
+def _line_streets(spec: ScenarioSpec) -> Any:
+    """The drive network of the extract, when a new line follows the streets."""
+    from connectivity.scenarios.modifications import AddLine
+    from connectivity.streets.load import load_streets
+
+    follows = any(
+        isinstance(m, AddLine) and m.follow_streets for mods in spec.variants.values() for m in mods
+    )
+    return load_streets(spec.osm, mode="drive") if follows else None
 
 
 def _zones(spec: ScenarioSpec, core: Any, streets: Any) -> Any:
@@ -293,7 +311,8 @@ def scenario_map(
     offline: bool = False,
 ) -> Any:
     """The before/after map: isochrones to the core before and after (toggled layers),
-    the change of ``column`` per zone as a diverging choropleth (minutes), the new lines.
+    the change of ``column`` per zone as a diverging choropleth (minutes) above them, the
+    new lines on top in :data:`LINE_COLOUR` with a legend entry (each a toggled layer).
 
     Parameters
     ----------
@@ -324,20 +343,11 @@ def scenario_map(
     from connectivity.outputs.folium_base import escape
     from connectivity.outputs.maps import isochrone_map
 
-    routes = None
-    if lines is not None and len(lines):
-        routes = lines.assign(
-            route_short_name=lines["name"],
-            route_long_name=lines["mode"] + " (proposed)",
-            route_type=0,
-            route_color="d7301f",
-        )
     m = isochrone_map(
         {"baseline": iso_before, "scenario": iso_after},
         origin=core,
         offline=offline,
         title=title,
-        routes=routes,
     )
     gdf = changes.to_crs("EPSG:4326")
     change = gdf[f"{column}_change"].to_numpy(float) / 60
@@ -364,9 +374,13 @@ def scenario_map(
                 "geometry": shapely.geometry.mapping(geom),
             }
         )
+    # The gain layer and the lines in panes above the isochrones (overlayPane is 400).
+    folium.map.CustomPane("gain", z_index=450, pointer_events=True).add_to(m)
+    folium.map.CustomPane("lines", z_index=460, pointer_events=True).add_to(m)
     group = folium.FeatureGroup(name=escape("Change of the time to the core"), show=True)
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
+        pane="gain",
         style_function=lambda f: {
             "fillColor": f["properties"]["fill"],
             "color": "#333333",
@@ -383,6 +397,23 @@ def scenario_map(
     controls = [k for k, c in m._children.items() if isinstance(c, folium.LayerControl)]
     moved = [m._children.pop(k) for k in controls]
     group.add_to(m)
+    if lines is not None and len(lines):
+        drawn = folium.FeatureGroup(name=escape(LINE_LABEL), show=True)
+        line_features = [
+            {
+                "type": "Feature",
+                "properties": {"line": escape(f"{name} ({mode}, proposed)")},
+                "geometry": shapely.geometry.mapping(geom),
+            }
+            for name, mode, geom in zip(lines["name"], lines["mode"], lines.geometry, strict=True)
+        ]
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": line_features},
+            pane="lines",
+            style_function=lambda f: {"color": LINE_COLOUR, "weight": 5, "opacity": 0.9},
+            tooltip=folium.GeoJsonTooltip(fields=["line"], labels=False),
+        ).add_to(drawn)
+        drawn.add_to(m)
     for control in moved or [folium.LayerControl(collapsed=False)]:
         control.add_to(m)
     # The isochrones' legend stays at the bottom left; this one goes bottom right.
@@ -391,6 +422,11 @@ def scenario_map(
         f'vertical-align:middle;background:{c};border:1px solid #555"></span>{escape(t)}</div>'
         for c, t in zip(DIFF_COLOURS, DIFF_LABELS, strict=True)
     )
+    if lines is not None and len(lines):
+        rows += (
+            '<div><span style="display:inline-block;width:14px;height:4px;margin:5px 6px 5px 0;'
+            f'vertical-align:middle;background:{LINE_COLOUR}"></span>{escape(LINE_LABEL)}</div>'
+        )
     root: Any = m.get_root()
     root.html.add_child(
         folium.Element(
@@ -402,12 +438,43 @@ def scenario_map(
     return m
 
 
+#: The columns of ``variants.csv`` before those per cutoff (any numeric one may be
+#: ``rank_by``): see the module docstring.
+TABLE_COLUMNS = (
+    "modifications",
+    "new_lines",
+    "route_km",
+    "new_stops",
+    "reused_stops",
+    "added_trips",
+    "added_vehicle_hours",
+    "peak_vehicles",
+    "mean_change_min",
+)
+#: The columns per cutoff ``{c}`` (``45min``...).
+CUTOFF_COLUMNS = (
+    "newly_within_{c}",
+    "no_longer_within_{c}",
+    "net_gain_{c}",
+    "gain_per_km_{c}",
+    "gain_per_vehicle_hour_{c}",
+)
+#: Columns where less is better: ranked ascending.
+_ASCENDING = (
+    "mean_change",
+    "no_longer",
+    "route_km",
+    "new_stops",
+    "added_trips",
+    "added_vehicle_hours",
+    "peak_vehicles",
+)
+
+
 def _table_columns(cutoffs: Any) -> list[str]:
-    cols = ["modifications", "new_lines", "route_km", "new_stops", "trips", "mean_change_min"]
+    cols = [c for c in TABLE_COLUMNS if c != "modifications"]
     for c in cutoffs:
-        tag = f"{c / 60:g}min"
-        cols += [f"newly_within_{tag}", f"no_longer_within_{tag}", f"net_gain_{tag}"]
-        cols += [f"gain_per_km_{tag}"]
+        cols += [name.format(c=f"{c / 60:g}min") for name in CUTOFF_COLUMNS]
     return cols
 
 
@@ -468,6 +535,7 @@ def run_scenario(
     from connectivity.accessibility.zones import read_core
     from connectivity.outputs.folium_base import save_map
     from connectivity.scenarios.apply import apply_scenario, baseline_frames, line_geometries
+    from connectivity.scenarios.service import service_change, touched_routes
     from connectivity.transit.write import write_gtfs
 
     quiet = not sys.stderr.isatty()
@@ -500,6 +568,7 @@ def run_scenario(
     ind_before = indicators(base_times)
     iso_before = isochrones(streets, before, cutoffs=spec.cutoffs) if maps else None
     frames = baseline_frames(net)
+    line_streets = _line_streets(spec)
     day = spec.date or (net.timetable.date if net.timetable is not None else None)
     day = day or dt.date.today()
     column = f"transit_to_core_p{p:g}"
@@ -513,7 +582,9 @@ def run_scenario(
         if s in slugs:
             raise ScenarioError(f"variants {name!r} and another have the same file name {s!r}")
         slugs.add(s)
-        scenarios[name] = apply_scenario(net, mods, baseline_frames=frames)
+        scenarios[name] = apply_scenario(
+            net, mods, baseline_frames=frames, line_streets=line_streets
+        )
     bar = tqdm(spec.variants.items(), desc="variants", unit="variant", disable=quiet)
     for name, mods in bar:
         folder = out / slug(name)
@@ -552,10 +623,11 @@ def run_scenario(
                 offline=offline,
             )
             files["map"] = save_map(m, folder / "map.html", offline=offline)
-        gtfs_path = Path(settings.gtfs_folder) / f"{slug(spec.name)}-{slug(name)}.zip"
-        files["gtfs"] = write_gtfs(timetable, gtfs_path, date=day)
+        files["gtfs"] = write_gtfs(timetable, folder / "gtfs.zip", date=day)
         study.files[name] = files
         km = float(lines["km"].sum()) if len(lines) else 0.0
+        service = service_change(net.timetable, timetable, touched_routes(mods))
+        hours = service["added_vehicle_hours"]
         reached = np.isfinite(before) & np.isfinite(after) & (pop > 0)
         mean_change = (
             float(np.average(after[reached] - before[reached], weights=pop[reached])) / 60
@@ -568,7 +640,8 @@ def run_scenario(
             "new_lines": len(lines),
             "route_km": km,
             "new_stops": len(scen.meta["new_stops"]),
-            "trips": timetable.n_trips,
+            "reused_stops": int(sum(line.get("reused_stops", 0) for line in scen.meta["lines"])),
+            **service,
             "mean_change_min": mean_change,
         }
         for _, w in within.iterrows():
@@ -577,6 +650,7 @@ def run_scenario(
             row[f"no_longer_within_{tag}"] = w["no_longer_within"]
             row[f"net_gain_{tag}"] = w["net_change"]
             row[f"gain_per_km_{tag}"] = w["net_change"] / km if km > 0 else math.nan
+            row[f"gain_per_vehicle_hour_{tag}"] = w["net_change"] / hours if hours > 0 else math.nan
         rows.append(row)
         logger.info("variant %s: %s", name, row)
     table = pd.DataFrame(rows)
@@ -591,7 +665,7 @@ def run_scenario(
         )
     if not pd.api.types.is_numeric_dtype(table[rank_by]):
         raise ParameterError(f"rank_by {rank_by!r} is not numeric")
-    ascending = rank_by.startswith(("mean_change", "no_longer"))
+    ascending = rank_by.startswith(_ASCENDING)
     table = table.sort_values(rank_by, ascending=ascending, na_position="last", kind="stable")
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     table.attrs["rank_by"] = rank_by
