@@ -16,7 +16,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from connectivity._errors import InputFileError, ParameterError
+from connectivity._checks import check_input, check_output_dir
+from connectivity._errors import ParameterError
 
 #: Files written into ``--out``.
 OUTPUTS = (
@@ -94,9 +95,8 @@ def _percentiles(text: str) -> tuple[float, ...]:
     return values
 
 
-def _exists(path: Path, option: str) -> None:
-    if not Path(path).exists():
-        raise InputFileError(f"{option} {path}: no such file or folder")
+def _exists(path: Path, option: str, kind: str = "vector") -> None:
+    check_input(path, option, kind=kind, folder=kind == "gtfs")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         write_indicators,
     )
     from connectivity.accessibility.zones import read_core, read_zones, ring_zones
+    from connectivity.cli._zones import check_rings, check_zones
     from connectivity.cli.bottlenecks import _core
     from connectivity.cli.isochrones import parse_departure_text, parse_minutes, parse_window
     from connectivity.outputs.choropleth import access_map
@@ -117,9 +118,10 @@ def run(args: argparse.Namespace) -> int:
     from connectivity.streets.load import load_streets
 
     # Every check on the arguments first, before any long work.
-    _exists(args.osm, "--osm")
+    check_output_dir(args.out, "--out")
+    _exists(args.osm, "--osm", "osm")
     for feed in args.gtfs or []:
-        _exists(feed, "--gtfs")
+        _exists(feed, "--gtfs", "gtfs")
     if args.zones is not None:
         _exists(args.zones, "--zones")
     if args.rings is not None and not (math.isfinite(args.rings) and args.rings > 0):
@@ -138,8 +140,6 @@ def run(args: argparse.Namespace) -> int:
     window = parse_window(args.window)
     cutoffs = parse_minutes(args.cutoffs)
     percentiles = _percentiles(args.percentiles)
-    if args.out.exists() and not args.out.is_dir():
-        raise ParameterError(f"--out {args.out} is a file: give a folder to write into")
     leaflet = find_leaflet(args.leaflet) if args.offline else None
     core = read_core(_core(args.core))
 
@@ -148,7 +148,9 @@ def run(args: argparse.Namespace) -> int:
     if args.zones is not None:
         zones = read_zones(args.zones)
     else:
+        check_rings(core, walk, args.rings, args.max_km)
         zones = ring_zones(core, network=walk, every_km=args.rings, max_km=args.max_km)
+    check_zones(zones, walk, "--zones" if args.zones is not None else "--rings")
     population = None
     assignment = None
     if args.population:

@@ -108,11 +108,20 @@ def _core(text: str) -> object:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``connectivity bottlenecks``."""
+    from connectivity._checks import check_input, check_output_dir
     from connectivity._modes import Mode
     from connectivity.bottlenecks.study import find_bottlenecks
     from connectivity.cli.isochrones import parse_minutes
     from connectivity.outputs.bottleneck_map import write_bottlenecks
 
+    check_output_dir(args.out, "--out")
+    check_input(args.osm, "--osm", kind="osm")
+    for feed in args.gtfs or []:
+        check_input(feed, "--gtfs", kind="gtfs", folder=True)
+    if args.zones is not None:
+        check_input(args.zones, "--zones", kind="vector")
+    if args.jobs == 0 or args.jobs < -1:
+        raise ParameterError(f"--jobs {args.jobs}: give 1 or more processes, or -1 for every core")
     mode_text = str(args.mode).strip().lower()
     cutoffs = parse_minutes(args.cutoffs)
     penalty = (

@@ -102,6 +102,18 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--walk-speed", type=float, default=5.0, help="km/h (default 5)")
 
 
+def _check_paths(args: argparse.Namespace) -> None:
+    """The checks before any work: inputs, the output file, the window's range."""
+    from connectivity._checks import check_input, check_output_file
+    from connectivity.cli.isochrones import parse_window
+
+    check_output_file(args.out, "--out")
+    check_input(args.osm, "--osm", kind="osm")
+    for feed in args.gtfs:
+        check_input(feed, "--gtfs", kind="gtfs", folder=True)
+    parse_window(args.window)
+
+
 def _departure(text: str) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(text)
@@ -186,6 +198,7 @@ def run_travel_times(args: argparse.Namespace) -> int:
     lat, lon = parse_latlon(args.origin)
     when = _departure(args.departure)
     opts = _options(args, when)
+    _check_paths(args)
     network = _network(args, when)
     result = travel_times(network, (lon, lat), **opts)
     frame = result.to_frame()
@@ -216,9 +229,9 @@ def read_points(path: Path, option: str) -> pd.DataFrame:
     ParameterError
         A CSV without longitude and latitude columns.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"{option} {path}: no such file")
+    from connectivity._checks import check_input
+
+    path = check_input(path, option, kind="points")
     if path.suffix.lower() in (".csv", ".txt"):
         try:
             frame = pd.read_csv(path)
@@ -259,10 +272,13 @@ def run_matrix(args: argparse.Namespace) -> int:
     """Run ``connectivity matrix``."""
     from connectivity.routing.matrix import travel_time_matrix
 
+    if args.jobs == 0 or args.jobs < -1:
+        raise ParameterError(f"--jobs {args.jobs}: give 1 or more processes, or -1 for every core")
     origins = read_points(args.origins, "--origins")
     destinations = read_points(args.destinations, "--destinations")
     when = _departure(args.departure)
     opts = _options(args, when)
+    _check_paths(args)
     network = _network(args, when)
     frame = travel_time_matrix(
         network, origins, destinations, n_jobs=args.jobs, client=args.scheduler, **opts
