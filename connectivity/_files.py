@@ -7,11 +7,14 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from connectivity._errors import ConnectivityError, OutputError
 
 _CHUNK = 1 << 20
 
@@ -74,10 +77,50 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp_path, 0o666 & ~_UMASK)
         os.replace(tmp_path, target)
-    except BaseException:
+    except BaseException as exc:  # KeyboardInterrupt too: no temporary file stays
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if isinstance(exc, OSError) and not isinstance(exc, ConnectivityError):
+            raise _write_error(target, exc) from exc
         raise
+
+
+def _write_error(target: Path, exc: OSError) -> OutputError:
+    reason = exc.strerror or str(exc)
+    return OutputError(
+        f"cannot write {target} ({reason}): nothing was written there; free space or "
+        "choose a folder you can write into"
+    )
+
+
+@contextlib.contextmanager
+def staged_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target``; on success move what was written in it
+    into ``target`` (made when absent; files of the same name replaced), else remove it.
+
+    A run that fails (or is interrupted) part-way so leaves ``target`` as it was: the
+    outputs appear together, after every computation succeeded.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(
+        tempfile.mkdtemp(prefix=f".{target.name[:200]}.", suffix=".tmp", dir=target.parent)
+    )
+    try:
+        yield stage
+        target.mkdir(exist_ok=True)
+        for item in sorted(stage.rglob("*")):
+            dest = target / item.relative_to(stage)
+            if item.is_dir():
+                dest.mkdir(exist_ok=True)
+            else:
+                os.replace(item, dest)
+    except OSError as exc:
+        if isinstance(exc, ConnectivityError):
+            raise
+        raise _write_error(target, exc) from exc
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def write_text_atomic(target: str | os.PathLike[str], text: str) -> Path:

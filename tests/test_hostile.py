@@ -488,3 +488,52 @@ def test_zones_far_from_the_network(capsys, caplog, tmp_path, cache):
     with caplog.at_level("WARNING"):
         check_zones(mixed, load_streets(demo_pbf(), mode="walk"), "--zones")
     assert "1 of 2 zones hold no node of the street network ('zone 1')" in caplog.text
+
+
+# -- write paths of the commands -----------------------------------------------------------
+
+
+def test_disk_full_at_write_time_is_one_line_and_leaves_nothing(
+    capsys, tmp_path, monkeypatch, cache
+):
+    import errno
+
+    from connectivity import _files
+
+    replace = os.replace
+
+    def full(src, dst):
+        if Path(dst).parent == tmp_path:  # the output's disk is full, the cache's not
+            raise OSError(errno.ENOSPC, "No space left on device")
+        replace(src, dst)
+
+    monkeypatch.setattr(_files.os, "replace", full)
+    out = tmp_path / "iso.geojson"
+    assert_one_line(
+        capsys,
+        ["isochrones", "--osm", PBF, "--origin", CORE, "--out", str(out)],
+        rf"cannot write {out} \(No space left on device\)",
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_access_failing_at_its_last_output_leaves_the_folder_as_it_was(
+    capsys, tmp_path, monkeypatch, cache, failure
+):
+    import connectivity.outputs.static_map as static
+
+    def broken(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(static, "static_map", broken)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    argv = ["access", "--osm", PBF, "--core", CORE, "--rings", "0.5", "--out", str(out)]
+    if isinstance(failure, KeyboardInterrupt):
+        assert main(["-q", *argv]) == 130
+    else:
+        assert_one_line(capsys, argv, rf"cannot write {out} \(No space left on device\)")
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

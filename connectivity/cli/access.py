@@ -202,12 +202,7 @@ def run(args: argparse.Namespace) -> int:
     lines.append(
         "Times are medians over the zone's population (p50); car times from the drive network."
     )
-    paths = {
-        "indicators.csv": write_indicators(table, out / "indicators.csv"),
-        "indicators.geojson": write_indicators(table, out / "indicators.geojson"),
-        "profile.csv": write_indicators(profile, out / "profile.csv"),
-    }
-    from connectivity._files import write_text_atomic
+    from connectivity._files import staged_folder, write_text_atomic
     from connectivity.outputs.static_map import static_map
 
     m = access_map(
@@ -219,16 +214,21 @@ def run(args: argparse.Namespace) -> int:
         leaflet=leaflet,
         title=title,
     )
-    paths["access.html"] = save_map(m, out / "access.html")
-    paths["access.png"] = static_map(
-        out / "access.png",
-        indicators=table,
-        routes=routes,
-        point=(core.lat, core.lon),
-        point_label=f"core: {core.name}",
-        title=title,
-    )
-    paths["report.txt"] = write_text_atomic(out / "report.txt", "\n".join(lines) + "\n")
+    with staged_folder(out) as stage:  # the outputs appear together, or none
+        write_indicators(table, stage / "indicators.csv")
+        write_indicators(table, stage / "indicators.geojson")
+        write_indicators(profile, stage / "profile.csv")
+        save_map(m, stage / "access.html")
+        static_map(
+            stage / "access.png",
+            indicators=table,
+            routes=routes,
+            point=(core.lat, core.lon),
+            point_label=f"core: {core.name}",
+            title=title,
+        )
+        write_text_atomic(stage / "report.txt", "\n".join(lines) + "\n")
+    paths = {name: out / name for name in OUTPUTS}
     print("\n".join(lines))
     for name in OUTPUTS:
         print(f"wrote {paths[name]}")

@@ -106,20 +106,25 @@ def _core(text: str) -> object:
     return text
 
 
+def _check_inputs(args: argparse.Namespace) -> None:
+    from connectivity._checks import check_input
+
+    check_input(args.osm, "--osm", kind="osm")
+    for feed in args.gtfs or []:
+        check_input(feed, "--gtfs", kind="gtfs", folder=True)
+    if args.zones is not None:
+        check_input(args.zones, "--zones", kind="vector")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``connectivity bottlenecks``."""
-    from connectivity._checks import check_input, check_output_dir
+    from connectivity._checks import check_output_dir
     from connectivity._modes import Mode
     from connectivity.bottlenecks.study import find_bottlenecks
     from connectivity.cli.isochrones import parse_minutes
     from connectivity.outputs.bottleneck_map import write_bottlenecks
 
     check_output_dir(args.out, "--out")
-    check_input(args.osm, "--osm", kind="osm")
-    for feed in args.gtfs or []:
-        check_input(feed, "--gtfs", kind="gtfs", folder=True)
-    if args.zones is not None:
-        check_input(args.zones, "--zones", kind="vector")
     if args.jobs == 0 or args.jobs < -1:
         raise ParameterError(f"--jobs {args.jobs}: give 1 or more processes, or -1 for every core")
     mode_text = str(args.mode).strip().lower()
@@ -143,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         from connectivity.transit.gtfs import load_timetable
 
         kind = args.kind or "route"
+        _check_inputs(args)
         timetable = load_timetable(args.gtfs, date=args.date)
         network = transit_view(build_network(load_streets(args.osm, mode="walk"), timetable))
         label = "transit"
@@ -158,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
                 "FEED, or use --kind road, edge, way or node"
             )
         kind = args.kind or "road"
+        _check_inputs(args)
         network = load_streets(args.osm, mode=mode)
         label = mode.value
     result = find_bottlenecks(
@@ -176,7 +183,11 @@ def run(args: argparse.Namespace) -> int:
         n_jobs=args.jobs,
         progress=False if args.quiet else None,
     )
-    paths = write_bottlenecks(result, args.out, offline=args.offline)
+    from connectivity._files import staged_folder
+
+    with staged_folder(args.out) as stage:  # the outputs appear together, or none
+        written = write_bottlenecks(result, stage, offline=args.offline)
+    paths = [args.out / Path(p).relative_to(stage) for p in written]
     table = result.table
     print(f"ranked {len(table)} {kind} candidates ({label}); wrote {args.out}:")
     for path in paths:

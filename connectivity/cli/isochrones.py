@@ -371,13 +371,23 @@ def run_demo(args: argparse.Namespace) -> int:
     window = parse_window(args.window)
     for feed in args.gtfs or []:
         check_input(feed, "--gtfs", kind="gtfs", folder=True)
-    result = demo(
-        args.out,
-        gtfs=args.gtfs,
-        departure=departure,
-        window=window,
-        offline=args.offline,
-        leaflet=args.leaflet,
+    from connectivity._files import staged_folder
+
+    with staged_folder(args.out) as stage:  # the outputs appear together, or none
+        staged = demo(
+            stage,
+            gtfs=args.gtfs,
+            departure=departure,
+            window=window,
+            offline=args.offline,
+            leaflet=args.leaflet,
+        )
+    result = staged._replace(
+        **{
+            name: args.out / Path(value).relative_to(stage)
+            for name, value in staged._asdict().items()
+            if isinstance(value, Path) and Path(value).is_relative_to(stage)
+        }
     )
     transit = result.transit_isochrones
     routes = result.routes
