@@ -24,6 +24,8 @@ __all__ = [
     "SIZE_LIMITS",
     "check_count",
     "check_grid",
+    "check_jobs",
+    "check_text",
     "check_input",
     "check_output_dir",
     "check_output_file",
@@ -74,6 +76,7 @@ def check_input(
         not readable; the message names ``option``.
     """
     path = Path(path)
+    _no_nul(path, option)
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -124,7 +127,13 @@ def _existing_ancestor(path: Path) -> Path:
     return here
 
 
+def _no_nul(path: Path, option: str) -> None:
+    if "\x00" in str(path):
+        raise ParameterError(f"{option} {str(path)!r}: a path cannot hold a NUL character")
+
+
 def _check_names(path: Path, option: str) -> None:
+    _no_nul(path, option)
     anchor = _existing_ancestor(path.parent)
     try:
         limit = os.pathconf(anchor if anchor.is_dir() else anchor.parent, "PC_NAME_MAX")
@@ -245,3 +254,40 @@ def check_grid(
         what=f"cells of {resolution:g} m over {width / 1000:,.1f} x {height / 1000:,.1f} km",
         fix=f"give a cell size of at least {math.sqrt(width * height / MAX_CELLS):.2g} m",
     )
+
+
+def check_jobs(jobs: int, option: str = "--jobs") -> int:
+    """Refuse a number of worker processes that is not 1..cores (or -1: every core).
+
+    Raises
+    ------
+    ParameterError
+        Names ``option``, the value and the number of cores.
+    """
+    cores = os.cpu_count() or 1
+    if jobs == -1 or 1 <= jobs <= cores:
+        return jobs
+    raise ParameterError(
+        f"{option} {jobs}: give 1 to {cores} processes (the cores of this machine), or -1 "
+        "for every core"
+    )
+
+
+def check_text(path: str | os.PathLike[str], option: str) -> Path:
+    """Refuse a hand-written file (a scenario) that is not UTF-8 text.
+
+    Raises
+    ------
+    InputFileError
+        Names ``option``, the file and the first byte that is not UTF-8.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"{option} {path} is not UTF-8 text (byte {exc.start:,} is 0x{data[exc.start]:02x}): "
+            "give a TOML or YAML file"
+        ) from None
+    return path

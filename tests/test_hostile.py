@@ -411,7 +411,7 @@ def test_jobs_message_names_the_cli_option(capsys, tmp_path, points):
         ["matrix", "--osm", PBF, "--origins", str(points), "--destinations", str(points)]
         + ["--mode", "walk", "--departure", "2022-02-22T08:00", "--jobs", "0"]
         + ["--out", str(tmp_path / "m.csv")],
-        r"--jobs 0: give 1 or more processes, or -1 for every core",
+        r"--jobs 0: give 1 to \d+ processes \(the cores of this machine\), or -1 for every core",
     )
     assert "n_jobs" not in line
 

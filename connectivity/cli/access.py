@@ -124,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
         _exists(feed, "--gtfs", "gtfs")
     if args.zones is not None:
         _exists(args.zones, "--zones")
+    if args.population:  # FILE or FILE:COLUMN
+        spec = str(args.population)
+        head, _, column = spec.rpartition(":")
+        _exists(Path(head if head and column and not Path(spec).exists() else spec), "--population")
     if args.rings is not None and not (math.isfinite(args.rings) and args.rings > 0):
         raise ParameterError(f"--rings {args.rings:g}: give the ring width in km, e.g. --rings 5")
     if args.max_km is not None and args.rings is None:

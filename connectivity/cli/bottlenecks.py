@@ -125,8 +125,9 @@ def run(args: argparse.Namespace) -> int:
     from connectivity.outputs.bottleneck_map import write_bottlenecks
 
     check_output_dir(args.out, "--out")
-    if args.jobs == 0 or args.jobs < -1:
-        raise ParameterError(f"--jobs {args.jobs}: give 1 or more processes, or -1 for every core")
+    from connectivity._checks import check_jobs
+
+    check_jobs(args.jobs)
     mode_text = str(args.mode).strip().lower()
     cutoffs = parse_minutes(args.cutoffs)
     penalty = (

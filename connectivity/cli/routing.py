@@ -170,6 +170,12 @@ def _network(args: argparse.Namespace, when: dt.datetime) -> Any:
 
 def _options(args: argparse.Namespace, when: dt.datetime) -> dict[str, Any]:
     window = _minutes(args.window, "--window")
+    if not (math.isfinite(args.walk_speed) and 0 < args.walk_speed <= 50):
+        raise ParameterError(
+            f"--walk-speed {args.walk_speed:g}: give a walking speed in km/h in (0, 50], e.g. 5"
+        )
+    if _minutes(args.max_walk, "--max-walk") > 24 * 3600:
+        raise ParameterError(f"--max-walk {args.max_walk:g}: give at most 1,440 minutes (a day)")
     return {
         "departure": when.hour * 3600 + when.minute * 60 + when.second,
         "window": window or None,
@@ -270,10 +276,10 @@ def read_points(path: Path, option: str) -> pd.DataFrame:
 
 def run_matrix(args: argparse.Namespace) -> int:
     """Run ``connectivity matrix``."""
+    from connectivity._checks import check_jobs
     from connectivity.routing.matrix import travel_time_matrix
 
-    if args.jobs == 0 or args.jobs < -1:
-        raise ParameterError(f"--jobs {args.jobs}: give 1 or more processes, or -1 for every core")
+    check_jobs(args.jobs)
     origins = read_points(args.origins, "--origins")
     destinations = read_points(args.destinations, "--destinations")
     when = _departure(args.departure)
