@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 
@@ -63,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     from connectivity._checks import check_input, check_output_dir, check_output_file
     from connectivity.transit.osm_feed import gtfs_from_osm, parse_mode_values, summary_line
 
-    check_input(args.source, "PBF|OSM", kind="osm")
+    if os.path.lexists(args.source):  # a missing file: the reader says what to do
+        check_input(args.source, "PBF|OSM", kind="osm")
     if args.out is not None:
         check_output_file(args.out, "--out")
     else:
