@@ -18,6 +18,7 @@ __all__ = [
     "MissingDependencyError",
     "NoServiceError",
     "OsmDataError",
+    "OutputError",
     "OutsideNetworkError",
     "OverpassError",
     "ParameterError",
@@ -68,6 +69,11 @@ class ParameterError(ConnectivityError, ValueError):
 class ScenarioError(ConnectivityError, ValueError):
     """A scenario modification is invalid: an unknown route or stop, a headway <= 0, a
     proposed line off the network or of fewer than two stops."""
+
+
+class OutputError(ConnectivityError, OSError):
+    """An output file or folder cannot be written (no permission, disk full, a folder in
+    the way); nothing half-written is left behind."""
 
 
 class CacheError(ConnectivityError, OSError):

@@ -5,13 +5,24 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from connectivity._errors import ConnectivityError, OutputError
+
 _CHUNK = 1 << 20
+
+log = logging.getLogger(__name__)
+
+#: A temporary file of an atomic write untouched for this long (seconds) belongs to a
+#: run that was killed: no write of a live run pauses that long.
+STALE_TMP_SECONDS = 3600.0
 
 
 def _read_umask() -> int:
@@ -55,7 +66,10 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    if _in_cache(target):
+        sweep_cache()
+    # The name is cut so that the temporary name fits the file system as the target does.
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:200]}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -63,10 +77,50 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp_path, 0o666 & ~_UMASK)
         os.replace(tmp_path, target)
-    except BaseException:
+    except BaseException as exc:  # KeyboardInterrupt too: no temporary file stays
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if isinstance(exc, OSError) and not isinstance(exc, ConnectivityError):
+            raise _write_error(target, exc) from exc
         raise
+
+
+def _write_error(target: Path, exc: OSError) -> OutputError:
+    reason = exc.strerror or str(exc)
+    return OutputError(
+        f"cannot write {target} ({reason}): nothing was written there; free space or "
+        "choose a folder you can write into"
+    )
+
+
+@contextlib.contextmanager
+def staged_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target``; on success move what was written in it
+    into ``target`` (made when absent; files of the same name replaced), else remove it.
+
+    A run that fails (or is interrupted) part-way so leaves ``target`` as it was: the
+    outputs appear together, after every computation succeeded.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(
+        tempfile.mkdtemp(prefix=f".{target.name[:200]}.", suffix=".tmp", dir=target.parent)
+    )
+    try:
+        yield stage
+        target.mkdir(exist_ok=True)
+        for item in sorted(stage.rglob("*")):
+            dest = target / item.relative_to(stage)
+            if item.is_dir():
+                dest.mkdir(exist_ok=True)
+            else:
+                os.replace(item, dest)
+    except OSError as exc:
+        if isinstance(exc, ConnectivityError):
+            raise
+        raise _write_error(target, exc) from exc
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def write_text_atomic(target: str | os.PathLike[str], text: str) -> Path:
@@ -74,3 +128,52 @@ def write_text_atomic(target: str | os.PathLike[str], text: str) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(target)
+
+
+def _in_cache(path: Path) -> bool:
+    from connectivity import settings
+
+    try:
+        return path.resolve().is_relative_to(Path(settings.cache_folder).resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
+def remove_stale_tmp(
+    folder: str | os.PathLike[str], *, older_than: float = STALE_TMP_SECONDS
+) -> int:
+    """Remove the temporary files of atomic writes (``.NAME.XXXX.tmp``) in ``folder`` that
+    no one has touched for ``older_than`` seconds: those a killed run left behind.
+
+    Files of a write in progress are younger and are kept. Returns how many were removed
+    (each logged).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    now = time.time()
+    removed = 0
+    for tmp in folder.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - tmp.lstat().st_mtime > older_than:
+                tmp.unlink()
+                removed += 1
+                log.info("removed %s, left by an interrupted write", tmp)
+    return removed
+
+
+def sweep_cache() -> int:
+    """Remove the stale temporary files (see :func:`remove_stale_tmp`) in every folder of
+    ``settings.cache_folder``; each cache reader calls it, so a killed run's leftovers go
+    with the next run that uses the cache. Returns how many were removed."""
+    from connectivity import settings
+
+    root = Path(settings.cache_folder)
+    if not root.is_dir():
+        return 0
+    removed = remove_stale_tmp(root)
+    with contextlib.suppress(OSError):
+        for folder in root.iterdir():
+            if folder.is_dir():
+                removed += remove_stale_tmp(folder)
+    return removed

@@ -45,3 +45,64 @@ def test_digest_follows_content_not_name_and_key_follows_parameters(tmp_path):
     assert file_digest(folder) != before
     assert cache_key("d", {"speed": 5}) == cache_key("d", {"speed": 5})
     assert cache_key("d", {"speed": 5}) != cache_key("d", {"speed": 6})
+
+
+# -- write paths (issue 18, Build 1) -------------------------------------------------------
+
+
+def test_interrupted_write_removes_its_temporary_file(tmp_path):
+    target = tmp_path / "a.txt"
+    target.write_text("old")
+    with pytest.raises(KeyboardInterrupt), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise KeyboardInterrupt
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_failure_at_write_time_is_one_line_naming_the_path(tmp_path, monkeypatch):
+    import errno
+
+    from connectivity import _files
+    from connectivity._errors import ConnectivityError, OutputError
+
+    def full(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_files.os, "replace", full)
+    target = tmp_path / "a.txt"
+    with pytest.raises(OutputError, match=rf"cannot write {target} \(No space left on device\)"):
+        write_text_atomic(target, "x" * 1000)
+    assert list(tmp_path.iterdir()) == []
+    assert issubclass(OutputError, ConnectivityError) and issubclass(OutputError, OSError)
+
+
+def test_staged_folder_moves_everything_or_nothing(tmp_path):
+    from connectivity._files import staged_folder
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("kept")
+    (out / "a.csv").write_text("old")
+    with staged_folder(out) as stage:
+        (stage / "a.csv").write_text("new")
+        (stage / "sub").mkdir()
+        (stage / "sub" / "b.txt").write_text("b")
+        assert not (out / "sub").exists()  # nothing appears before the end
+    assert (out / "a.csv").read_text() == "new"
+    assert (out / "sub" / "b.txt").read_text() == "b"
+    assert (out / "mine.txt").read_text() == "kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    for failure in (RuntimeError("boom"), KeyboardInterrupt()):
+        with pytest.raises(type(failure)), staged_folder(out) as stage:
+            (stage / "a.csv").write_text("half")
+            (stage / "c.csv").write_text("half")
+            raise failure
+        assert (out / "a.csv").read_text() == "new"
+        assert not (out / "c.csv").exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    fresh = tmp_path / "fresh"
+    with pytest.raises(RuntimeError), staged_folder(fresh) as stage:
+        (stage / "x").write_text("x")
+        raise RuntimeError
+    assert not fresh.exists()

@@ -16,7 +16,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from connectivity._errors import InputFileError, ParameterError
+from connectivity._checks import check_input, check_output_dir
+from connectivity._errors import ParameterError
 
 #: Files written into ``--out``.
 OUTPUTS = (
@@ -94,9 +95,8 @@ def _percentiles(text: str) -> tuple[float, ...]:
     return values
 
 
-def _exists(path: Path, option: str) -> None:
-    if not Path(path).exists():
-        raise InputFileError(f"{option} {path}: no such file or folder")
+def _exists(path: Path, option: str, kind: str = "vector") -> None:
+    check_input(path, option, kind=kind, folder=kind == "gtfs")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         write_indicators,
     )
     from connectivity.accessibility.zones import read_core, read_zones, ring_zones
+    from connectivity.cli._zones import check_rings, check_zones
     from connectivity.cli.bottlenecks import _core
     from connectivity.cli.isochrones import parse_departure_text, parse_minutes, parse_window
     from connectivity.outputs.choropleth import access_map
@@ -117,11 +118,16 @@ def run(args: argparse.Namespace) -> int:
     from connectivity.streets.load import load_streets
 
     # Every check on the arguments first, before any long work.
-    _exists(args.osm, "--osm")
+    check_output_dir(args.out, "--out")
+    _exists(args.osm, "--osm", "osm")
     for feed in args.gtfs or []:
-        _exists(feed, "--gtfs")
+        _exists(feed, "--gtfs", "gtfs")
     if args.zones is not None:
         _exists(args.zones, "--zones")
+    if args.population:  # FILE or FILE:COLUMN
+        spec = str(args.population)
+        head, _, column = spec.rpartition(":")
+        _exists(Path(head if head and column and not Path(spec).exists() else spec), "--population")
     if args.rings is not None and not (math.isfinite(args.rings) and args.rings > 0):
         raise ParameterError(f"--rings {args.rings:g}: give the ring width in km, e.g. --rings 5")
     if args.max_km is not None and args.rings is None:
@@ -138,8 +144,6 @@ def run(args: argparse.Namespace) -> int:
     window = parse_window(args.window)
     cutoffs = parse_minutes(args.cutoffs)
     percentiles = _percentiles(args.percentiles)
-    if args.out.exists() and not args.out.is_dir():
-        raise ParameterError(f"--out {args.out} is a file: give a folder to write into")
     leaflet = find_leaflet(args.leaflet) if args.offline else None
     core = read_core(_core(args.core))
 
@@ -148,7 +152,9 @@ def run(args: argparse.Namespace) -> int:
     if args.zones is not None:
         zones = read_zones(args.zones)
     else:
+        check_rings(core, walk, args.rings, args.max_km)
         zones = ring_zones(core, network=walk, every_km=args.rings, max_km=args.max_km)
+    check_zones(zones, walk, "--zones" if args.zones is not None else "--rings")
     population = None
     assignment = None
     if args.population:
@@ -200,12 +206,7 @@ def run(args: argparse.Namespace) -> int:
     lines.append(
         "Times are medians over the zone's population (p50); car times from the drive network."
     )
-    paths = {
-        "indicators.csv": write_indicators(table, out / "indicators.csv"),
-        "indicators.geojson": write_indicators(table, out / "indicators.geojson"),
-        "profile.csv": write_indicators(profile, out / "profile.csv"),
-    }
-    from connectivity._files import write_text_atomic
+    from connectivity._files import staged_folder, write_text_atomic
     from connectivity.outputs.static_map import static_map
 
     m = access_map(
@@ -217,16 +218,21 @@ def run(args: argparse.Namespace) -> int:
         leaflet=leaflet,
         title=title,
     )
-    paths["access.html"] = save_map(m, out / "access.html")
-    paths["access.png"] = static_map(
-        out / "access.png",
-        indicators=table,
-        routes=routes,
-        point=(core.lat, core.lon),
-        point_label=f"core: {core.name}",
-        title=title,
-    )
-    paths["report.txt"] = write_text_atomic(out / "report.txt", "\n".join(lines) + "\n")
+    with staged_folder(out) as stage:  # the outputs appear together, or none
+        write_indicators(table, stage / "indicators.csv")
+        write_indicators(table, stage / "indicators.geojson")
+        write_indicators(profile, stage / "profile.csv")
+        save_map(m, stage / "access.html")
+        static_map(
+            stage / "access.png",
+            indicators=table,
+            routes=routes,
+            point=(core.lat, core.lon),
+            point_label=f"core: {core.name}",
+            title=title,
+        )
+        write_text_atomic(stage / "report.txt", "\n".join(lines) + "\n")
+    paths = {name: out / name for name in OUTPUTS}
     print("\n".join(lines))
     for name in OUTPUTS:
         print(f"wrote {paths[name]}")

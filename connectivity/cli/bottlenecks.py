@@ -106,13 +106,28 @@ def _core(text: str) -> object:
     return text
 
 
+def _check_inputs(args: argparse.Namespace) -> None:
+    from connectivity._checks import check_input
+
+    check_input(args.osm, "--osm", kind="osm")
+    for feed in args.gtfs or []:
+        check_input(feed, "--gtfs", kind="gtfs", folder=True)
+    if args.zones is not None:
+        check_input(args.zones, "--zones", kind="vector")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``connectivity bottlenecks``."""
+    from connectivity._checks import check_output_dir
     from connectivity._modes import Mode
     from connectivity.bottlenecks.study import find_bottlenecks
     from connectivity.cli.isochrones import parse_minutes
     from connectivity.outputs.bottleneck_map import write_bottlenecks
 
+    check_output_dir(args.out, "--out")
+    from connectivity._checks import check_jobs
+
+    check_jobs(args.jobs)
     mode_text = str(args.mode).strip().lower()
     cutoffs = parse_minutes(args.cutoffs)
     penalty = (
@@ -134,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         from connectivity.transit.gtfs import load_timetable
 
         kind = args.kind or "route"
+        _check_inputs(args)
         timetable = load_timetable(args.gtfs, date=args.date)
         network = transit_view(build_network(load_streets(args.osm, mode="walk"), timetable))
         label = "transit"
@@ -149,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
                 "FEED, or use --kind road, edge, way or node"
             )
         kind = args.kind or "road"
+        _check_inputs(args)
         network = load_streets(args.osm, mode=mode)
         label = mode.value
     result = find_bottlenecks(
@@ -167,7 +184,11 @@ def run(args: argparse.Namespace) -> int:
         n_jobs=args.jobs,
         progress=False if args.quiet else None,
     )
-    paths = write_bottlenecks(result, args.out, offline=args.offline)
+    from connectivity._files import staged_folder
+
+    with staged_folder(args.out) as stage:  # the outputs appear together, or none
+        written = write_bottlenecks(result, stage, offline=args.offline)
+    paths = [args.out / Path(p).relative_to(stage) for p in written]
     table = result.table
     print(f"ranked {len(table)} {kind} candidates ({label}); wrote {args.out}:")
     for path in paths:

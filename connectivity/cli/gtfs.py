@@ -40,8 +40,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Audit the feeds, print the report; 0 when usable, 2 when not."""
+    from connectivity._checks import check_input, check_output_file
     from connectivity._files import atomic_path
     from connectivity.transit.audit import audit, format_report
+
+    for feed in args.feeds:
+        check_input(feed, "FEED", kind="gtfs", folder=True)
+    if args.csv is not None:
+        check_output_file(args.csv, "--csv")
 
     problems = audit(args.feeds, date=args.date, feed_ids=args.feed_ids)
     print(format_report(problems))
@@ -53,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
 
 def run_dates(args: argparse.Namespace) -> int:
     """Print the dates with their trip counts, marking the busiest."""
+    from connectivity._checks import check_input
     from connectivity.transit.gtfs import service_dates
+
+    for feed in args.feeds:
+        check_input(feed, "FEED", kind="gtfs", folder=True)
 
     dates = service_dates(args.feeds, feed_ids=args.feed_ids)
     if not len(dates) or dates["trips"].max() == 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 
@@ -60,7 +61,17 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Parse the options, write the feed, print its path and a summary line."""
+    from connectivity._checks import check_input, check_output_dir, check_output_file
     from connectivity.transit.osm_feed import gtfs_from_osm, parse_mode_values, summary_line
+
+    if os.path.lexists(args.source):  # a missing file: the reader says what to do
+        check_input(args.source, "PBF|OSM", kind="osm")
+    if args.out is not None:
+        check_output_file(args.out, "--out")
+    else:
+        from connectivity import settings
+
+        check_output_dir(settings.gtfs_folder, "--out (default: the gtfs folder)")
 
     headways = (
         parse_mode_values(args.headway, what="--headway", scale=60.0) if args.headway else None

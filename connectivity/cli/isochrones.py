@@ -15,9 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from connectivity._errors import CoordinateError, InputFileError, ParameterError
+from connectivity._checks import check_input, check_output_dir, check_output_file
+from connectivity._errors import CoordinateError, ParameterError
 
 _EXAMPLE = "e.g. --origin 60.1710,24.9414 (latitude first)"
+
+#: The longest departure window: one service day (a feed's timetable of one date).
+SERVICE_DAY_MINUTES = 24 * 60
 
 
 def parse_latlon(text: str, *, option: str = "--origin") -> tuple[float, float]:
@@ -103,6 +107,11 @@ def parse_window(minutes: float | None, *, option: str = "--window") -> float | 
         return None
     if not (math.isfinite(minutes) and minutes >= 0):
         raise ParameterError(f"{option} {minutes:g}: give minutes >= 0, e.g. {option} 60")
+    if minutes > SERVICE_DAY_MINUTES:
+        raise ParameterError(
+            f"{option} {minutes:g} minutes is longer than the service day "
+            f"({SERVICE_DAY_MINUTES:,} minutes): give a window within the day, e.g. {option} 60"
+        )
     return minutes * 60 or None
 
 
@@ -251,6 +260,9 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--out {out}: use a .geojson, .gpkg or .parquet file name")
     if args.surface is not None and args.surface.suffix.lower() not in (".tif", ".tiff"):
         raise ParameterError(f"--surface {args.surface}: use a .tif file name")
+    for option, path in (("--out", out), ("--map", args.map), ("--surface", args.surface)):
+        if path is not None:
+            check_output_file(path, option)
     transit = args.gtfs is not None
     if not transit and (args.departure or args.window is not None):
         raise ParameterError(
@@ -268,6 +280,9 @@ def run(args: argparse.Namespace) -> int:
         )
     departure = parse_departure_text(args.departure) if transit else None
     window = parse_window(args.window)
+    check_input(args.osm, "--osm", kind="osm")
+    for feed in args.gtfs or []:
+        check_input(feed, "--gtfs", kind="gtfs", folder=True)
     leaflet = find_leaflet(args.leaflet) if args.offline and args.map is not None else None
     if departure is not None:
         from connectivity.accessibility.transit_isochrones import transit_times_from
@@ -289,6 +304,8 @@ def run(args: argparse.Namespace) -> int:
         times = travel_times_from(
             network, lat=lat, lon=lon, limit=max(cutoffs), max_distance=args.max_distance
         )
+    if args.resolution is not None:
+        _check_cells(network, times, max(cutoffs), args.buffer, args.resolution)
     shape = {
         "buffer": args.buffer,
         "resolution": args.resolution,
@@ -317,6 +334,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_cells(network, times, limit: float, buffer: float | None, resolution: float) -> None:
+    """Refuse a --resolution whose polygons' grid over the reached streets is too large."""
+    from connectivity._checks import check_grid
+    from connectivity._modes import Mode
+    from connectivity.accessibility.isochrones import DEFAULT_BUFFER
+
+    reached = np.asarray(times, float)[: len(network.nodes)] <= limit
+    nodes = network.nodes.loc[reached]
+    if buffer is None or not (math.isfinite(buffer) and buffer > 0):
+        buffer = DEFAULT_BUFFER[Mode.parse(network.mode)]
+    check_grid(nodes["x"], nodes["y"], buffer=buffer, resolution=resolution)
+
+
 def _title(
     args: argparse.Namespace,
     departure: dt.datetime | None,
@@ -336,18 +366,28 @@ def run_demo(args: argparse.Namespace) -> int:
     """Run ``connectivity demo``."""
     from connectivity.studies.demo import demo
 
+    check_output_dir(args.out, "--out")
     departure = parse_departure_text(args.departure)
     window = parse_window(args.window)
     for feed in args.gtfs or []:
-        if not feed.exists():
-            raise InputFileError(f"--gtfs {feed}: no such file or folder")
-    result = demo(
-        args.out,
-        gtfs=args.gtfs,
-        departure=departure,
-        window=window,
-        offline=args.offline,
-        leaflet=args.leaflet,
+        check_input(feed, "--gtfs", kind="gtfs", folder=True)
+    from connectivity._files import staged_folder
+
+    with staged_folder(args.out) as stage:  # the outputs appear together, or none
+        staged = demo(
+            stage,
+            gtfs=args.gtfs,
+            departure=departure,
+            window=window,
+            offline=args.offline,
+            leaflet=args.leaflet,
+        )
+    result = staged._replace(
+        **{
+            name: args.out / Path(value).relative_to(stage)
+            for name, value in staged._asdict().items()
+            if isinstance(value, Path) and Path(value).is_relative_to(stage)
+        }
     )
     transit = result.transit_isochrones
     routes = result.routes

@@ -102,6 +102,18 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--walk-speed", type=float, default=5.0, help="km/h (default 5)")
 
 
+def _check_paths(args: argparse.Namespace) -> None:
+    """The checks before any work: inputs, the output file, the window's range."""
+    from connectivity._checks import check_input, check_output_file
+    from connectivity.cli.isochrones import parse_window
+
+    check_output_file(args.out, "--out")
+    check_input(args.osm, "--osm", kind="osm")
+    for feed in args.gtfs:
+        check_input(feed, "--gtfs", kind="gtfs", folder=True)
+    parse_window(args.window)
+
+
 def _departure(text: str) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(text)
@@ -158,6 +170,12 @@ def _network(args: argparse.Namespace, when: dt.datetime) -> Any:
 
 def _options(args: argparse.Namespace, when: dt.datetime) -> dict[str, Any]:
     window = _minutes(args.window, "--window")
+    if not (math.isfinite(args.walk_speed) and 0 < args.walk_speed <= 50):
+        raise ParameterError(
+            f"--walk-speed {args.walk_speed:g}: give a walking speed in km/h in (0, 50], e.g. 5"
+        )
+    if _minutes(args.max_walk, "--max-walk") > 24 * 3600:
+        raise ParameterError(f"--max-walk {args.max_walk:g}: give at most 1,440 minutes (a day)")
     return {
         "departure": when.hour * 3600 + when.minute * 60 + when.second,
         "window": window or None,
@@ -186,6 +204,7 @@ def run_travel_times(args: argparse.Namespace) -> int:
     lat, lon = parse_latlon(args.origin)
     when = _departure(args.departure)
     opts = _options(args, when)
+    _check_paths(args)
     network = _network(args, when)
     result = travel_times(network, (lon, lat), **opts)
     frame = result.to_frame()
@@ -216,9 +235,9 @@ def read_points(path: Path, option: str) -> pd.DataFrame:
     ParameterError
         A CSV without longitude and latitude columns.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"{option} {path}: no such file")
+    from connectivity._checks import check_input
+
+    path = check_input(path, option, kind="points")
     if path.suffix.lower() in (".csv", ".txt"):
         try:
             frame = pd.read_csv(path)
@@ -257,12 +276,15 @@ def read_points(path: Path, option: str) -> pd.DataFrame:
 
 def run_matrix(args: argparse.Namespace) -> int:
     """Run ``connectivity matrix``."""
+    from connectivity._checks import check_jobs
     from connectivity.routing.matrix import travel_time_matrix
 
+    check_jobs(args.jobs)
     origins = read_points(args.origins, "--origins")
     destinations = read_points(args.destinations, "--destinations")
     when = _departure(args.departure)
     opts = _options(args, when)
+    _check_paths(args)
     network = _network(args, when)
     frame = travel_time_matrix(
         network, origins, destinations, n_jobs=args.jobs, client=args.scheduler, **opts

@@ -30,7 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the study, print the ranked variants; 0 on success."""
+    from connectivity._checks import check_input, check_output_dir, check_text
     from connectivity.studies.scenario import run_scenario
+
+    check_output_dir(args.out, "--out")
+    if args.file.exists():  # a missing file: the scenario reader says what to do
+        check_text(check_input(args.file, "FILE", kind="scenario"), "FILE")
 
     study = run_scenario(
         args.file, args.out, offline=True if args.offline else None, maps=not args.no_maps

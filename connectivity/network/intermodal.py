@@ -31,6 +31,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ import scipy.sparse as sp
 
 from connectivity import settings
 from connectivity._errors import CacheError, EmptyNetworkError, ParameterError
-from connectivity._files import atomic_path, cache_key
+from connectivity._files import atomic_path, cache_key, sweep_cache
 from connectivity._modes import Mode
 from connectivity.network.links import (
     FP_MIN_TIME,
@@ -531,7 +532,7 @@ def build_network(
     )
     path = settings.cache_folder / "networks" / f"{key}.npz"
     arrays: dict[str, np.ndarray] | None = None
-    if use_cache and path.exists():
+    if use_cache:
         arrays = _read_cache(path)
     from_cache = arrays is not None
     if arrays is None:
@@ -631,9 +632,19 @@ def _timetable_digest(tt: Timetable | None) -> str:
 
 
 def _read_cache(path: Any) -> dict[str, np.ndarray] | None:
+    """The arrays of the cache entry ``path``, or None when it is unreadable (truncated,
+    garbage, missing arrays): logged, and the caller rebuilds it."""
+    sweep_cache()
+    if not Path(path).exists():
+        return None
     try:
-        with np.load(path) as data:
-            return {k: data[k] for k in _ARRAYS}
-    except (OSError, ValueError, KeyError) as exc:
-        logger.warning("ignoring an unreadable network cache entry %s (%s)", path, exc)
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
+            return {k: np.asarray(data[k]) for k in _ARRAYS}
+    except Exception as exc:  # BadZipFile, EOFError, KeyError, ...: never fatal
+        logger.warning(
+            "ignoring the unreadable network cache entry %s (%s: %s); rebuilding it",
+            path,
+            type(exc).__name__,
+            exc,
+        )
         return None

@@ -25,6 +25,7 @@ from connectivity._errors import (
     OverpassError,
     ParameterError,
 )
+from connectivity._files import sweep_cache, write_text_atomic
 from connectivity._modes import Mode
 from connectivity.streets._osm import assemble, check_bbox
 from connectivity.streets.graph import StreetNetwork, check_lonlat
@@ -47,11 +48,68 @@ def osmnx_settings() -> Iterator[Any]:
     saved = {name: getattr(ox.settings, name) for name in wanted}
     for name, value in wanted.items():
         setattr(ox.settings, name, value)
+    http = ox._http
+    read, save = http._retrieve_from_cache, http._save_to_cache
+    http._retrieve_from_cache = _safe_retrieve(read)
+    http._save_to_cache = _atomic_save(save)
     try:
         yield ox
     finally:
+        http._retrieve_from_cache, http._save_to_cache = read, save
         for name, value in saved.items():
             setattr(ox.settings, name, value)
+
+
+def _safe_retrieve(read: Any) -> Any:
+    """osmnx's cache read, with an unreadable response (truncated, garbage, not JSON)
+    taken as a miss: logged and removed, so the response is downloaded again."""
+
+    def retrieve(url: str) -> Any:
+        import osmnx as ox
+
+        sweep_cache()
+        try:
+            value = read(url)
+            if (
+                "interpreter" in url
+                and value is not None
+                and not isinstance(value.get("elements") if isinstance(value, dict) else None, list)
+            ):
+                raise ValueError("no list of elements in the response")
+            return value
+        except (ValueError, OSError) as exc:  # JSONDecodeError, UnicodeDecodeError, ...
+            path = ox._http._resolve_cache_filepath(url)
+            log.warning(
+                "ignoring the unreadable Overpass response %s (%s: %s); downloading it again",
+                path,
+                type(exc).__name__,
+                exc,
+            )
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return None
+
+    return retrieve
+
+
+def _atomic_save(save: Any) -> Any:
+    """osmnx's cache write made atomic (a killed run leaves no half-written response)."""
+
+    def store(url: str, response_json: Any, ok: bool) -> None:
+        import json
+
+        import osmnx as ox
+
+        if not (ox.settings.use_cache and ok) or (
+            isinstance(response_json, dict) and "remark" in response_json
+        ):
+            save(url, response_json, ok)  # osmnx logs why it saves nothing
+            return
+        path = ox._http._resolve_cache_filepath(url)
+        write_text_atomic(path, json.dumps(response_json))
+        log.info("saved the Overpass response to %s", path)
+
+    return store
 
 
 def download(

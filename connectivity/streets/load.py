@@ -22,7 +22,13 @@ import pandas as pd
 
 from connectivity import settings
 from connectivity._errors import CacheError, ParameterError
-from connectivity._files import atomic_path, cache_key, file_digest, write_text_atomic
+from connectivity._files import (
+    atomic_path,
+    cache_key,
+    file_digest,
+    sweep_cache,
+    write_text_atomic,
+)
 from connectivity._modes import Mode
 from connectivity.streets._osm import (
     DEFAULT_DRIVE_SPEEDS,
@@ -342,11 +348,13 @@ def _write_cached(net: StreetNetwork, base: Path) -> None:
 
 
 def _read_cached(base: Path) -> StreetNetwork | None:
-    """The cached network at ``base``, or None when absent or unreadable (logged)."""
+    """The cached network at ``base``, or None when absent or unreadable (truncated,
+    garbage, wrong keys or columns: logged, and the caller rebuilds it)."""
     import json
 
     import shapely
 
+    sweep_cache()
     nodes_file, edges_file, meta_file = _cache_files(base)
     if not (meta_file.exists() and nodes_file.exists() and edges_file.exists()):
         return None
@@ -354,17 +362,33 @@ def _read_cached(base: Path) -> StreetNetwork | None:
         info = json.loads(meta_file.read_text(encoding="utf-8"))
         nodes = pd.read_parquet(nodes_file)
         edges = pd.read_parquet(edges_file)
+        missing = sorted(
+            ({"x", "y", "lon", "lat"} - set(nodes.columns))
+            | ({"u", "v", "length", "time"} - set(edges.columns))
+        )
+        if missing:
+            raise KeyError(f"columns {', '.join(missing)} missing")
+        ends = edges[["u", "v"]].to_numpy()
+        if len(ends) and (ends.min() < 0 or ends.max() >= len(nodes)):
+            raise ValueError("edge ends beyond the nodes")
+        geometry = None
+        if "geometry_wkb" in edges.columns:
+            geometry = shapely.from_wkb(edges.pop("geometry_wkb").to_numpy(object))
+            if len(geometry) != len(edges):
+                raise ValueError("a geometry per edge missing")
+        return StreetNetwork(
+            mode=Mode.parse(info["mode"]),
+            crs=info["crs"],
+            nodes=nodes,
+            edges=edges,
+            geometry=geometry,
+            meta=info["meta"],
+        )
     except Exception as exc:  # an unreadable entry is rebuilt, not fatal
-        log.warning("ignoring the unreadable cache entry %s (%s); rebuilding", base, exc)
+        log.warning(
+            "ignoring the unreadable cache entry %s (%s: %s); rebuilding it",
+            base,
+            type(exc).__name__,
+            exc,
+        )
         return None
-    geometry = None
-    if "geometry_wkb" in edges.columns:
-        geometry = shapely.from_wkb(edges.pop("geometry_wkb").to_numpy(object))
-    return StreetNetwork(
-        mode=Mode.parse(info["mode"]),
-        crs=info["crs"],
-        nodes=nodes,
-        edges=edges,
-        geometry=geometry,
-        meta=info["meta"],
-    )

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from connectivity._checks import SIZE_LIMITS, check_input
 from connectivity._errors import GtfsError, InputFileError
 
 __all__ = ["FeedSource", "parse_dates", "parse_int", "parse_times"]
@@ -50,6 +51,7 @@ class FeedSource:
                 f"GTFS feed {self.path} does not exist: give the path of a feed's zip file "
                 "or of a folder holding its .txt files"
             )
+        check_input(self.path, "GTFS feed", kind="gtfs", folder=True)
         if self.path.is_dir():
             names = [p.relative_to(self.path).as_posix() for p in self.path.rglob("*.txt")]
         else:
@@ -78,11 +80,22 @@ class FeedSource:
         if member is None:
             return None
         if self._zip is not None:
+            size = self._zip.getinfo(member).file_size
+            if size > SIZE_LIMITS["gtfs member"]:
+                raise GtfsError(
+                    f"{self.path}: {member} unpacks to {size:,} bytes, more than the "
+                    f"{SIZE_LIMITS['gtfs member']:,} accepted: is the zip corrupt?"
+                )
             try:
                 return self._zip.read(member)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 raise GtfsError(f"{self.path}: cannot read {member} from the zip: {exc}") from None
-        return (self.path / member).read_bytes()
+        try:
+            return check_input(
+                self.path / member, f"GTFS feed {self.path}:", kind="gtfs member"
+            ).read_bytes()
+        except InputFileError as exc:
+            raise GtfsError(str(exc)) from None
 
     def where(self, name: str) -> str:
         """``feed/name`` for messages."""

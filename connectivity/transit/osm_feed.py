@@ -52,7 +52,7 @@ import pandas as pd
 
 from connectivity import settings
 from connectivity._errors import EmptyNetworkError, InputFileError, ParameterError
-from connectivity._files import atomic_path, cache_key, file_digest
+from connectivity._files import atomic_path, cache_key, file_digest, sweep_cache
 from connectivity.transit.osm_estimate import _estimate
 from connectivity.transit.osm_relations import (
     MODES,
@@ -567,9 +567,32 @@ def estimated_feed(source: str | Path, **options: Any) -> Path:
         "gtfs_from_osm", _CACHE_VERSION, file_digest(path), sorted(options.items()), defaults
     )
     out = Path(settings.cache_folder) / "estimated_gtfs" / f"{path.name.split('.')[0]}-{key}.zip"
-    if not out.exists() or not settings.use_cache:
+    if not settings.use_cache or not _readable_feed(out):
         gtfs_from_osm(path, out=out, **options)
     return out
+
+
+def _readable_feed(path: Path) -> bool:
+    """Whether the cached feed ``path`` is a whole zip holding a feed (a truncated or
+    garbage entry is logged and rebuilt); stale temporary files beside it are removed."""
+    sweep_cache()
+    if not path.exists():
+        return False
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+            names = set(z.namelist())
+        if bad is not None or not {"stops.txt", "trips.txt", "stop_times.txt"} <= names:
+            raise ValueError(f"{bad or 'stops.txt, trips.txt or stop_times.txt'} unreadable")
+    except Exception as exc:  # BadZipFile, EOFError, CRC errors: rebuilt, never fatal
+        logger.warning(
+            "ignoring the unreadable estimated feed %s (%s: %s); rebuilding it",
+            path,
+            type(exc).__name__,
+            exc,
+        )
+        return False
+    return True
 
 
 def route_lines(feed: str | Path) -> Any:
