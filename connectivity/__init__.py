@@ -117,6 +117,8 @@ _LAZY: dict[str, str] = {
     "write_gtfs": "connectivity.transit.write",
     "run_scenario": "connectivity.studies.scenario",
     "read_scenario": "connectivity.scenarios.file",
+    "PopulationReport": "connectivity.accessibility.population",
+    "assign_population": "connectivity.accessibility.population",
 }
 
 __all__ = [
