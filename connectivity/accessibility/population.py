@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -250,7 +251,10 @@ def _raster_cells(
             )
         band = int(band_text)
     try:
-        with rasterio.open(path) as src:
+        with warnings.catch_warnings():  # a raster without a CRS is reported below
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            src = rasterio.open(path)
+        with src:
             if src.crs is None:
                 raise CoordinateError(
                     f"raster {path} has no CRS: set one (gdal_edit.py -a_srs EPSG:XXXX "
