@@ -120,6 +120,8 @@ _LAZY: dict[str, str] = {
     "run_scenario": "connectivity.studies.scenario",
     "read_scenario": "connectivity.scenarios.file",
     "variant_modifications": "connectivity.scenarios.file",
+    "PopulationReport": "connectivity.accessibility.population",
+    "assign_population": "connectivity.accessibility.population",
 }
 
 __all__ = [

@@ -169,6 +169,7 @@ def one_line_error(capsys):
         ({"--core": "60.17"}, r"--core '60\.17' is not LAT,LON"),
         ({"--core": "52.52,13.40"}, r"the core .* m from the nearest node of the walk network"),
         ({"--population": "people.csv:nobody"}, r"has no column 'nobody'"),
+        ({"--population": "nocrs.tif"}, r"nocrs\.tif has no CRS: set one"),
         ({"--out": "afile"}, r"--out .*afile is a file: give a folder"),
         ({"--departure": "2030-01-01T08:00", "--gtfs": "HSL"}, r"2030-01-01"),
     ],
@@ -194,6 +195,15 @@ def test_errors(cache, feed, population, tmp_path, capsys, change, message):
             value = str(tmp_path / value)
         elif value == "people.csv:nobody":
             value = f"{population[0]}:nobody"
+        elif value == "nocrs.tif":
+            import rasterio
+
+            value = str(tmp_path / value)
+            with rasterio.open(
+                value, "w", driver="GTiff", width=2, height=2, count=1, dtype="float32",
+                transform=rasterio.Affine(0.01, 0, 24.9, 0, -0.01, 60.2),
+            ) as dst:  # fmt: skip
+                dst.write(np.ones((1, 2, 2), "float32"))
         values[key] = value
     argv = ["access"]
     for key, value in values.items():

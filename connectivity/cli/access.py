@@ -57,7 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--population",
         metavar="SPEC",
-        help="raster.tif | grid.gpkg:COLUMN | points.csv:COLUMN (default: nodes count 1)",
+        help=(
+            "population product: GeoTIFF (GHS-POP, WorldPop, HRSL; read in a window), "
+            "polygons.gpkg:COLUMN (census, Kontur H3) or points.csv:COLUMN "
+            "(default: nodes count 1)"
+        ),
     )
     p.add_argument("--departure", metavar="YYYY-MM-DDTHH:MM", help="start of the window")
     p.add_argument("--window", type=float, default=60.0, metavar="MIN", help="minutes (default 60)")
@@ -158,9 +162,9 @@ def run(args: argparse.Namespace) -> int:
     population = None
     assignment = None
     if args.population:
-        from connectivity.accessibility.opportunities import assign_opportunities
+        from connectivity.accessibility.population import assign_population
 
-        population, assignment = assign_opportunities(walk, args.population)
+        population, assignment = assign_population(walk, args.population)
 
     times: dict[str, Any] = {}
     routes = None
@@ -198,8 +202,8 @@ def run(args: argparse.Namespace) -> int:
             f"Population: {assignment.total:,.0f} in {args.population}; "
             f"{assignment.assigned:,.0f} assigned to the walk network, "
             f"{assignment.unassigned:,.0f} ({assignment.share_unassigned:.1%}, "
-            f"{assignment.n_unassigned} of {assignment.n_points} cells or points) too far "
-            "from it and left out."
+            f"{assignment.n_unassigned} of {assignment.n_cells} cells or points) too far "
+            "from it and left out; cells split over the streets inside them."
         )
     else:
         lines.append("Population: not given; every walk network node counts 1.")
