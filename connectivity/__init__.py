@@ -39,6 +39,8 @@ _LAZY: dict[str, str] = {
     "load_streets": "connectivity.streets.load",
     "download_streets": "connectivity.streets.load",
     "demo_pbf": "connectivity.streets.load",
+    "clip_osm": "connectivity.streets.clip",
+    "clip_gtfs": "connectivity.transit.clip",
     "Timetable": "connectivity.transit.timetable",
     "IntermodalNetwork": "connectivity.network.intermodal",
     "build_network": "connectivity.network.intermodal",
