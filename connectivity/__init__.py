@@ -41,6 +41,8 @@ _LAZY: dict[str, str] = {
     "demo_pbf": "connectivity.streets.load",
     "clip_osm": "connectivity.streets.clip",
     "clip_gtfs": "connectivity.transit.clip",
+    "accessibility_surface": "connectivity.accessibility.surface",
+    "Surface": "connectivity.accessibility.surface",
     "Timetable": "connectivity.transit.timetable",
     "IntermodalNetwork": "connectivity.network.intermodal",
     "build_network": "connectivity.network.intermodal",
