@@ -1,9 +1,12 @@
 """Scale benchmark (issue 15): Rhine-Neckar tiled into larger agglomerations.
 
 For each size (1x, 2x, 4x, 8x by default) the Rhine-Neckar OSM extract and GTFS feed are
-tiled with osmium (pyosmium): tile ``k`` is a copy shifted east/north by whole extents,
-with OSM ids offset by ``k * 10**10`` and every GTFS id prefixed ``k:`` (stops, trips,
-routes, shapes; the calendar is shared). Then, per size, the wall time and the peak
+tiled with osmium (pyosmium): tile ``k`` is a copy shifted east/north by whole extents
+(plus 0.01 degree), with OSM ids offset by ``k * 10**10`` and every GTFS id prefixed
+``k:`` (stops, trips, routes, shapes; the calendar is shared). Neighbouring tiles are
+joined by 40 residential "connector" ways each (a street node near one tile's side to
+the nearest of the other's), so the walk network stays one strongly connected whole
+(the largest component is what ``load_streets`` keeps). Then, per size, the wall time and the peak
 resident memory (sampled every 20 ms, the process's RSS above what it held before the
 step) of:
 
@@ -66,12 +69,62 @@ def extent(path: Path) -> tuple[float, float, float, float]:
     return min(lon), min(lat), max(lon), max(lat)
 
 
-def tile_osm(src: Path, out: Path, k: int, box: tuple[float, float, float, float]) -> None:
+_CONNECT = {"residential", "unclassified", "tertiary", "secondary", "primary", "living_street"}
+
+
+def edge_nodes(src: Path, box) -> dict[str, list[tuple[int, float, float]]]:
+    """Street nodes within about 1 km of each side of the extent (west, east, south,
+    north): where the tiles are joined."""
+    import osmium
+
+    refs = set()
+    for way in osmium.FileProcessor(str(src), osmium.osm.WAY):
+        if way.tags.get("highway") in _CONNECT:
+            refs.update(n.ref for n in way.nodes)
+    sides: dict[str, list[tuple[int, float, float]]] = {"w": [], "e": [], "s": [], "n": []}
+    m = 0.0135
+    for node in osmium.FileProcessor(str(src), osmium.osm.NODE):
+        if node.id not in refs or not node.location.valid():
+            continue
+        lon, lat = node.location.lon, node.location.lat
+        for side, near in (("w", lon < box[0] + m), ("e", lon > box[2] - m),
+                           ("s", lat < box[1] + m), ("n", lat > box[3] - m)):  # fmt: skip
+            if near:
+                sides[side].append((node.id, lon, lat))
+    return sides
+
+
+def connectors(k: int, box, sides, per_pair: int = 40) -> list[tuple[int, int]]:
+    """Node pairs joining neighbouring tiles: ``per_pair`` nodes spread along the shared
+    side of one tile, each to the nearest node of the other tile's facing side."""
+    cols, _ = tile_layout(k)
+    dx, dy = box[2] - box[0] + 0.01, box[3] - box[1] + 0.01
+    pairs = []
+    for t in range(k):
+        for other, a_side, b_side, axis in ((t + 1, "e", "w", 2), (t + cols, "n", "s", 1)):
+            if other >= k or (axis == 2 and other % cols == 0):
+                continue
+            a = np.array(sides[a_side])
+            b = np.array(sides[b_side])
+            if not len(a) or not len(b):
+                continue
+            shift = np.array([dx, 0.0]) if axis == 2 else np.array([0.0, dy])
+            pick = a[np.argsort(a[:, axis])][:: max(1, len(a) // per_pair)]
+            for node_id, lon, lat in pick:
+                d = np.hypot(b[:, 1] + shift[0] - lon, b[:, 2] + shift[1] - lat)
+                j = int(np.argmin(d))
+                pairs.append((int(node_id) + t * ID_OFFSET, int(b[j, 0]) + other * ID_OFFSET))
+    return pairs
+
+
+def tile_osm(src: Path, out: Path, k: int, box: tuple[float, float, float, float]) -> int:
+    """Write the k-tile file; returns the number of connector ways."""
     import osmium
 
     cols, _ = tile_layout(k)
     dx, dy = box[2] - box[0] + 0.01, box[3] - box[1] + 0.01
     shifts = [((t % cols) * dx, (t // cols) * dy) for t in range(k)]
+    joins = connectors(k, box, edge_nodes(src, box)) if k > 1 else []
     with osmium.SimpleWriter(str(out), overwrite=True) as writer:
         for kind in (osmium.osm.NODE, osmium.osm.WAY, osmium.osm.RELATION):
             for t, (sx, sy) in enumerate(shifts):
@@ -96,6 +149,16 @@ def tile_osm(src: Path, out: Path, k: int, box: tuple[float, float, float, float
                         writer.add_relation(
                             obj.replace(id=obj.id + off, members=members, tags=tags)
                         )
+            if kind == osmium.osm.WAY:
+                for i, (a, b) in enumerate(joins):
+                    writer.add_way(
+                        osmium.osm.mutable.Way(
+                            id=(k + 1) * ID_OFFSET + i,
+                            nodes=[a, b],
+                            tags={"highway": "residential", "name": "tile connector"},
+                        )
+                    )
+    return len(joins)
 
 
 def tile_gtfs(src: Path, out: Path, k: int, box: tuple[float, float, float, float]) -> None:
@@ -186,7 +249,8 @@ def measure(k: int, work: Path, box, surface_origins: int) -> dict[str, tuple[fl
 
     pbf, feed = work / f"rn_x{k}.osm.pbf", work / f"rn_x{k}_gtfs.zip"
     if not pbf.exists():
-        tile_osm(PBF, pbf, k, box)
+        joins = tile_osm(PBF, pbf, k, box)
+        print(f"tiled {k}x with {joins} connector ways between neighbouring tiles")
     if not feed.exists():
         tile_gtfs(GTFS, feed, k, box)
     cols, rows = tile_layout(k)

@@ -42,6 +42,9 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--all", action="store_true", help="every walk node (long)")
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument(
+        "--sparse", action="store_true", help="weights on 1 node in 20 (as from a grid)"
+    )
     args = parser.parse_args(argv)
     if not (PBF.exists() and GTFS.exists()):
         print(f"not measured: {PBF} or {GTFS} is absent")
@@ -62,8 +65,11 @@ def main(argv=None):
     network = build_network(walk, load_timetable(GTFS, date="2016-11-22"))
     print(f"network in {time.perf_counter() - start:.1f} s: {network}")
     print(f"cores: {os.cpu_count()}; the machine's CPU is shared with other work today")
-    weights = np.ones(walk.n_nodes)
     rng = np.random.default_rng(0)
+    weights = np.ones(walk.n_nodes)
+    if args.sparse:
+        weights = np.where(rng.random(walk.n_nodes) < 0.05, 1.0, 0.0)
+    print(f"weights on {int((weights != 0).sum())} of {walk.n_nodes} nodes")
     n = walk.n_nodes if args.all else min(args.origins, walk.n_nodes)
     sample = np.sort(rng.choice(walk.n_nodes, n, replace=False))
     lon = walk.nodes["lon"].to_numpy()[sample]

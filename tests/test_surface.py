@@ -177,6 +177,8 @@ def test_surface_errors(town):
         accessibility_surface(network, w, origins="everywhere", departure=START, cutoffs=(60,))
     with pytest.raises(ParameterError, match="cell must be a positive"):
         accessibility_surface(network, w, origins="grid", cell=0, departure=START, cutoffs=(60,))
+    with pytest.raises(ParameterError, match=r"unknown routing option\(s\) max_time"):
+        accessibility_surface(network, w, departure=START, cutoffs=(60,), max_time=60)
     with pytest.raises(ParameterError, match=r"percentile must be in \(0, 100\]"):
         accessibility_surface(network, w, departure=START, cutoffs=(60,), percentile=120)
 
