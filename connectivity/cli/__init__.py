@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "connectivity.cli.routing",
     "connectivity.cli.access",
     "connectivity.cli.scenario",
+    "connectivity.cli.clip",
 )
 
 

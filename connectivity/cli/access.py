@@ -18,6 +18,7 @@ from typing import Any
 
 from connectivity._checks import check_input, check_output_dir
 from connectivity._errors import ParameterError
+from connectivity.cli.clip import add_clip_options, clip_options
 
 #: Files written into ``--out``.
 OUTPUTS = (
@@ -81,6 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="inline Leaflet into the map (needs the npm package leaflet); no tiles",
     )
     p.add_argument("--leaflet", type=Path, help="folder of the npm package leaflet")
+    add_clip_options(p)
     p.set_defaults(func=run)
 
 
@@ -151,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     leaflet = find_leaflet(args.leaflet) if args.offline else None
     core = read_core(_core(args.core))
 
-    walk = load_streets(args.osm, mode="walk")
+    walk = load_streets(args.osm, mode="walk", **clip_options(args))
     core.node(walk)  # the core must lie on the network: fail before routing
     if args.zones is not None:
         zones = read_zones(args.zones)
@@ -182,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         )
         iso = isochrones(walk, times["transit"].at("from_core", 50), cutoffs=cutoffs)
         routes = transit_routes(timetable, feeds=[f for f in args.gtfs if f.is_file()])
-    drive = load_streets(args.osm, mode="drive")
+    drive = load_streets(args.osm, mode="drive", **clip_options(args))
     times["car"] = core_times(drive, core, on=walk)
 
     table = core_periphery(

@@ -7,6 +7,7 @@ import contextlib
 from pathlib import Path
 
 from connectivity._errors import ParameterError
+from connectivity.cli.clip import add_clip_options, clip_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -90,6 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--offline", action="store_true", help="inline Leaflet into the map")
     parser.add_argument("--out", required=True, type=Path, help="folder of the outputs")
+    add_clip_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -151,7 +153,9 @@ def run(args: argparse.Namespace) -> int:
         kind = args.kind or "route"
         _check_inputs(args)
         timetable = load_timetable(args.gtfs, date=args.date)
-        network = transit_view(build_network(load_streets(args.osm, mode="walk"), timetable))
+        network = transit_view(
+            build_network(load_streets(args.osm, mode="walk", **clip_options(args)), timetable)
+        )
         label = "transit"
     else:
         mode = Mode.parse(mode_text)
@@ -166,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
             )
         kind = args.kind or "road"
         _check_inputs(args)
-        network = load_streets(args.osm, mode=mode)
+        network = load_streets(args.osm, mode=mode, **clip_options(args))
         label = mode.value
     result = find_bottlenecks(
         network,

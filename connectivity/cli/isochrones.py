@@ -17,6 +17,7 @@ import numpy as np
 
 from connectivity._checks import check_input, check_output_dir, check_output_file
 from connectivity._errors import CoordinateError, ParameterError
+from connectivity.cli.clip import add_clip_options, clip_options
 
 _EXAMPLE = "e.g. --origin 60.1710,24.9414 (latitude first)"
 
@@ -115,14 +116,16 @@ def parse_window(minutes: float | None, *, option: str = "--window") -> float | 
     return minutes * 60 or None
 
 
-def load_transit(osm: Path, feeds: list[Path], departure: dt.datetime) -> tuple:
+def load_transit(
+    osm: Path, feeds: list[Path], departure: dt.datetime, clip: dict | None = None
+) -> tuple:
     """The walk network of ``osm`` and the intermodal network with ``feeds`` on the
     departure's date."""
     from connectivity.network.intermodal import build_network
     from connectivity.streets.load import load_streets
     from connectivity.transit.gtfs import load_timetable
 
-    walk = load_streets(osm, mode="walk")
+    walk = load_streets(osm, mode="walk", **(clip or {}))
     timetable = load_timetable([Path(f) for f in feeds], date=departure.date())
     return walk, build_network(walk, timetable)
 
@@ -186,6 +189,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     iso.add_argument(
         "--max-distance", type=float, help="largest snapping distance of the origin (m)"
     )
+    add_clip_options(iso)
     iso.set_defaults(func=run)
 
     demo = subparsers.add_parser(
@@ -287,7 +291,7 @@ def run(args: argparse.Namespace) -> int:
     if departure is not None:
         from connectivity.accessibility.transit_isochrones import transit_times_from
 
-        network, intermodal = load_transit(args.osm, args.gtfs, departure)
+        network, intermodal = load_transit(args.osm, args.gtfs, departure, clip_options(args))
         options = {} if args.max_distance is None else {"snap_distance": args.max_distance}
         times = transit_times_from(
             intermodal,
@@ -300,7 +304,7 @@ def run(args: argparse.Namespace) -> int:
             **options,
         )
     else:
-        network = load_streets(args.osm, mode=args.mode)
+        network = load_streets(args.osm, mode=args.mode, **clip_options(args))
         times = travel_times_from(
             network, lat=lat, lon=lon, limit=max(cutoffs), max_distance=args.max_distance
         )

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from connectivity._errors import InputFileError, ParameterError
+from connectivity.cli.clip import add_clip_options, clip_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--osm", required=True, type=Path, help=".osm.pbf, .osm or .osm.bz2 file")
+    add_clip_options(p)
     p.add_argument(
         "--gtfs",
         nargs="*",
@@ -146,9 +148,11 @@ def _network(args: argparse.Namespace, when: dt.datetime) -> Any:
     from connectivity.network.intermodal import DEFAULT_WALK_RADIUS, build_network
     from connectivity.streets.load import load_streets
 
-    streets = [load_streets(args.osm, mode="walk", walk_speed=args.walk_speed)]
+    streets = [
+        load_streets(args.osm, mode="walk", walk_speed=args.walk_speed, **clip_options(args))
+    ]
     if args.mode in ("bike", "drive"):
-        streets.append(load_streets(args.osm, mode=args.mode))
+        streets.append(load_streets(args.osm, mode=args.mode, **clip_options(args)))
     timetable = None
     if args.mode == "transit":
         if not args.gtfs:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +42,7 @@ from connectivity.streets._osm import (
     roads_only,
 )
 from connectivity.streets._overpass import download
+from connectivity.streets.clip import clip_osm, clip_region
 from connectivity.streets.graph import StreetNetwork
 
 __all__ = ["demo_pbf", "download_streets", "load_streets"]
@@ -123,6 +125,8 @@ def load_streets(
     drive_speeds: Mapping[str, float] | None = None,
     use_cache: bool = True,
     bbox: tuple[float, float, float, float] | None = None,
+    polygon: Any = None,
+    around: tuple[float, float, float] | None = None,
     sidepaths: bool | Literal["auto"] = "auto",
 ) -> StreetNetwork:
     """Load one mode's street network from an OpenStreetMap file.
@@ -151,9 +155,13 @@ def load_streets(
         Read and write built networks in ``settings.cache_folder / "streets"``, keyed
         by the file's content hash and the parameters (also off when
         ``settings.use_cache`` is false).
-    bbox
-        ``(west, south, east, north)`` in degrees: read only the street segments with
-        at least one end inside the box (as pyrosm crops).
+    bbox, polygon, around
+        Clip on read (at most one): ``(west, south, east, north)`` in degrees; a
+        (multi)polygon in degrees, a GeoDataFrame or a GeoJSON / ``.poly`` file; or
+        ``(lat, lon, km)``, a circle. The file is streamed through osmium first (bounded
+        memory, see :func:`connectivity.clip_osm`) and the network is built from the
+        part inside, as from a file cut by ``osmium extract`` with the same region:
+        every way with a node inside, whole. The clip's counts are in ``meta["clip"]``.
     sidepaths
         Walk and bike: keep roads that their tags close to the mode only because its
         sidepath is a separate OSM way (``foot=no|use_sidepath`` or
@@ -180,7 +188,10 @@ def load_streets(
     EmptyNetworkError
         The file holds no streets for the mode.
     ParameterError
-        ``sidepaths`` is not ``True``, ``False`` or ``"auto"``, or is ``True`` for drive.
+        ``sidepaths`` is not ``True``, ``False`` or ``"auto"``, or is ``True`` for drive;
+        more than one of ``bbox``, ``polygon``, ``around``; a radius <= 0.
+    CoordinateError
+        A malformed region, or one that holds no node of the file.
 
     Examples
     --------
@@ -190,11 +201,13 @@ def load_streets(
     mode = Mode.parse(mode)
     file_kind(path)
     box = check_bbox(bbox) if bbox is not None else None
+    region = clip_region(bbox=box, polygon=polygon, around=around)
     params = _mode_parameters(mode, walk_speed, bike_speed, drive_speeds)
     _check_sidepaths(mode, sidepaths)
     cached = use_cache and settings.use_cache
     digest = file_digest(path)
-    key_parts: list[Any] = ["streets", _BUILD_VERSION, digest, mode.value, params, box]
+    key_parts: list[Any] = ["streets", _BUILD_VERSION, digest, mode.value, params]
+    key_parts.append(region.key() if region is not None else None)
     if mode is not Mode.DRIVE:
         key_parts.append({"sidepaths": sidepaths})
     key = cache_key(*key_parts)
@@ -205,8 +218,13 @@ def load_streets(
             log.info("%s network of %s read from the cache %s", mode.value, path.name, base)
             return net
     log.info("building the %s network of %s", mode.value, path)
-    side = _resolve_sidepaths(path, mode, sidepaths)
-    nodes, segments = read_segments(path, mode, bbox=box, sidepaths=side["used"])
+    with tempfile.TemporaryDirectory(prefix="connectivity-clip-") as tmp:
+        source, clip = path, None
+        if region is not None:
+            source = Path(tmp) / f"clip-{path.name.split('.')[0]}.osm.pbf"
+            clip = clip_osm(path, source, region=region).as_dict()
+        side = _resolve_sidepaths(source, mode, sidepaths)
+        nodes, segments = read_segments(source, mode, sidepaths=side["used"])
     edges = directed_segments(segments, mode)
     net = assemble(
         nodes,
@@ -224,6 +242,7 @@ def load_streets(
             "mode": mode.value,
             "parameters": params,
             "bbox": box,
+            "clip": None if region is None else {"region": region.key(), **(clip or {})},
             "cache_key": key,
             "osm_ways": int(segments["osmid"].nunique()),
             "sidepaths": side,
