@@ -187,15 +187,19 @@ def range_cumulative(
     lon, lat = float(origin[0]), float(origin[1])
     nodes, offs, street = _snap_walk(network, lon, lat, towards=False, max_distance=snap_distance)
     eng = _engine(network, False)
-    walk_m = _walk_from(network, eng.graph, nodes[0], offs[0], q.max_walk_metres, street[0])
-    direct = walk_m[: network.n_nodes][prep.nodes] / q.metres_per_second
     cuts = np.asarray(cutoffs, np.float32)
+    horizon = float(cuts.max()) + 1.0 if len(cuts) else 0.0
+    # The direct walk is bounded by the longest cutoff, as travel_times bounds it by
+    # max_time (walk+transit is never worse than walking alone); the access walks to the
+    # stops by max_walk_time (_transit keeps those within it).
+    reach_m = max(q.max_walk_metres, horizon * q.metres_per_second)
+    walk_m = _walk_from(network, eng.graph, nodes[0], offs[0], reach_m, street[0])
+    direct = walk_m[: network.n_nodes][prep.nodes] / q.metres_per_second
     n_dep = len(q.departures)
     if network.timetable is None or network.n_stops == 0:
         vehicle = np.full((n_dep, 0), UNREACHED, np.int64)
     else:
         _, vehicle = _transit(network, eng, q, walk_m, q.departures)
-    horizon = float(cuts.max()) + 1.0 if len(cuts) else 0.0
     order = np.argsort(q.departures, kind="stable")
     return _range_counts(
         vehicle[order],
