@@ -130,6 +130,37 @@ def write_text_atomic(target: str | os.PathLike[str], text: str) -> Path:
     return Path(target)
 
 
+#: The date GDAL writes into a GeoPackage's metadata (``gpkg_contents.last_change``) in
+#: place of the time of writing, so the same layer written twice is the same bytes.
+GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
+
+def write_vector_atomic(
+    frame: Any, target: str | os.PathLike[str], *, driver: str, layer: str
+) -> Path:
+    """Write a GeoDataFrame with GDAL (``driver``: ``GeoJSON``, ``GPKG``) atomically.
+
+    GDAL wants the format's suffix on the file it writes (a GeoPackage layer is named
+    after the file otherwise, and the temporary name is no valid layer name): the frame
+    is written beside the temporary file, then moved. A GeoPackage gets the fixed date
+    :data:`GPKG_DATE`, not the time of writing.
+    """
+    import pyogrio
+
+    target = Path(target)
+    with atomic_path(target) as tmp:
+        named = tmp.with_name(tmp.name + target.suffix)
+        previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_DATE})
+        try:
+            frame.to_file(named, driver=driver, layer=layer, engine="pyogrio")
+            named.replace(tmp)
+        finally:
+            pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
+            named.unlink(missing_ok=True)
+    return target
+
+
 def _in_cache(path: Path) -> bool:
     from connectivity import settings
 

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from connectivity._errors import ParameterError
-from connectivity._files import atomic_path, write_text_atomic
+from connectivity._files import atomic_path, write_text_atomic, write_vector_atomic
 from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE
 
 if TYPE_CHECKING:
@@ -613,16 +613,7 @@ def write_indicators(indicators: Any, path: str | Path) -> Path:
             if pd.api.types.is_float_dtype(values.dtype) and not np.isfinite(values).all():
                 # GeoJSON and GeoPackage hold no infinity: write null for inf and NaN.
                 frame[column] = values.astype("Float64").mask(~np.isfinite(values))
-        with atomic_path(path) as tmp:
-            # GDAL wants the format's suffix (a GeoPackage layer is named after the file
-            # otherwise, and the temporary name is no valid layer name): write beside the
-            # temporary file, then move.
-            named = tmp.with_name(tmp.name + suffix)
-            try:
-                frame.to_file(named, driver=drivers[suffix], layer="indicators")
-                named.replace(tmp)
-            finally:
-                named.unlink(missing_ok=True)
+        write_vector_atomic(frame, path, driver=drivers[suffix], layer="indicators")
         return path
     raise ParameterError(f"cannot write {path.name}: use a .csv, .geojson or .gpkg file name")
 

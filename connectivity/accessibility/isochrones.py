@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from connectivity._errors import ParameterError
-from connectivity._files import atomic_path, write_text_atomic
+from connectivity._files import atomic_path, write_text_atomic, write_vector_atomic
 from connectivity._modes import Mode
 
 if TYPE_CHECKING:
@@ -691,14 +691,7 @@ def write_isochrones(isochrones: gpd.GeoDataFrame, path: str | Path) -> Path:
     if suffix in (".geojson", ".json"):
         write_text_atomic(path, gdf.to_json(drop_id=True))
     elif suffix == ".gpkg":
-        with atomic_path(path) as tmp:
-            # GDAL wants the .gpkg suffix; write beside the temporary file, then move.
-            named = tmp.with_name(tmp.name + ".gpkg")
-            try:
-                gdf.to_file(named, driver="GPKG", layer="isochrones")
-                named.replace(tmp)
-            finally:
-                named.unlink(missing_ok=True)
+        write_vector_atomic(gdf, path, driver="GPKG", layer="isochrones")
     elif suffix == ".parquet":
         with atomic_path(path) as tmp:
             gdf.to_parquet(tmp)

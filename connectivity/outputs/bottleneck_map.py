@@ -113,6 +113,7 @@ def bottleneck_map(result: Bottlenecks, *, top: int | None = None) -> folium.Map
         result.study.core.__geo_interface__,
         style_function=lambda _f: {"color": "#000000", "weight": 2, "fillOpacity": 0.0},
         tooltip="core",
+        name="core",
     ).add_to(fmap)
     n = max(1, len(table))
     colours = cm.LinearColormap(["#fed976", "#fd8d3c", "#bd0026"], vmin=1, vmax=max(2, n))

@@ -310,7 +310,10 @@ def stable_ids(root: Any) -> None:
     same map written twice gives different bytes. Here each element's id becomes the
     SHA-256 of its path from the root (child positions, in the order they were added)
     and its class, cut to the 32 hex digits folium uses: the same map makes the same
-    page, and ids stay unique, as paths are.
+    page, and ids stay unique, as paths are. What folium derived from the old ids follows
+    them: the keys a parent files its children under (a popup writes them as variable
+    names), the content of popups (kept outside the children), and the layer-control
+    name of a layer given none.
 
     Parameters
     ----------
@@ -318,11 +321,35 @@ def stable_ids(root: Any) -> None:
         A branca element, usually ``m.get_root()``; changed in place.
     """
 
+    from branca.element import Element
+
     def visit(element: Any, path: str) -> None:
         digest = hashlib.sha256(f"{path}:{type(element).__name__}".encode()).hexdigest()
+        old_id = getattr(element, "_id", None)
         element._id = digest[:32]
-        for i, child in enumerate(getattr(element, "_children", {}).values()):
-            visit(child, f"{path}/{i}")
+        layer_name = getattr(element, "layer_name", None)
+        if old_id and isinstance(layer_name, str) and layer_name.endswith(f"_{old_id}"):
+            # A layer given no name is listed in the layer control under the name its
+            # element had when it was made (``macro_element_<id>``).
+            element.layer_name = layer_name[: -len(old_id)] + element._id
+        children = getattr(element, "_children", None)
+        if children:
+            # A parent keys its children by their names, and some templates (a popup's)
+            # write those keys as variable names: a child keyed by its own old name is
+            # keyed by its new one.
+            rekeyed = {}
+            for i, (key, child) in enumerate(list(children.items())):
+                named = key == child.get_name()
+                visit(child, f"{path}/{i}")
+                rekeyed[child.get_name() if named else key] = child
+            children.clear()
+            children.update(rekeyed)
+        # A popup (and a figure) keeps its content in the elements ``header``, ``html``
+        # and ``script``, outside ``_children``: a popup's Html is named there.
+        for part in ("header", "html", "script"):
+            inner = getattr(element, part, None)
+            if isinstance(inner, Element):
+                visit(inner, f"{path}/{part}")
 
     visit(root, "")
 
