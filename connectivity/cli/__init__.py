@@ -4,7 +4,8 @@ A thin layer over the public functions. Each subcommand lives in a module of thi
 (``connectivity.cli.isochrones``, ``connectivity.cli.access``, ...) with two functions: ``register(subparsers)``, which adds its parser and sets
 ``func=run``, and ``run(args) -> int``, which parses, calls one public function and
 writes its output. Errors of the user's making (:class:`ConnectivityError`) are printed on
-one line and give exit status 2; ``--debug`` shows the traceback instead.
+one line and give exit status 2, in the command's terms (:mod:`connectivity.cli._messages`:
+``--max-distance``, not ``max_distance``); ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from connectivity._errors import ConnectivityError
+from connectivity.cli._messages import cli_terms, option_names
 
 #: Modules that define subcommands, in the order of ``connectivity --help``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -44,6 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The subparser of the command being run."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[args.command]
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``) and return its exit status."""
     parser = build_parser()
@@ -60,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConnectivityError as exc:
         if args.debug:
             raise
-        message = " ".join(str(exc).split())
+        message = cli_terms(" ".join(str(exc).split()), option_names(_command(parser, args)))
         print(f"connectivity {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
