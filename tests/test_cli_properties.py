@@ -61,6 +61,11 @@ FILE = st.sampled_from(
     ["/nonexistent/x.pbf", "<dir>", "/dev/null", "/dev/zero", "<fifo>", "<text>", "<pbf>"]
     + ["<csv>", "<feed>", "<empty>", "<zones>", "", "<unicode>"]
 )
+#: Scenario files: every kind of file, and hostile scenario files (issue 24): a YAML alias
+#: bomb, binary bytes, numbers out of every range, strings where numbers belong.
+SCENARIO_FILE = st.one_of(
+    FILE, st.sampled_from(["<bomb.yaml>", "<binary.toml>", "<huge.toml>", "<strings.toml>"])
+)
 OUTFILE = st.sampled_from(
     ["OUT/x", "OUT", "OUT/sub/deeper/x", "/proc/x/y", "OUT/" + "n" * 300, "<text>/x"]
 )
@@ -177,8 +182,8 @@ COMMANDS: dict[str, tuple[list[str], dict[str, st.SearchStrategy], int]] = {
     ),
     "scenario": (
         ["scenario", "<text>", "--out=OUT"],
-        {"FEED": FILE, "--out": OUTDIR},
-        10,
+        {"FEED": SCENARIO_FILE, "--out": OUTDIR},
+        12,
     ),
     "demo": (
         ["demo", "--out=OUT", "--departure=1e9"],  # a valid demo is too slow to draw
@@ -205,6 +210,22 @@ def inputs(tmp_path_factory):
     (base / "\u00e9\u00e8 \u4e2d.csv").write_text("lon,lat\nx,y\n")
     (base / "zones.geojson").write_text('{"type": "FeatureCollection", "features": []}')
     os.mkfifo(base / "pipe")
+    bomb = ["a: &a [" + ",".join(["x"] * 9) + "]"]
+    for level in "bcdefghi":
+        previous = chr(ord(level) - 1)
+        bomb.append(f"{level}: &{level} [" + ",".join([f"*{previous}"] * 9) + "]")
+    (base / "bomb.yaml").write_text("\n".join(bomb) + "\n")
+    (base / "binary.toml").write_bytes(bytes(range(256)) * 8)
+    study = f"[baseline]\nosm = '{demo_pbf()}'\ngtfs = ['{base / 'feed'}']\n"
+    (base / "huge.toml").write_text(
+        study + "[study]\ncore = [60.171, 24.941]\nrings_km = 1e308\nwindow_min = -1e308\n"
+        "cutoffs = [1e308, -0.0, 1e-320]\n[[variants]]\nname = 'x'\n"
+    )
+    (base / "strings.toml").write_text(
+        study + "[study]\ncore = ['north', 'east']\nrings_km = 'five'\n"
+        "[[modifications]]\ntype = 'add_line'\nname = 'X'\nheadway_min = 'often'\n"
+        "[[variants]]\nname = 'x'\n"
+    )
     feed = base / "feed"
     feed.mkdir()
     for name, body in {
@@ -229,6 +250,10 @@ def inputs(tmp_path_factory):
         "<zones>": base / "zones.geojson",
         "<fifo>": base / "pipe",
         "<unicode>": base / "\u00e9\u00e8 \u4e2d.csv",
+        "<bomb.yaml>": base / "bomb.yaml",
+        "<binary.toml>": base / "binary.toml",
+        "<huge.toml>": base / "huge.toml",
+        "<strings.toml>": base / "strings.toml",
     }
     cache = tmp_path_factory.mktemp("cache")
     saved = connectivity_settings.cache_folder
@@ -328,3 +353,18 @@ def test_a_planted_bare_float_is_caught(inputs, monkeypatch):
     monkeypatch.setattr(iso, "parse_minutes", lambda text, option="--cutoffs": [float(text) * 60])
     with pytest.raises(ValueError, match="could not convert string to float"):
         property_for("isochrones", max_examples=60)(inputs)
+
+
+@pytest.mark.parametrize("kind", ["<bomb.yaml>", "<binary.toml>", "<huge.toml>", "<strings.toml>"])
+def test_every_hostile_scenario_file_is_one_line_and_exit_2(inputs, tmp_path, kind):
+    # The draws above may miss one of them: each is also run once, for sure.
+    import time
+
+    out = tmp_path / "out"
+    argv = ["scenario", inputs[kind], f"--out={out}"]
+    started = time.perf_counter()
+    status, err = run_case(argv)
+    assert time.perf_counter() - started < 20, "a hostile file must be refused quickly"
+    check_outcome(argv, status, err, out)
+    assert status == 2
+    assert Path(inputs[kind]).name in err or "scenario" in err
