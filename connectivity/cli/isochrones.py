@@ -339,7 +339,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_cells(network, times, limit: float, buffer: float | None, resolution: float) -> None:
-    """Refuse a --resolution whose polygons' grid over the reached streets is too large."""
+    """Refuse a --resolution whose polygons' grid over the reached streets is too large.
+
+    Checked after the routing and before the polygons, not before all work (issue 24
+    asks "before work"): the grid covers the streets reached within the largest cutoff,
+    known only once they are routed. A check on the whole network's extent instead would
+    refuse fine resolutions for small isochrones on a large extract. One origin routes in
+    seconds; the polygons are what would exhaust memory, and they are not begun.
+    """
     from connectivity._checks import check_grid
     from connectivity._modes import Mode
     from connectivity.accessibility.isochrones import DEFAULT_BUFFER
