@@ -179,7 +179,7 @@ def test_isochrones_default_output(cache, tmp_path, capsys, monkeypatch):
         ("60.17", r"'60\.17' is not LAT,LON: give two numbers"),
         ("north,east", r"must be numbers in degrees"),
         ("nan,24", r"finite"),
-        ("60.30,24.94", r"m from the nearest street .* max_distance"),
+        ("60.30,24.94", r"m from the nearest street .* raise --max-distance"),
     ],
 )
 def test_bad_origins(cache, tmp_path, capsys, origin, message):
