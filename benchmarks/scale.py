@@ -73,24 +73,39 @@ _CONNECT = {"residential", "unclassified", "tertiary", "secondary", "primary", "
 
 
 def edge_nodes(src: Path, box) -> dict[str, list[tuple[int, float, float]]]:
-    """Street nodes within about 1 km of each side of the extent (west, east, south,
-    north): where the tiles are joined."""
+    """Street nodes within about 1 km of each side of the streets' own extent (west,
+    east, south, north): where the tiles are joined.
+
+    The sides are those of the street nodes, not of the file's extent (``box``): an
+    extract's outermost nodes may belong to no street (Rhine-Neckar has no street node
+    within 1 km of its northernmost node), and a side with no street node would leave a
+    row of tiles unjoined, so that the walk network (its largest component) stays the
+    size of one row.
+    """
     import osmium
 
     refs = set()
     for way in osmium.FileProcessor(str(src), osmium.osm.WAY):
         if way.tags.get("highway") in _CONNECT:
             refs.update(n.ref for n in way.nodes)
+    found = [
+        (node.id, node.location.lon, node.location.lat)
+        for node in osmium.FileProcessor(str(src), osmium.osm.NODE)
+        if node.id in refs and node.location.valid()
+    ]
+    xy = np.array([(lon, lat) for _, lon, lat in found])
+    west, south = xy.min(axis=0)
+    east, north = xy.max(axis=0)
     sides: dict[str, list[tuple[int, float, float]]] = {"w": [], "e": [], "s": [], "n": []}
     m = 0.0135
-    for node in osmium.FileProcessor(str(src), osmium.osm.NODE):
-        if node.id not in refs or not node.location.valid():
-            continue
-        lon, lat = node.location.lon, node.location.lat
-        for side, near in (("w", lon < box[0] + m), ("e", lon > box[2] - m),
-                           ("s", lat < box[1] + m), ("n", lat > box[3] - m)):  # fmt: skip
+    for node_id, lon, lat in found:
+        for side, near in (("w", lon < west + m), ("e", lon > east - m),
+                           ("s", lat < south + m), ("n", lat > north - m)):  # fmt: skip
             if near:
-                sides[side].append((node.id, lon, lat))
+                sides[side].append((node_id, lon, lat))
+    empty = [side for side, nodes in sides.items() if not nodes]
+    if empty:
+        raise SystemExit(f"{src.name}: no street node near side(s) {empty}: tiles cannot be joined")
     return sides
 
 
@@ -106,8 +121,6 @@ def connectors(k: int, box, sides, per_pair: int = 40) -> list[tuple[int, int]]:
                 continue
             a = np.array(sides[a_side])
             b = np.array(sides[b_side])
-            if not len(a) or not len(b):
-                continue
             shift = np.array([dx, 0.0]) if axis == 2 else np.array([0.0, dy])
             pick = a[np.argsort(a[:, axis])][:: max(1, len(a) // per_pair)]
             for node_id, lon, lat in pick:
