@@ -435,19 +435,22 @@ class StreetNetwork:
         px, py = self._to_crs.transform(lon_a, lat_a)
         points = shapely.points(np.asarray(px, float), np.asarray(py, float))
         tree, canonical, geoms = self._edge_tree
-        hits, _ = tree.query_nearest(
-            points, max_distance=max_distance, return_distance=True, all_matches=True
-        )
+        # The nearest edges with no distance bound, then the bound: shapely's
+        # query_nearest(max_distance=d) first takes every edge whose box is within d of
+        # the point and measures them all (36 s instead of 0.07 s for 8,228 stops on a
+        # 600,000-node network with d = 1,000 km), where the unbounded search prunes.
+        hits, dist = tree.query_nearest(points, return_distance=True, all_matches=True)
         m = len(points)
         # Ties (a point exactly between streets, or at a node): the lowest edge wins.
         chosen = np.full(m, np.iinfo(np.int64).max, np.int64)
         np.minimum.at(chosen, hits[0], hits[1])
-        missing = chosen == np.iinfo(np.int64).max
+        nearest = np.full(m, np.inf)
+        np.minimum.at(nearest, hits[0], dist)
+        missing = ~(nearest <= max_distance)
         if missing.any():
             i = int(np.flatnonzero(missing)[0])
-            _, dist = tree.query_nearest(points[i], return_distance=True)
             raise self._outside_error(
-                float(lon_a[i]), float(lat_a[i]), float(dist[0]), max_distance, "street"
+                float(lon_a[i]), float(lat_a[i]), float(nearest[i]), max_distance, "street"
             )
         edge = canonical[chosen]
         g = geoms[chosen]
