@@ -10,9 +10,9 @@ import logging
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
 
 from connectivity._arrays import csr_from_pairs
+from connectivity.network._dijkstra import bounded_dijkstra
 from connectivity.streets.geometry import along, at_ends, same_street_distance, signed_offsets
 from connectivity.streets.graph import StreetNetwork
 from connectivity.transit.timetable import Timetable
@@ -133,17 +133,15 @@ def trees_and_walks(
         disable=not sys.stderr.isatty() or len(starts) < 4,
     ):
         block = sources[lo : lo + chunk]
-        dist = dijkstra(graph, indices=n + block, limit=limit)
-        street = dist[:, :n]
-        r, c = np.nonzero(street <= walk_radius + _DIST_TOLERANCE)
-        t_src.append(block[r])
-        t_dst.append(c)
-        t_d.append(street[r, c])
-        stop = dist[:, n:]
-        r, c = np.nonzero(stop <= transfer_radius + _DIST_TOLERANCE)
-        w_src.append(block[r])
-        w_dst.append(c)
-        w_d.append(stop[r, c])
+        row, target, d = bounded_dijkstra(graph, n + block, limit)
+        keep = (target < n) & (d <= walk_radius + _DIST_TOLERANCE)
+        t_src.append(block[row[keep]])
+        t_dst.append(target[keep])
+        t_d.append(d[keep])
+        keep = (target >= n) & (d <= transfer_radius + _DIST_TOLERANCE)
+        w_src.append(block[row[keep]])
+        w_dst.append(target[keep] - n)
+        w_d.append(d[keep])
     if t_src:
         trees = [np.concatenate(t_src), np.concatenate(t_dst), np.concatenate(t_d)]
         walks = [np.concatenate(w_src), np.concatenate(w_dst), np.concatenate(w_d)]
