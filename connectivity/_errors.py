@@ -62,6 +62,10 @@ class NoServiceError(GtfsError):
     """The feed runs no trip on the requested service date."""
 
 
+class NoJourneyError(ConnectivityError, LookupError):
+    """No departure of the window reaches the destination (within the time limit)."""
+
+
 class ParameterError(ConnectivityError, ValueError):
     """An analysis parameter is out of its valid range."""
 

@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "connectivity.cli.bottlenecks",
     "connectivity.cli.gtfs",
     "connectivity.cli.routing",
+    "connectivity.cli.journeys",
     "connectivity.cli.access",
     "connectivity.cli.scenario",
     "connectivity.cli.clip",

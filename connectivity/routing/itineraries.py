@@ -1,0 +1,391 @@
+"""Journeys from a point to a point, leg by leg: :func:`journeys`.
+
+For every departure minute of the window, the RAPTOR labels of that minute with their
+journey pointers (:func:`~connectivity.routing.journeys.run_with_parents`) and the
+egress walks to the destination give the earliest arrival by the rules of
+:func:`~connectivity.travel_time_matrix` (the same access and egress walks, the same
+direct walk, the same rounding); the journey behind it is rebuilt from the pointers and
+given its egress walk. Minutes that take the same vehicles the same way are one journey,
+counted. Walks are drawn along the street path, rides along their stops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from connectivity._errors import NoJourneyError, ParameterError
+from connectivity.network.intermodal import IntermodalNetwork
+from connectivity.routing._raptor import UNREACHED
+from connectivity.routing.engine import (
+    _DIST_TOLERANCE,
+    _ROUND_TOLERANCE,
+    DEFAULT_MAX_TRANSFERS,
+    DEFAULT_MAX_WALK_TIME,
+    DEFAULT_TRANSFER_SLACK,
+    _check_walk_radius,
+    _engine,
+    _make_query,
+    _snap_walk,
+    _walk_from,
+    footpath_costs,
+)
+from connectivity.routing.journeys import Leg, journey_to_stop, run_with_parents
+from connectivity.routing.matrix import _restrict_trees
+from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE
+
+__all__ = ["LEG_COLUMNS", "journeys"]
+
+#: The columns of :func:`journeys`, in order (and ``geometry``).
+LEG_COLUMNS = (
+    "journey",
+    "departures",
+    "first_departure",
+    "last_departure",
+    "travel_time_s",
+    "leg",
+    "kind",
+    "start",
+    "end",
+    "start_s",
+    "end_s",
+    "duration_s",
+    "from_name",
+    "to_name",
+    "from_stop_id",
+    "to_stop_id",
+    "route_id",
+    "route",
+    "mode",
+    "trip_id",
+)
+
+
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def journeys(
+    network: IntermodalNetwork,
+    origin: tuple[float, float],
+    destination: tuple[float, float],
+    *,
+    departure: Any,
+    window: float | None = None,
+    max_transfers: int = DEFAULT_MAX_TRANSFERS,
+    max_walk_time: float = DEFAULT_MAX_WALK_TIME,
+    transfer_slack: float = DEFAULT_TRANSFER_SLACK,
+    walk_speed: float | None = None,
+    max_time: float | None = None,
+    snap_distance: float = DEFAULT_SNAP_DISTANCE,
+    origin_name: str = "origin",
+    destination_name: str = "destination",
+) -> Any:
+    """The journeys by walk+transit from ``origin`` to ``destination``, leg by leg.
+
+    Parameters
+    ----------
+    network
+        From :func:`~connectivity.build_network`, with a timetable.
+    origin, destination
+        ``(lon, lat)`` in degrees.
+    departure
+        As :func:`~connectivity.travel_times`: a datetime on the timetable's date, an
+        ISO string, a time, or seconds after midnight.
+    window
+        Seconds of departure window: every minute from ``departure`` on; ``None`` or 0
+        for the one departure.
+    max_transfers, max_walk_time, transfer_slack, walk_speed, max_time, snap_distance
+        As :func:`~connectivity.travel_time_matrix`.
+    origin_name, destination_name
+        How the two points are named in the legs.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per leg (:data:`LEG_COLUMNS`, EPSG:4326 lines): ``journey`` numbers the
+        distinct journeys by their first departure; ``departures`` counts the minutes of
+        the window that take it, ``first_departure`` / ``last_departure`` (``HH:MM:SS``)
+        the first and last of them; ``travel_time_s`` is the travel time at the first
+        (equal to :func:`~connectivity.travel_time_matrix` for that minute). ``kind``
+        is ``walk`` (the whole way on foot), ``access``, ``wait``, ``ride``,
+        ``transfer`` (a walk between stops, or a change at the same stop) or
+        ``egress``; ``start`` / ``end`` are clock times (``HH:MM:SS``) of that first
+        departure, ``start_s`` / ``end_s`` the same in seconds after midnight, and the
+        legs' ``duration_s`` sum to ``travel_time_s``. Rides name the stops, the route
+        (feed-namespaced ``route_id``, the short name as ``route``), the mode and the
+        trip (``trip_id`` as in trips.txt).
+
+    Raises
+    ------
+    NoJourneyError
+        No departure of the window reaches the destination within ``max_time``.
+    OutsideNetworkError
+        A point too far from the walk network.
+    ParameterError
+        A network without a timetable; a negative window; other bad parameters.
+    """
+    q = _make_query(
+        network,
+        departure,
+        window,
+        max_transfers,
+        max_walk_time,
+        transfer_slack,
+        walk_speed,
+        max_time,
+    )
+    if network.timetable is None:
+        raise ParameterError("the network has no timetable: journeys need one (give --gtfs)")
+    _check_walk_radius(network, q)
+    tt = network.timetable
+    n = network.n_nodes
+    mps = q.metres_per_second
+    o_lon, o_lat = (float(v) for v in origin)
+    d_lon, d_lat = (float(v) for v in destination)
+    o_nodes, o_cost, o_street = _snap_walk(
+        network, o_lon, o_lat, towards=False, max_distance=snap_distance
+    )
+    d_nodes, d_cost, _ = _snap_walk(network, d_lon, d_lat, towards=True, max_distance=snap_distance)
+    eng = _engine(network, False)
+    walk_m = _walk_from(
+        network, network.graph, o_nodes[0], o_cost[0], q.direct_walk_metres, o_street[0]
+    )
+    ends = d_nodes[0]
+    end_cost = d_cost[0] / mps
+    direct_end = walk_m[ends] / mps + end_cost
+    w_end = int(np.argmin(direct_end))
+    direct = float(direct_end[w_end])
+    # Stop trees restricted to the destination's two end nodes: the egress walks.
+    uniq = np.unique(ends)
+    sub_ptr, sub_node, sub_dist = _restrict_trees(
+        network.tree_ptr, network.tree_node, network.tree_dist, uniq, n
+    )
+    stop_walk = walk_m[n:]
+    reach = np.flatnonzero(stop_walk <= q.max_walk_metres + _DIST_TOLERANCE)
+    access_t = np.ceil(stop_walk[reach] / mps - _ROUND_TOLERANCE).astype(np.int64)
+    fp_walk, fp_board = footpath_costs(network, q.walk_speed, q.transfer_slack)
+    fp = (eng.fp_ptr, eng.fp_to, fp_walk[eng.fp_src_order], fp_board[eng.fp_src_order])
+    limit = q.max_walk_metres + _DIST_TOLERANCE
+
+    found: dict[tuple, dict[str, Any]] = {}
+    for d in (int(x) for x in q.departures):
+        labels = run_with_parents(eng.timetable, fp, reach, access_t, d, q.max_transfers + 1)
+        vehicle = labels.vehicle
+        best, via = direct, None
+        for stop in np.flatnonzero(vehicle < UNREACHED):
+            for e in range(int(sub_ptr[stop]), int(sub_ptr[stop + 1])):
+                metres = float(sub_dist[e])
+                if metres > limit:
+                    break
+                node = int(uniq[sub_node[e]])
+                at = float(vehicle[stop]) + metres * (1.0 / mps) - d
+                for j in (0, 1):
+                    if int(ends[j]) == node and at + end_cost[j] < best:
+                        best, via = at + end_cost[j], (int(stop), j, metres)
+        if not (best <= q.max_time) or not np.isfinite(best):
+            continue
+        if via is None:
+            legs: list[Leg] = []
+            key: tuple = ("walk", w_end)
+        else:
+            s, j, metres = via
+            legs = journey_to_stop(labels, s)
+            key = (j, *((x.kind, x.pattern, x.trip, x.from_stop, x.to_stop) for x in legs))
+        if key in found:
+            found[key]["departures"].append(d)
+            continue
+        found[key] = {"departures": [d], "legs": legs, "via": via, "time": best, "dep": d}
+    if not found:
+        span = f"from {_clock(q.departures[0])}" + (
+            f" to {_clock(q.departures[-1])}" if len(q.departures) > 1 else ""
+        )
+        limit_text = "" if not np.isfinite(q.max_time) else f" within {q.max_time / 60:g} min"
+        raise NoJourneyError(
+            f"no journey from {origin_name} (lat {o_lat:.6f}, lon {o_lon:.6f}) to "
+            f"{destination_name} (lat {d_lat:.6f}, lon {d_lon:.6f}) departing {span}"
+            f"{limit_text}: widen the window, raise max_time or max_walk_time"
+        )
+    drawer = _Drawer(network, o_nodes[0], o_cost[0], (o_lon, o_lat), (d_lon, d_lat), limit)
+    rows: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    for number, item in enumerate(sorted(found.values(), key=lambda i: i["dep"]), start=1):
+        d = item["dep"]
+        head = {
+            "journey": number,
+            "departures": len(item["departures"]),
+            "first_departure": _clock(item["departures"][0]),
+            "last_departure": _clock(item["departures"][-1]),
+            "travel_time_s": float(item["time"]),
+        }
+        pieces = _pieces(tt, item, d, ends, end_cost, mps, w_end, origin_name, destination_name)
+        for i, (piece, geom) in enumerate(drawer.draw(pieces), start=1):
+            rows.append({**head, "leg": i, **piece})
+            geoms.append(geom)
+    import geopandas as gpd
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=list(LEG_COLUMNS))
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
+
+
+def _pieces(
+    tt: Any,
+    item: dict[str, Any],
+    d: int,
+    ends: np.ndarray,
+    end_cost: np.ndarray,
+    mps: float,
+    w_end: int,
+    origin_name: str,
+    destination_name: str,
+) -> list[dict[str, Any]]:
+    """The legs of one journey as rows (with what the drawer needs under ``_draw``)."""
+    names = tt.stops["stop_name"].astype(str).to_numpy()
+    ids = tt.stops["stop_id"].astype(str).to_numpy()
+
+    def row(kind: str, start: float, end: float, a: int, b: int, **more: Any) -> dict:
+        return {
+            "kind": kind,
+            "start": _clock(start),
+            "end": _clock(end),
+            "start_s": float(start),
+            "end_s": float(end),
+            "duration_s": float(end - start),
+            "from_name": origin_name if a < 0 else names[a],
+            "to_name": destination_name if b < 0 else names[b],
+            "from_stop_id": None if a < 0 else ids[a],
+            "to_stop_id": None if b < 0 else ids[b],
+            "route_id": None,
+            "route": None,
+            "mode": "walk" if kind in ("walk", "access", "transfer", "egress") else None,
+            "trip_id": None,
+            **more,
+        }
+
+    if item["via"] is None:
+        t = float(item["time"])
+        return [row("walk", d, d + t, -1, -1, _draw=("walk", int(ends[w_end])))]
+    s, j, metres = item["via"]
+    out = []
+    for leg in item["legs"]:
+        a, b = int(leg.from_stop), int(leg.to_stop)
+        if leg.kind == "access":
+            out.append(row("access", leg.start, leg.end, -1, b, _draw=("access", b)))
+        elif leg.kind == "wait":
+            out.append(row("wait", leg.start, leg.end, a, a, mode=None, _draw=("stop", a)))
+        elif leg.kind == "transfer":
+            out.append(row("transfer", leg.start, leg.end, a, b, _draw=("between", a, b)))
+        else:
+            k = int(tt.pattern_trip_ptr[leg.pattern] + leg.trip)
+            trip = tt.trips.iloc[int(tt.pattern_trips[k])]
+            route = tt.routes.iloc[int(trip["route"])]
+            short = route.get("route_short_name")
+            if short is None or short != short:  # absent or NaN: the long name
+                short = route.get("route_long_name")
+            out.append(
+                row(
+                    "ride",
+                    leg.start,
+                    leg.end,
+                    a,
+                    b,
+                    route_id=str(route["route_id"]),
+                    route=None if short is None or short != short else str(short),
+                    mode=str(route.get("mode", "transit")),
+                    trip_id=str(trip.get("gtfs_trip_id", trip["trip_id"])),
+                    _draw=("ride", int(leg.pattern), a, b),
+                )
+            )
+    arrive = float(item["legs"][-1].end)
+    # The egress walk (metres * (1 / mps) + the end node's cost) ends at the travel time.
+    out.append(
+        row("egress", arrive, d + float(item["time"]), s, -1, _draw=("egress", s, int(ends[j])))
+    )
+    # The legs sum to the travel time: the last one absorbs the float rounding of the sum.
+    total = sum(p["duration_s"] for p in out)
+    out[-1]["duration_s"] += float(item["time"]) - total
+    return out
+
+
+class _Drawer:
+    """Lines of the legs: walks along the street path (Dijkstra predecessors on the walk
+    graph with the stops), rides through their pattern's stops."""
+
+    def __init__(self, network, o_nodes, o_cost, origin, destination, limit) -> None:
+        self.network = network
+        self.n = network.n_nodes
+        self.origin = origin
+        self.destination = destination
+        self.o_nodes = o_nodes
+        self.o_cost = o_cost
+        self.limit = limit
+        nodes = network.streets.nodes
+        stops = network.timetable.stops
+        self.lon = np.concatenate([nodes["lon"].to_numpy(float), stops["lon"].to_numpy(float)])
+        self.lat = np.concatenate([nodes["lat"].to_numpy(float), stops["lat"].to_numpy(float)])
+
+    def _path(self, source: int, target: int, limit: float) -> tuple[float, list[int]]:
+        """Metres and nodes of the shortest walk ``source -> target`` (a straight line
+        when the street path is longer than ``limit``)."""
+        from scipy.sparse.csgraph import dijkstra
+
+        dist, pred = dijkstra(
+            self.network.graph, indices=source, limit=limit, return_predecessors=True
+        )
+        if not np.isfinite(dist[target]):
+            return np.inf, [source, target]
+        path, cur = [target], target
+        while cur != source:
+            cur = int(pred[cur])
+            path.append(cur)
+        return float(dist[target]), path[::-1]
+
+    def _from_origin(self, target: int) -> list[tuple[float, float]]:
+        """The walk from the origin point through the end node that makes it shortest."""
+        best, path = np.inf, None
+        for node, cost in zip(self.o_nodes, self.o_cost, strict=True):
+            if not np.isfinite(cost):
+                continue
+            metres, p = self._path(int(node), target, np.inf)
+            if cost + metres < best:
+                best, path = cost + metres, p
+        return [self.origin] + ([] if path is None else self._xy(path))
+
+    def _xy(self, path: list[int]) -> list[tuple[float, float]]:
+        return [(float(self.lon[k]), float(self.lat[k])) for k in path]
+
+    def draw(self, pieces: list[dict[str, Any]]):
+        from shapely.geometry import LineString, Point
+
+        tt = self.network.timetable
+        n = self.n
+        for piece in pieces:
+            how = piece.pop("_draw")
+            if how[0] == "walk":
+                coords = self._from_origin(how[1]) + [self.destination]
+            elif how[0] == "access":
+                coords = self._from_origin(n + how[1])
+            elif how[0] == "stop":
+                yield piece, Point(self.lon[n + how[1]], self.lat[n + how[1]])
+                continue
+            elif how[0] == "between":
+                a, b = how[1], how[2]
+                if a == b:
+                    yield piece, Point(self.lon[n + a], self.lat[n + a])
+                    continue
+                coords = self._xy(self._path(n + a, n + b, self.limit * 4)[1])
+            elif how[0] == "egress":
+                coords = self._xy(self._path(n + how[1], how[2], self.limit * 4)[1])
+                coords.append(self.destination)
+            else:
+                _, p, a, b = how
+                stops = tt.pattern_stops[tt.pattern_stop_ptr[p] : tt.pattern_stop_ptr[p + 1]]
+                i = int(np.flatnonzero(stops == a)[0])
+                k = i + int(np.flatnonzero(stops[i:] == b)[0])
+                coords = self._xy([n + int(x) for x in stops[i : k + 1]])
+            if len(coords) < 2:
+                coords = coords * 2
+            yield piece, LineString(coords)

