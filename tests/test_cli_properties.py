@@ -94,6 +94,24 @@ COMMANDS: dict[str, tuple[list[str], dict[str, st.SearchStrategy], int]] = {
         },
         40,
     ),
+    "journeys": (
+        ["journeys", "--osm=<pbf>", "--gtfs=<feed>", f"--from={CORE}", "--to=60.1690,24.9450"]
+        + ["--departure=2022-02-22T08:00", "--out=OUT/legs.geojson"],
+        {
+            "--from": LATLON,
+            "--to": LATLON,
+            "--departure": DATE,
+            "--window": NUMBER,
+            "--max-time": NUMBER,
+            "--max-transfers": INTEGER,
+            "--max-walk": NUMBER,
+            "--walk-speed": NUMBER,
+            "--gtfs": FILE,
+            "--osm": FILE,
+            "--out": OUTFILE.map(lambda p: p + ".geojson"),
+        },
+        15,
+    ),
     "travel-times": (
         ["travel-times", "--osm=<pbf>", f"--origin={CORE}", "--mode=walk"]
         + ["--departure=2022-02-22T08:00", "--out=OUT/t.csv"],
