@@ -100,3 +100,17 @@ def test_bad_input_is_one_line_and_exit_2(feed, tmp_path, capsys, option, value,
     assert len(err.strip().splitlines()) == 1, err
     assert re.search(message, err), err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_map_of_the_journeys(feed, tmp_path, capsys):
+    page = tmp_path / "legs.html"
+    code, text, err = _run(
+        capsys, "-q", "journeys", "--osm", PBF, "--gtfs", str(feed),
+        "--from", "60.1689,24.9350", "--to", "60.1752,24.9478",
+        "--departure", "2022-02-22T08:00", "--window", "10",
+        "--out", str(tmp_path / "legs.geojson"), "--map", str(page),
+    )  # fmt: skip
+    assert code == 0, err
+    html = page.read_text()
+    assert "Journeys departing 2022-02-22 08:00 to 10 min later" in html
+    assert '"Journey 1: 08:00, ' in html and "tram 7" in html

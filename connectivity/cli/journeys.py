@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from connectivity.cli.clip import add_clip_options
+from connectivity.cli.isochrones import _map_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -62,6 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", type=Path, default=Path("journeys.geojson"), help="GeoJSON file of the legs"
     )
+    p.add_argument("--map", type=Path, help="HTML map of the journeys to write")
+    _map_options(p)
     p.set_defaults(func=run, mode="transit", percentiles="50")
 
 
@@ -127,6 +130,11 @@ def run(args: argparse.Namespace) -> int:
 
         raise ParameterError(f"--out {args.out}: give a .geojson file name")
     check_output_file(args.out, "--out")
+    if args.map is not None:
+        check_output_file(args.map, "--map")
+    from connectivity.outputs.folium_base import find_leaflet
+
+    leaflet = find_leaflet(args.leaflet) if args.offline and args.map is not None else None
     when = _departure(args.departure)
     opts = _options(args, when)
     _check_paths(args)
@@ -147,4 +155,16 @@ def run(args: argparse.Namespace) -> int:
     print(itinerary(legs))
     write_text_atomic(args.out, legs.to_json(drop_id=True))
     print(f"wrote {len(legs)} legs of {legs['journey'].nunique()} journeys to {args.out}")
+    if args.map is not None:
+        from connectivity.outputs.folium_base import save_map
+        from connectivity.outputs.journey_map import journey_map
+
+        m = journey_map(
+            legs,
+            offline=args.offline,
+            leaflet=leaflet,
+            title=f"Journeys departing {when:%Y-%m-%d %H:%M}"
+            + (f" to {args.window:g} min later" if args.window else ""),
+        )
+        print(f"wrote the map to {save_map(m, args.map, offline=args.offline, leaflet=leaflet)}")
     return 0
