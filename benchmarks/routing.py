@@ -56,6 +56,9 @@ def main() -> int:
     parser.add_argument("--skip-matrix", action="store_true")
     parser.add_argument("--skip-networkx", action="store_true")
     parser.add_argument("--size", type=int, default=500, help="origins = destinations")
+    parser.add_argument(
+        "--breakdown-size", type=int, default=500, help="origins = destinations of the breakdown"
+    )
     parser.add_argument("--pyraptor", action="store_true", help="also run pyraptor (slow)")
     args = parser.parse_args()
     folder = DATA / "rhein-neckar"
@@ -129,6 +132,23 @@ def main() -> int:
         )
         row(f"matrix {args.size}x{args.size}, 10-min window, 2 processes", med, goal=30.0)
         print(f"  reached pairs: {m['travel_time_p50'].notna().mean():.1%}")
+        # The breakdown of the median's journey, in this process, against the same
+        # matrix without it in this process (issue 12's goal: at most 2x).
+        few = min(args.size, args.breakdown_size)
+        ob, db = o.iloc[:few], d.iloc[:few]
+        opts = dict(departure=DEPARTURE, window=600, percentiles=(50,))
+        med_plain, _, _ = timed(lambda: travel_time_matrix(net, ob, db, **opts), 1)
+        med_bd, _, mb = timed(lambda: travel_time_matrix(net, ob, db, breakdown=True, **opts), 1)
+        row(f"matrix {few}x{few}, 10-min window, one process", med_plain)
+        row("  the same with breakdown=True", med_bd)
+        print(f"  breakdown / not: {med_bd / med_plain:.2f}x (goal <= 2x)")
+        rides = mb.loc[mb["vehicles"] > 0]
+        print(
+            f"  pairs by transit {len(rides) / len(mb):.1%}; of their median time: "
+            f"access {rides['access_s'].sum() / rides['travel_time_p50'].sum():.0%}, "
+            f"wait {rides['wait_s'].sum() / rides['travel_time_p50'].sum():.0%}, "
+            f"ride {rides['ride_s'].sum() / rides['travel_time_p50'].sum():.0%}"
+        )
 
     if not args.skip_networkx:
         import networkx as nx

@@ -66,6 +66,7 @@ _LAZY: dict[str, str] = {
     "isochrone_map": "connectivity.outputs.maps",
     "save_map": "connectivity.outputs.folium_base",
     "access_map": "connectivity.outputs.choropleth",
+    "journey_map": "connectivity.outputs.journey_map",
     "transit_routes": "connectivity.outputs.maps",
     "static_map": "connectivity.outputs.static_map",
     "transit_isochrones": "connectivity.accessibility.transit_isochrones",

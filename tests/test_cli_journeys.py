@@ -114,3 +114,27 @@ def test_map_of_the_journeys(feed, tmp_path, capsys):
     html = page.read_text()
     assert "Journeys departing 2022-02-22 08:00 to 10 min later" in html
     assert '"Journey 1: 08:00, ' in html and "tram 7" in html
+
+
+def test_matrix_breakdown_columns(feed, tmp_path, capsys):
+    import pandas as pd
+
+    (tmp_path / "o.csv").write_text("id,lat,lon\nkamppi,60.1689,24.9350\n")
+    (tmp_path / "d.csv").write_text("id,lat,lon\nkaisaniemi,60.1752,24.9478\n")
+    out = tmp_path / "m.csv"
+    code, _, err = _run(
+        capsys, "-q", "matrix", "--osm", PBF, "--gtfs", str(feed),
+        "--origins", str(tmp_path / "o.csv"), "--destinations", str(tmp_path / "d.csv"),
+        "--departure", "2022-02-22T08:00", "--window", "10", "--breakdown", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    row = pd.read_csv(out, dtype={"routes": str}).iloc[0]
+    parts = row[["access_s", "wait_s", "ride_s", "transfer_s", "egress_s"]].sum()
+    assert parts == pytest.approx(row["travel_time_s"], abs=1)  # written to the second
+    assert row["vehicles"] == 1 and row["routes"] == "7" and row["ride_s"] == 360
+    code, _, err = _run(
+        capsys, "-q", "matrix", "--osm", PBF, "--mode", "walk",
+        "--origins", str(tmp_path / "o.csv"), "--destinations", str(tmp_path / "d.csv"),
+        "--departure", "2022-02-22T08:00", "--breakdown", "--out", str(tmp_path / "w.csv"),
+    )  # fmt: skip
+    assert code == 2 and "--breakdown needs --mode transit" in err

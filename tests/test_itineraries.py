@@ -191,3 +191,70 @@ def test_rhine_neckar_mannheim_to_heidelberg_names_lines_and_stops():
         h, m, s = (int(x) for x in row.first_departure.split(":"))
         got = _matrix_time(net, o, d, 3600 * h + 60 * m + s)
         assert row.travel_time_s == pytest.approx(got, abs=1e-3)
+
+
+def _leg_breakdown(legs) -> dict[str, float]:
+    by = legs.groupby("kind")["duration_s"].sum()
+    get = lambda k: float(by.get(k, 0.0))  # noqa: E731
+    return {
+        "access_s": get("access") + get("walk"),
+        "wait_s": get("wait"),
+        "ride_s": get("ride"),
+        "transfer_s": get("transfer"),
+        "egress_s": get("egress"),
+        "vehicles": float((legs["kind"] == "ride").sum()),
+    }
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_matrix_breakdown_is_the_journey_of_the_percentile_minute(seed):
+    """breakdown=True over a window: the parts sum to the percentile's travel time and
+    equal the legs of the single-departure journey at the first minute whose time is
+    that percentile (found here by running every minute alone)."""
+    rng = np.random.default_rng(300 + seed)
+    compared = with_rides = 0
+    for _ in range(12):
+        streets, stop_nodes, trips, origin, _ = _random_case(rng)
+        net = _net(streets, stop_nodes, trips)
+        pts = rng.choice(streets.n_nodes, size=min(4, streets.n_nodes), replace=False)
+        frame = pd.DataFrame(
+            {
+                "id": pts,
+                "lon": streets.nodes["lon"].to_numpy()[pts],
+                "lat": streets.nodes["lat"].to_numpy()[pts],
+            }
+        )
+        departure = int(rng.integers(0, 1200))
+        p = float(rng.choice([25, 50, 75]))
+        m = travel_time_matrix(
+            net, frame, frame, departure=departure, window=300, percentiles=(p,), breakdown=True
+        )
+        parts = ["access_s", "wait_s", "ride_s", "transfer_s", "egress_s"]
+        reached = m[f"travel_time_p{p:g}"].notna()
+        assert np.allclose(
+            m.loc[reached, parts].sum(axis=1), m.loc[reached, f"travel_time_p{p:g}"], atol=1e-3
+        )
+        assert m.loc[~reached, parts].isna().all().all()
+        for row in m[reached].itertuples():
+            o = frame.set_index("id").loc[row.origin, ["lon", "lat"]]
+            d = frame.set_index("id").loc[row.destination, ["lon", "lat"]]
+            value = getattr(row, f"travel_time_p{p:g}")
+            for minute in range(departure, departure + 300, 60):
+                alone = _matrix_time(net, tuple(o), tuple(d), minute)
+                if alone == pytest.approx(value, abs=1e-3):
+                    break
+            legs = journeys(net, tuple(o), tuple(d), departure=minute)
+            want = _leg_breakdown(legs)
+            for key, v in want.items():
+                assert getattr(row, key) == pytest.approx(v, abs=1e-3), (key, row, want)
+            compared += 1
+            with_rides += want["vehicles"] > 0
+    assert compared >= 40 and with_rides >= 5, (compared, with_rides)
+
+
+def test_breakdown_needs_transit():
+    streets = grid(1, 3)
+    net = _net(streets, [0, 2], [[Event(0, 0, 0), Event(1, 60, 60)]])
+    frame = pd.DataFrame({"lon": [lonlat(streets, 0)[0]], "lat": [lonlat(streets, 0)[1]]})
+    with pytest.raises(ParameterError, match=r"breakdown=True needs mode='transit'"):
+        travel_time_matrix(net, frame, frame, departure=0, mode="walk", breakdown=True)

@@ -51,6 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(mx)
     mx.add_argument("--jobs", type=int, default=1, help="worker processes (-1: every core)")
     mx.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler")
+    mx.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="add access_s, wait_s, ride_s, transfer_s, egress_s, vehicles and routes: "
+        "what the journey behind each travel_time_s is made of (walk+transit)",
+    )
     mx.add_argument("--out", type=Path, default=Path("matrix.csv"), help="CSV file to write")
     mx.set_defaults(func=run_matrix)
 
@@ -284,6 +290,8 @@ def run_matrix(args: argparse.Namespace) -> int:
     from connectivity.routing.matrix import travel_time_matrix
 
     check_jobs(args.jobs)
+    if args.breakdown and args.mode != "transit":
+        raise ParameterError(f"--breakdown needs --mode transit (got --mode {args.mode})")
     origins = read_points(args.origins, "--origins")
     destinations = read_points(args.destinations, "--destinations")
     when = _departure(args.departure)
@@ -291,7 +299,13 @@ def run_matrix(args: argparse.Namespace) -> int:
     _check_paths(args)
     network = _network(args, when)
     frame = travel_time_matrix(
-        network, origins, destinations, n_jobs=args.jobs, client=args.scheduler, **opts
+        network,
+        origins,
+        destinations,
+        n_jobs=args.jobs,
+        client=args.scheduler,
+        breakdown=args.breakdown,
+        **opts,
     )
     pcts = opts["percentiles"]
     first = "travel_time" if opts["window"] is None else f"travel_time_p{pcts[0]:g}"
@@ -300,6 +314,11 @@ def run_matrix(args: argparse.Namespace) -> int:
     if opts["window"] is not None:
         for p in pcts[1:]:
             out[f"travel_time_p{p:g}_s"] = frame[f"travel_time_p{p:g}"].round()
+    if args.breakdown:
+        from connectivity.routing.itineraries import BREAKDOWN_COLUMNS
+
+        for name in BREAKDOWN_COLUMNS:
+            out[name] = frame[name]
     _write_csv(out, args.out)
     print(f"wrote {len(out)} rows to {args.out}")
     return 0

@@ -351,6 +351,18 @@ def _walk_from(
     return best
 
 
+def _restrict_trees(
+    ptr: np.ndarray, node: np.ndarray, dist: np.ndarray, uniq: np.ndarray, n_nodes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pos = np.full(n_nodes, -1, np.int64)
+    pos[uniq] = np.arange(len(uniq))
+    keep = pos[node] >= 0
+    stop_of = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+    counts = np.bincount(stop_of[keep], minlength=len(ptr) - 1)
+    new_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return new_ptr, pos[node[keep]].astype(np.int32), dist[keep]
+
+
 def _edge_lengths(network: IntermodalNetwork) -> np.ndarray:
     length = network.__dict__.get("_edge_length")
     if length is None:

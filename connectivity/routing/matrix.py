@@ -33,6 +33,7 @@ from connectivity.routing.engine import (
     _engine,
     _make_query,
     _Query,
+    _restrict_trees,
     _snap_walk,
     _transit,
     _walk_from,
@@ -85,18 +86,6 @@ def _points_lonlat(points: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.n
         raise ParameterError(f"{name} holds no points")
     ids = points["id"].to_numpy() if "id" in points.columns else points.index.to_numpy()
     return lon, lat, ids
-
-
-def _restrict_trees(
-    ptr: np.ndarray, node: np.ndarray, dist: np.ndarray, uniq: np.ndarray, n_nodes: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    pos = np.full(n_nodes, -1, np.int64)
-    pos[uniq] = np.arange(len(uniq))
-    keep = pos[node] >= 0
-    stop_of = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
-    counts = np.bincount(stop_of[keep], minlength=len(ptr) - 1)
-    new_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return new_ptr, pos[node[keep]].astype(np.int32), dist[keep]
 
 
 def _matrix_chunk(
@@ -183,6 +172,7 @@ def travel_time_matrix(
     client: Any = None,
     chunk_size: int | None = None,
     progress: bool | None = None,
+    breakdown: bool = False,
 ) -> pd.DataFrame:
     """Travel times from every origin to every destination.
 
@@ -213,6 +203,15 @@ def travel_time_matrix(
         Origins per batch (default: about four batches per worker).
     progress
         Show a tqdm progress bar (default: when stderr is a terminal).
+    breakdown
+        Also say what each travel time is made of (walk+transit only): ``access_s``,
+        ``wait_s`` (the first wait and the slack of changes too), ``ride_s``,
+        ``transfer_s``, ``egress_s`` (summing to the travel time), ``vehicles`` and
+        ``routes`` (the lines ridden, ``" > "``-joined), for the journey behind
+        ``travel_time`` (one departure) or behind the first percentile (a window: the
+        first departure minute whose time is that percentile, as r5r reports it). A
+        journey on foot all the way is ``access_s``. Computed in this process, after
+        the times (see :func:`connectivity.routing.itineraries.matrix_breakdown`).
 
     Returns
     -------
@@ -330,6 +329,17 @@ def travel_time_matrix(
     for j, name in enumerate(names):
         col = values[:, :, j].ravel().astype(float)
         frame[name] = np.where(np.isfinite(col), col, np.nan)
+    if breakdown:
+        if m != TRANSIT:
+            raise ParameterError(f"breakdown=True needs mode='transit' (got mode={m!r})")
+        from connectivity.routing.itineraries import matrix_breakdown
+
+        stat: str | float = "min" if window is None else percentiles[0]
+        parts = matrix_breakdown(
+            network, q, o_nodes, o_cost[:, :2], o_cost[:, 2:], d_nodes, d_cost, stat
+        )
+        for name, col in parts.items():
+            frame[name] = col
     return frame
 
 
