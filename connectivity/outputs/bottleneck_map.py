@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from connectivity.outputs.folium_base import save_map
+from connectivity.outputs.folium_base import _blank_map, save_map
 
 if TYPE_CHECKING:
     import folium
@@ -59,7 +59,9 @@ def _popup_html(row: Mapping[str, Any]) -> str:
     return "<table>" + "".join(cells) + "</table>"
 
 
-def bottleneck_map(result: Bottlenecks, *, top: int | None = None) -> folium.Map:
+def bottleneck_map(
+    result: Bottlenecks, *, top: int | None = None, offline: bool = False
+) -> folium.Map:
     """A folium map of the ranked bottlenecks over the zones.
 
     Parameters
@@ -68,6 +70,9 @@ def bottleneck_map(result: Bottlenecks, *, top: int | None = None) -> folium.Map
         The output of :func:`find_bottlenecks`.
     top
         Draw only the first ``top`` ranks (None: all).
+    offline
+        No tile layer (a page for :func:`save_map` with ``offline=True``, which draws
+        without the network).
 
     Returns
     -------
@@ -92,7 +97,7 @@ def bottleneck_map(result: Bottlenecks, *, top: int | None = None) -> folium.Map
                 max(bounds[3], tb[3]),
             ]
         )
-    fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
+    fmap = _blank_map(offline)
     fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     zones = result.zones
     pop_max = float(zones["population"].max()) or 1.0
@@ -185,7 +190,7 @@ def write_bottlenecks(
     paths = result.write(folder, html=False)
     target = Path(folder) / "bottlenecks.html"
     save_map(
-        bottleneck_map(result, top=top),
+        bottleneck_map(result, top=top, offline=bool(offline)),
         target,
         offline=offline,
         leaflet=None if leaflet is None else Path(leaflet),

@@ -147,11 +147,36 @@ _EXTERNAL_LINK = re.compile(
 )
 
 
+#: Libraries folium and branca load from CDNs besides Leaflet, and what in a page calls
+#: them: jQuery builds the content of folium's popups, d3 draws branca's colour scales.
+#: Offline, each is inlined from the npm package beside ``leaflet`` when the page calls it.
+OFFLINE_LIBRARIES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+    ("jquery", "dist/jquery.min.js", re.compile(r"\$\(")),
+    ("d3", "d3.min.js", re.compile(r"\bd3\.")),
+)
+
+
+def _library(dist: Path, name: str, member: str) -> str:
+    """The code of the npm package ``name`` installed beside Leaflet (``dist``)."""
+    modules = dist.parent.parent if dist.name == "dist" else dist.parent
+    path = modules / name / member
+    if not path.is_file():
+        raise MissingDependencyError(
+            f"this offline map calls {name}, whose npm package is not beside leaflet "
+            f"({path} is missing): run `npm install` in the project folder (package.json "
+            f"lists it), or `npm install {name}` where leaflet is installed"
+        )
+    return path.read_text(encoding="utf-8").replace("</script", "<\\/script")
+
+
 def _make_offline(page: str, dist: Path) -> str:
     js, css = _leaflet_assets(dist)
     page = _EXTERNAL_SCRIPT.sub("", page)
     page = _EXTERNAL_LINK.sub("", page)
     inlined = f"<style>{css}</style>\n<script>{js}</script>\n"
+    for name, member, called in OFFLINE_LIBRARIES:
+        if called.search(page):
+            inlined += f"<script>{_library(dist, name, member)}</script>\n"
     head = re.search(r"<head[^>]*>", page, re.IGNORECASE)
     if head is None:
         return inlined + page
