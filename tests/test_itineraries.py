@@ -258,3 +258,32 @@ def test_breakdown_needs_transit():
     frame = pd.DataFrame({"lon": [lonlat(streets, 0)[0]], "lat": [lonlat(streets, 0)[1]]})
     with pytest.raises(ParameterError, match=r"breakdown=True needs mode='transit'"):
         travel_time_matrix(net, frame, frame, departure=0, mode="walk", breakdown=True)
+
+
+def test_matrix_breakdown_is_the_same_in_processes_and_chunks():
+    """The breakdown runs inside each chunk of origins (with the chunk's own walks):
+    two worker processes and chunks of one origin give the frame of one process."""
+    rng = np.random.default_rng(77)
+    streets, stop_nodes, trips, _, _ = _random_case(rng)
+    net = _net(streets, stop_nodes, trips)
+    pts = rng.choice(streets.n_nodes, size=min(6, streets.n_nodes), replace=False)
+    frame = pd.DataFrame(
+        {
+            "id": pts,
+            "lon": streets.nodes["lon"].to_numpy()[pts],
+            "lat": streets.nodes["lat"].to_numpy()[pts],
+        }
+    )
+    opts = dict(departure=300, window=300, percentiles=(50,), breakdown=True)
+    one = travel_time_matrix(net, frame, frame, **opts)
+    two = travel_time_matrix(net, frame, frame, n_jobs=2, chunk_size=1, **opts)
+    pd.testing.assert_frame_equal(one, two)
+    assert list(one.columns[-7:]) == [
+        "access_s",
+        "wait_s",
+        "ride_s",
+        "transfer_s",
+        "egress_s",
+        "vehicles",
+        "routes",
+    ]

@@ -11,6 +11,7 @@ counted. Walks are drawn along the street path, rides along their stops.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,14 @@ from connectivity.routing.engine import (
 from connectivity.routing.journeys import Leg, breakdown, journey_to_stop, run_with_parents
 from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE
 
-__all__ = ["BREAKDOWN_COLUMNS", "LEG_COLUMNS", "journeys", "matrix_breakdown"]
+__all__ = [
+    "BREAKDOWN_COLUMNS",
+    "LEG_COLUMNS",
+    "EgressEntries",
+    "egress_entries",
+    "journeys",
+    "origin_breakdown",
+]
 
 #: The columns of :func:`journeys`, in order (and ``geometry``).
 LEG_COLUMNS = (
@@ -396,119 +404,131 @@ class _Drawer:
 BREAKDOWN_COLUMNS = ("access_s", "wait_s", "ride_s", "transfer_s", "egress_s", "vehicles", "routes")
 
 
-def matrix_breakdown(
+@dataclass(frozen=True)
+class EgressEntries:
+    """The stop-tree entries that end at a destination's end node within the walk limit:
+    for each, the stop, the end node (its position among the distinct end nodes) and the
+    walk in seconds (as the egress kernel computes it)."""
+
+    stop: np.ndarray
+    node: np.ndarray
+    walk_s: np.ndarray
+    n_nodes: int
+    #: Per pattern: the name of its route (short, else long, else the id).
+    route_names: np.ndarray
+
+
+def egress_entries(
+    tt: Any, q: Any, sub_ptr: np.ndarray, sub_node: np.ndarray, sub_dist: np.ndarray
+) -> EgressEntries:
+    """:class:`EgressEntries` of stop trees restricted to the destinations' end nodes,
+    for timetable ``tt``."""
+    limit = q.max_walk_metres + _DIST_TOLERANCE
+    stop_of = np.repeat(np.arange(len(sub_ptr) - 1), np.diff(sub_ptr))
+    ok = sub_dist <= limit
+    walk_s = sub_dist[ok].astype(np.float64) * (1.0 / q.metres_per_second)
+    node = sub_node[ok].astype(np.int64)
+    n_nodes = int(node.max(initial=-1)) + 1
+    return EgressEntries(stop_of[ok], node, walk_s, n_nodes, _route_names(tt))
+
+
+def origin_breakdown(
     network: IntermodalNetwork,
     q: Any,
-    o_nodes: np.ndarray,
-    o_cost: np.ndarray,
-    o_street: np.ndarray,
-    d_nodes: np.ndarray,
-    d_cost: np.ndarray,
-    stat: str | float,
+    entries: EgressEntries,
+    uniq: np.ndarray,
+    where: np.ndarray,
+    cost: np.ndarray,
+    walk_m: np.ndarray,
+    times: np.ndarray,
+    value: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """The breakdown of the journey behind each origin-destination travel time.
+    """The breakdown of the journey behind each of one origin's travel times.
 
-    For one departure that is the journey of that departure; over a window, the journey
-    of the departure minute whose travel time is the ``stat`` (``"min"`` or a
-    percentile) of the window's minutes, the first such minute (as r5r reports it). The
-    times follow :func:`~connectivity.travel_time_matrix` exactly (same access, egress
-    and direct walks). A journey on foot all the way counts as ``access_s``.
+    ``times`` are the origin's ``(departure minutes, destinations)`` seconds as
+    :func:`~connectivity.travel_time_matrix` computes them (``inf`` beyond
+    ``max_time``), ``value`` the reported statistic of each column; ``walk_m`` the
+    origin's walk (metres to every node and stop), ``cost`` the destinations' seconds
+    from their two end nodes (positions ``where`` in ``uniq``). The journey of a
+    destination is that of the first minute whose time is ``value`` (as r5r reports
+    it): RAPTOR with journey pointers runs once for each minute some destination
+    needs. A journey on foot all the way counts as ``access_s``.
 
     Returns
     -------
     columns
-        :data:`BREAKDOWN_COLUMNS` as arrays of ``n_origins x n_destinations`` values
-        (row-major, as the matrix's rows), NaN / empty where unreached.
+        :data:`BREAKDOWN_COLUMNS`, one value per destination (NaN / empty where
+        unreached).
     """
-    from connectivity.routing.queries import summarise
-
-    tt = network.timetable
     n = network.n_nodes
     mps = q.metres_per_second
     eng = _engine(network, False)
     fp_walk, fp_board = footpath_costs(network, q.walk_speed, q.transfer_slack)
     fp = (eng.fp_ptr, eng.fp_to, fp_walk[eng.fp_src_order], fp_board[eng.fp_src_order])
-    limit = q.max_walk_metres + _DIST_TOLERANCE
-    uniq, inverse = np.unique(d_nodes, return_inverse=True)
-    where = inverse.reshape(d_nodes.shape)
-    sub_ptr, sub_node, sub_dist = _restrict_trees(
-        network.tree_ptr, network.tree_node, network.tree_dist, uniq, n
-    )
-    stop_of = np.repeat(np.arange(len(sub_ptr) - 1), np.diff(sub_ptr))
-    walk_ok = sub_dist <= limit
-    stop_of, entry_node = stop_of[walk_ok], sub_node[walk_ok].astype(np.int64)
-    entry_walk = sub_dist[walk_ok].astype(np.float64) * (1.0 / mps)
-    cost = d_cost / mps
-    n_o, n_d = len(o_nodes), len(d_nodes)
-    out = {c: np.full(n_o * n_d, np.nan) for c in BREAKDOWN_COLUMNS[:-1]}
-    routes = np.full(n_o * n_d, "", dtype=object)
-    names = _route_names(tt)
+    n_d = times.shape[1]
+    out = {c: np.full(n_d, np.nan) for c in BREAKDOWN_COLUMNS[:-1]}
+    routes = np.full(n_d, "", dtype=object)
+    names = entries.route_names
     deps = [int(x) for x in q.departures]
-    for i in range(n_o):
-        walk_m = _walk_from(
-            network, network.graph, o_nodes[i], o_cost[i], q.direct_walk_metres, o_street[i]
-        )
-        stop_walk = walk_m[n:]
-        reach = np.flatnonzero(stop_walk <= limit)
-        access_t = np.ceil(stop_walk[reach] / mps - _ROUND_TOLERANCE).astype(np.int64)
-        direct = walk_m[uniq] / mps
-        direct_dest = np.minimum(direct[where[:, 0]] + cost[:, 0], direct[where[:, 1]] + cost[:, 1])
-        times = np.empty((len(deps), n_d))
-        via_stop = np.full((len(deps), n_d), -1, np.int64)
-        labels = []
-        for k, d in enumerate(deps):
-            lab = run_with_parents(eng.timetable, fp, reach, access_t, d, q.max_transfers + 1)
-            labels.append(lab)
-            vehicle = lab.vehicle
-            reached = vehicle[stop_of] < UNREACHED
-            at = np.where(reached, vehicle[stop_of].astype(np.float64) + entry_walk - d, np.inf)
-            # Per destination end node: the earliest egress and the stop it walks from.
-            node_at = np.full(len(uniq), np.inf)
-            node_stop = np.full(len(uniq), -1, np.int64)
-            order = np.lexsort((at, entry_node))
-            first = np.ones(len(order), bool)
-            first[1:] = entry_node[order][1:] != entry_node[order][:-1]
-            pick = order[first]
-            node_at[entry_node[pick]] = at[pick]
-            node_stop[entry_node[pick]] = stop_of[pick]
-            a0 = node_at[where[:, 0]] + cost[:, 0]
-            a1 = node_at[where[:, 1]] + cost[:, 1]
-            transit = np.minimum(a0, a1)
-            stop = np.where(a0 <= a1, node_stop[where[:, 0]], node_stop[where[:, 1]])
-            use = transit < direct_dest
-            times[k] = np.where(use, transit, direct_dest)
-            via_stop[k] = np.where(use, stop, -1)
-        if np.isfinite(q.max_time):
-            times[times > q.max_time] = np.inf
-        value = summarise(times, stat)
-        for j in range(n_d):
-            if not np.isfinite(value[j]):
-                continue
-            k = int(np.flatnonzero(times[:, j] == value[j])[0])
-            row = i * n_d + j
+    stop_walk = walk_m[n:]
+    reach = np.flatnonzero(stop_walk <= q.max_walk_metres + _DIST_TOLERANCE)
+    access_t = np.ceil(stop_walk[reach] / mps - _ROUND_TOLERANCE).astype(np.int64)
+    direct = walk_m[uniq] / mps
+    direct_dest = np.minimum(direct[where[:, 0]] + cost[:, 0], direct[where[:, 1]] + cost[:, 1])
+    done = np.isfinite(value)
+    minute = np.full(n_d, -1, np.int64)
+    minute[done] = np.argmax(times[:, done] == value[done], axis=0)
+    memo: dict[tuple[int, int], tuple[dict[str, float], str]] = {}
+    for k in np.unique(minute[done]):
+        cols = np.flatnonzero(minute == k)
+        d = deps[int(k)]
+        lab = run_with_parents(eng.timetable, fp, reach, access_t, d, q.max_transfers + 1)
+        vehicle = lab.vehicle[entries.stop]
+        at = np.where(vehicle < UNREACHED, vehicle.astype(np.float64) + entries.walk_s - d, np.inf)
+        # Per end node: the earliest egress and the stop it walks from.
+        node_at = np.full(len(uniq), np.inf)
+        node_stop = np.full(len(uniq), -1, np.int64)
+        order = np.lexsort((at, entries.node))
+        first = np.ones(len(order), bool)
+        first[1:] = entries.node[order][1:] != entries.node[order][:-1]
+        pick = order[first]
+        node_at[entries.node[pick]] = at[pick]
+        node_stop[entries.node[pick]] = entries.stop[pick]
+        w = where[cols]
+        a0 = node_at[w[:, 0]] + cost[cols, 0]
+        a1 = node_at[w[:, 1]] + cost[cols, 1]
+        stop = np.where(a0 <= a1, node_stop[w[:, 0]], node_stop[w[:, 1]])
+        by_transit = np.minimum(a0, a1) < direct_dest[cols]
+        for j, s, ride in zip(cols, stop, by_transit, strict=True):
             total = float(times[k, j])
-            s = int(via_stop[k, j])
-            if s < 0:
+            if not ride:
                 parts = {"access_s": total, "wait_s": 0.0, "ride_s": 0.0, "transfer_s": 0.0}
                 parts.update(egress_s=0.0, vehicles=0.0)
+                line = ""
             else:
-                legs = journey_to_stop(labels[k], s)
-                parts = breakdown(legs, total - (float(labels[k].vehicle[s]) - deps[k]))
-                routes[row] = " > ".join(names[leg.pattern] for leg in legs if leg.kind == "ride")
+                key = (int(k), int(s))
+                if key not in memo:
+                    legs = journey_to_stop(lab, int(s))
+                    memo[key] = (
+                        breakdown(legs, 0.0),
+                        " > ".join(names[leg.pattern] for leg in legs if leg.kind == "ride"),
+                    )
+                base, line = memo[key]
+                parts = dict(base)
+                parts["egress_s"] = total - (float(lab.vehicle[s]) - d)
             for c, v in parts.items():
-                out[c][row] = v
+                out[c][j] = v
+            routes[j] = line
     return {**out, "routes": routes}
 
 
-def _route_names(tt: Any) -> list[str]:
+def _route_names(tt: Any) -> np.ndarray:
     """Per pattern: the route's short name (else its long name, else its id)."""
-    names = []
-    for p in range(tt.n_patterns):
-        route = tt.routes.iloc[int(tt.pattern_route[p])]
-        name = route.get("route_short_name")
-        if name is None or name != name:
-            name = route.get("route_long_name")
-        if name is None or name != name:
-            name = route["route_id"]
-        names.append(str(name))
-    return names
+    routes = tt.routes
+    name = routes["route_id"].astype(str).to_numpy(object)
+    for col in ("route_long_name", "route_short_name"):
+        if col in routes.columns:
+            v = routes[col]
+            ok = v.notna().to_numpy() & (v.astype(str).str.len() > 0).to_numpy()
+            name = np.where(ok, v.astype(str).to_numpy(object), name)
+    return name[np.asarray(tt.pattern_route, np.int64)]

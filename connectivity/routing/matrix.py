@@ -61,6 +61,10 @@ class _MatrixContext:
     sub_node: np.ndarray
     sub_dist: np.ndarray
     stats: tuple[str | float, ...]
+    #: With ``breakdown=True``: the statistic whose journey is broken down, and the
+    #: egress entries of the destinations.
+    breakdown: str | float | None = None
+    egress: Any = None
 
 
 def _points_lonlat(points: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -90,10 +94,13 @@ def _points_lonlat(points: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.n
 
 def _matrix_chunk(
     network: IntermodalNetwork, ctx: _MatrixContext, o_nodes: np.ndarray, o_cost: np.ndarray
-) -> np.ndarray:
-    """``(n_origins, n_destinations, n_stats)`` float32 seconds for a chunk of origins."""
+) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
+    """``(n_origins, n_destinations, n_stats)`` float32 seconds for a chunk of origins,
+    and with ``ctx.breakdown`` the breakdown columns (``n_origins * n_destinations``
+    values each)."""
     q = ctx.query
     out = np.empty((len(o_nodes), len(ctx.dest_nodes), len(ctx.stats)), np.float32)
+    parts: list[dict[str, np.ndarray]] = []
     mps = q.metres_per_second
     for i in range(len(o_nodes)):
         if ctx.mode == TRANSIT or ctx.mode == Mode.WALK:
@@ -131,7 +138,18 @@ def _matrix_chunk(
             dest[dest > q.max_time] = np.inf
         for j, stat in enumerate(ctx.stats):
             out[i, :, j] = summarise(dest, stat)
-    return out
+        if ctx.breakdown is not None:
+            from connectivity.routing.itineraries import origin_breakdown
+
+            value = summarise(dest, ctx.breakdown)
+            parts.append(
+                origin_breakdown(
+                    network, q, ctx.egress, ctx.uniq, ctx.where, cost, walk_m, dest, value
+                )
+            )
+    if ctx.breakdown is None:
+        return out, None
+    return out, {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
 
 
 #: Per worker process: the network and the context, sent once by the initializer.
@@ -143,13 +161,15 @@ def _init_worker(network: IntermodalNetwork, ctx: _MatrixContext) -> None:
     _WORKER["ctx"] = ctx
 
 
-def _worker_chunk(o_nodes: np.ndarray, o_cost: np.ndarray) -> np.ndarray:
+def _worker_chunk(
+    o_nodes: np.ndarray, o_cost: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
     return _matrix_chunk(_WORKER["network"], _WORKER["ctx"], o_nodes, o_cost)
 
 
 def _dask_chunk(
     network: IntermodalNetwork, ctx: _MatrixContext, o_nodes: np.ndarray, o_cost: np.ndarray
-) -> np.ndarray:
+) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
     return _matrix_chunk(network, ctx, o_nodes, o_cost)
 
 
@@ -211,7 +231,7 @@ def travel_time_matrix(
         ``travel_time`` (one departure) or behind the first percentile (a window: the
         first departure minute whose time is that percentile, as r5r reports it). A
         journey on foot all the way is ``access_s``. Computed in this process, after
-        the times (see :func:`connectivity.routing.itineraries.matrix_breakdown`).
+        the times (see :func:`connectivity.routing.itineraries.origin_breakdown`).
 
     Returns
     -------
@@ -282,6 +302,13 @@ def travel_time_matrix(
         sub = (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
     stats: tuple[str | float, ...] = ("min",) if window is None else ("min", *percentiles)
     ctx = _MatrixContext(q, str(m), d_nodes, d_cost, uniq, where, *sub, stats=stats)
+    if breakdown:
+        if m != TRANSIT:
+            raise ParameterError(f"breakdown=True needs mode='transit' (got mode={m!r})")
+        from connectivity.routing.itineraries import egress_entries
+
+        ctx.breakdown = "min" if window is None else percentiles[0]
+        ctx.egress = egress_entries(network.timetable, q, *sub)
 
     n_orig = len(o_lon)
     if n_jobs == -1:
@@ -301,7 +328,7 @@ def travel_time_matrix(
     if progress is None:
         progress = sys.stderr.isatty()
     bar = tqdm(total=n_orig, desc="matrix", unit="origin", disable=not progress)
-    results: dict[int, np.ndarray] = {}
+    results: dict[int, tuple[np.ndarray, dict[str, np.ndarray] | None]] = {}
     try:
         if client is not None:
             results = _run_dask(client, network, ctx, chunks, o_nodes, o_cost, bar)
@@ -314,7 +341,7 @@ def travel_time_matrix(
             results = _run_processes(n_jobs, network, ctx, chunks, o_nodes, o_cost, bar, m)
     finally:
         bar.close()
-    values = np.concatenate([results[k] for k in range(len(chunks))], axis=0)
+    values = np.concatenate([results[k][0] for k in range(len(chunks))], axis=0)
     frame = pd.DataFrame(
         {
             "origin": np.repeat(o_ids, len(d_ids)),
@@ -330,16 +357,8 @@ def travel_time_matrix(
         col = values[:, :, j].ravel().astype(float)
         frame[name] = np.where(np.isfinite(col), col, np.nan)
     if breakdown:
-        if m != TRANSIT:
-            raise ParameterError(f"breakdown=True needs mode='transit' (got mode={m!r})")
-        from connectivity.routing.itineraries import matrix_breakdown
-
-        stat: str | float = "min" if window is None else percentiles[0]
-        parts = matrix_breakdown(
-            network, q, o_nodes, o_cost[:, :2], o_cost[:, 2:], d_nodes, d_cost, stat
-        )
-        for name, col in parts.items():
-            frame[name] = col
+        for name in results[0][1] or {}:
+            frame[name] = np.concatenate([results[k][1][name] for k in range(len(chunks))])
     return frame
 
 
@@ -360,11 +379,11 @@ def _run_processes(
     o_cost: np.ndarray,
     bar: Any,
     mode: Any,
-) -> dict[int, np.ndarray]:
+) -> dict[int, tuple[np.ndarray, dict[str, np.ndarray] | None]]:
     import concurrent.futures as cf
 
     _prepare_for_workers(network, mode)
-    results: dict[int, np.ndarray] = {}
+    results: dict[int, tuple[np.ndarray, dict[str, np.ndarray] | None]] = {}
     with cf.ProcessPoolExecutor(
         max_workers=n_jobs, initializer=_init_worker, initargs=(network, ctx)
     ) as pool:
@@ -387,7 +406,7 @@ def _run_dask(
     o_nodes: np.ndarray,
     o_cost: np.ndarray,
     bar: Any,
-) -> dict[int, np.ndarray]:
+) -> dict[int, tuple[np.ndarray, dict[str, np.ndarray] | None]]:
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -409,7 +428,7 @@ def _run_dask(
             for idx in chunks
         ]
         index = {f.key: k for k, f in enumerate(futures)}
-        results: dict[int, np.ndarray] = {}
+        results: dict[int, tuple[np.ndarray, dict[str, np.ndarray] | None]] = {}
         for fut in as_completed(futures):
             k = index[fut.key]
             results[k] = fut.result()
