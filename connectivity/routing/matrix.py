@@ -356,9 +356,10 @@ def travel_time_matrix(
     for j, name in enumerate(names):
         col = values[:, :, j].ravel().astype(float)
         frame[name] = np.where(np.isfinite(col), col, np.nan)
+    parts = [results[k][1] for k in range(len(chunks))]
     if breakdown:
-        for name in results[0][1] or {}:
-            frame[name] = np.concatenate([results[k][1][name] for k in range(len(chunks))])
+        for name in parts[0] or {}:
+            frame[name] = np.concatenate([p[name] for p in parts if p is not None])
     return frame
 
 
