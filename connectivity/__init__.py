@@ -53,6 +53,8 @@ _LAZY: dict[str, str] = {
     "latest_departures": "connectivity.routing.queries",
     "travel_time_matrix": "connectivity.routing.matrix",
     "journeys": "connectivity.routing.itineraries",
+    "route_usage": "connectivity.routing.usage",
+    "RouteUsage": "connectivity.routing.usage",
     "load_timetable": "connectivity.transit.gtfs",
     "service_dates": "connectivity.transit.gtfs",
     "TransitMode": "connectivity.transit.gtfs",

@@ -449,3 +449,77 @@ def timetable_arrays(timetable: Timetable) -> tuple[np.ndarray, ...]:
         np.ascontiguousarray(tt.stop_patterns, np.int64),
         np.ascontiguousarray(tt.stop_pattern_pos, np.int64),
     )
+
+
+@njit(cache=True)
+def egress_argmin(
+    vehicle, entry_stop, entry_node, entry_walk, departure, n_nodes
+):  # pragma: no cover - compiled
+    """Per end node: the earliest ``vehicle[s] + walk - departure`` over its egress entries
+    and the stop ``s`` it walks from (the first entry on a tie; -1 and ``inf`` where no
+    reached stop walks to it)."""
+    node_at = np.full(n_nodes, np.inf)
+    node_stop = np.full(n_nodes, -1, np.int64)
+    for e in range(entry_stop.shape[0]):
+        t = vehicle[entry_stop[e]]
+        if t < UNREACHED:
+            at = t + entry_walk[e] - departure
+            k = entry_node[e]
+            if at < node_at[k]:
+                node_at[k] = at
+                node_stop[k] = entry_stop[e]
+    return node_at, node_stop
+
+
+@njit(cache=True)
+def usage_sweep(
+    vehicle,
+    v_round,
+    v_pattern,
+    v_board,
+    v_alight,
+    r_round,
+    r_from,
+    pattern_stop_ptr,
+    pattern_stops,
+    stop_weight,
+    segment_w,
+    board_w,
+    alight_w,
+    transfer_w,
+    pattern_w,
+):  # pragma: no cover - compiled
+    """Add the weight of the journeys ending by vehicle at each stop (``stop_weight``) to
+    every ride, boarding, alighting and change they are made of.
+
+    The journeys of one RAPTOR run (:func:`raptor_parents`' arrays) form a tree: each
+    vehicle label of round ``r`` has one ride, boarded at a stop whose label comes from
+    the access walk or from a vehicle label of an earlier round. So one sweep from the
+    last round down carries each label's weight to its parent. ``segment_w`` is indexed
+    like ``pattern_stops`` (the ride from position ``i`` to ``i + 1``); ``transfer_w``
+    counts boardings after an earlier ride, at the boarding stop.
+    """
+    k = vehicle.shape[0] - 1
+    n_stops = vehicle.shape[1]
+    w = np.zeros((k + 1, n_stops))
+    for s in range(n_stops):
+        if stop_weight[s] > 0 and vehicle[k, s] < UNREACHED:
+            w[v_round[k, s], s] += stop_weight[s]
+    for r in range(k, 0, -1):
+        for s in range(n_stops):
+            x = w[r, s]
+            if x == 0.0:
+                continue
+            p = v_pattern[r, s]
+            sp = pattern_stop_ptr[p]
+            b = v_board[r, s]
+            board = pattern_stops[sp + b]
+            for i in range(b, v_alight[r, s]):
+                segment_w[sp + i] += x
+            board_w[board] += x
+            alight_w[s] += x
+            pattern_w[p] += x
+            rr = r_round[r - 1, board]
+            if rr > 0:
+                transfer_w[board] += x
+                w[rr, r_from[rr, board]] += x

@@ -18,7 +18,7 @@ import numpy as np
 
 from connectivity._errors import NoJourneyError, ParameterError
 from connectivity.network.intermodal import IntermodalNetwork
-from connectivity.routing._raptor import UNREACHED
+from connectivity.routing._raptor import UNREACHED, egress_argmin
 from connectivity.routing.engine import (
     _DIST_TOLERANCE,
     _ROUND_TOLERANCE,
@@ -182,7 +182,10 @@ def journeys(
     for d in (int(x) for x in q.departures):
         labels = run_with_parents(eng.timetable, fp, reach, access_t, d, q.max_transfers + 1)
         vehicle = labels.vehicle
-        best, via = direct, None
+        # As the matrix: per end node the earliest egress (the first stop on a tie),
+        # then the better end (the first on a tie), then transit if it beats walking.
+        end_at = [np.inf, np.inf]
+        end_via: list[tuple[int, int, float] | None] = [None, None]
         for stop in np.flatnonzero(vehicle < UNREACHED):
             for e in range(int(sub_ptr[stop]), int(sub_ptr[stop + 1])):
                 metres = float(sub_dist[e])
@@ -191,8 +194,12 @@ def journeys(
                 node = int(uniq[sub_node[e]])
                 at = float(vehicle[stop]) + metres * (1.0 / mps) - d
                 for j in (0, 1):
-                    if int(ends[j]) == node and at + end_cost[j] < best:
-                        best, via = at + end_cost[j], (int(stop), j, metres)
+                    if int(ends[j]) == node and at < end_at[j]:
+                        end_at[j], end_via[j] = at, (int(stop), j, metres)
+        j = 0 if end_at[0] + end_cost[0] <= end_at[1] + end_cost[1] else 1
+        best, via = direct, None
+        if end_at[j] + end_cost[j] < direct:
+            best, via = end_at[j] + end_cost[j], end_via[j]
         if not (best <= q.max_time) or not np.isfinite(best):
             continue
         if via is None:
@@ -483,17 +490,9 @@ def origin_breakdown(
         cols = np.flatnonzero(minute == k)
         d = deps[int(k)]
         lab = run_with_parents(eng.timetable, fp, reach, access_t, d, q.max_transfers + 1)
-        vehicle = lab.vehicle[entries.stop]
-        at = np.where(vehicle < UNREACHED, vehicle.astype(np.float64) + entries.walk_s - d, np.inf)
-        # Per end node: the earliest egress and the stop it walks from.
-        node_at = np.full(len(uniq), np.inf)
-        node_stop = np.full(len(uniq), -1, np.int64)
-        order = np.lexsort((at, entries.node))
-        first = np.ones(len(order), bool)
-        first[1:] = entries.node[order][1:] != entries.node[order][:-1]
-        pick = order[first]
-        node_at[entries.node[pick]] = at[pick]
-        node_stop[entries.node[pick]] = entries.stop[pick]
+        node_at, node_stop = egress_argmin(
+            lab.vehicle, entries.stop, entries.node, entries.walk_s, float(d), len(uniq)
+        )
         w = where[cols]
         a0 = node_at[w[:, 0]] + cost[cols, 0]
         a1 = node_at[w[:, 1]] + cost[cols, 1]
