@@ -205,8 +205,8 @@ def estimate_population(
         isinstance(total, int | float | np.number) and math.isfinite(total) and total > 0
     ):
         raise ParameterError(
-            f"total must be a number of people > 0, got {total!r}: e.g. total=2.1e6 "
-            "(--population-total 2.1e6)"
+            f"total must be a number of people > 0, got {total!r}: give the people of the "
+            "study area, e.g. 2.1e6"
         )
     if not (isinstance(max_distance, int | float) and max_distance > 0):
         raise ParameterError(f"max_distance must be metres > 0, got {max_distance!r}")
@@ -393,3 +393,65 @@ def _scale_to_places(
     if used:
         out[~scaled] = weights[~scaled] * (people / weight_used)
     return out, used, skipped
+
+
+def resolve_population(
+    spec: str | Path | None,
+    osm: str | Path,
+    network: StreetNetwork,
+    *,
+    total: float | None = None,
+) -> tuple[np.ndarray | None, str]:
+    """The population of a command: the same weights for every consumer.
+
+    Parameters
+    ----------
+    spec
+        ``None``: the OSM estimate (:func:`estimate_population`); ``"nodes"``: every
+        node counts 1 (returned as ``None``); else a population product for
+        :func:`connectivity.assign_population`, split over each cell's nodes in
+        proportion to the OSM estimate where there is one.
+    osm
+        The OpenStreetMap file the network was read from.
+    network
+        The network the weights are for.
+    total
+        People in the study area, for the OSM estimate only.
+
+    Returns
+    -------
+    weights
+        People (or relative weights) per node, ``None`` for node counts.
+    text
+        One line for reports saying where the weights come from.
+
+    Raises
+    ------
+    ParameterError
+        ``total`` with a product or with node counts, or ``total`` <= 0.
+    """
+    from connectivity.accessibility.population import assign_population
+
+    if spec is not None and total is not None:
+        raise ParameterError(
+            f"population_total scales the OSM estimate: drop it with population={spec!s}"
+        )
+    if spec is None:
+        weights, report = estimate_population(osm, network, total=total)
+        return weights, report.summary()
+    if str(spec).strip().lower() == "nodes":
+        return None, f"Population: not estimated; every {network.mode} network node counts 1."
+    try:
+        prior, _ = estimate_population(osm, network)
+    except OsmDataError:  # neither buildings nor residential streets: split equally
+        prior = None
+    weights, assignment = assign_population(network, spec, prior=prior)
+    split = "by the OSM estimate" if prior is not None else "equally"
+    text = (
+        f"Population: {assignment.total:,.0f} in {spec}; {assignment.assigned:,.0f} assigned to "
+        f"the {network.mode} network, {assignment.unassigned:,.0f} "
+        f"({assignment.share_unassigned:.1%}, {assignment.n_unassigned} of "
+        f"{assignment.n_cells} cells or points) too far from it and left out; cells split "
+        f"over the streets inside them {split}."
+    )
+    return weights, text
