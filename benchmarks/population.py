@@ -6,6 +6,12 @@ to a 20 x 20 km street network by :func:`connectivity.assign_population`. Each r
 fresh process; its peak resident memory (``ru_maxrss``) is printed next to what a
 whole-file read would need (40,000 x 20,000 x 4 bytes = 3.2 GB), with the median time.
 
+Also measured: the OpenStreetMap estimate (:func:`connectivity.estimate_population`) on
+the embedded Helsinki extract against the HSY 250 m population grid of
+``../shared/data/helsinki``: the per-cell correlation over the cells lying wholly within
+the streets' extent, for the estimate and for the node counts it replaces, and the total
+error of the estimate's weights (relative there: the city's tag counts the whole city).
+
 Run: ``python benchmarks/population.py [--repeat N]``.
 """
 
@@ -66,10 +72,68 @@ def write_sparse(path: Path) -> float:
     return float(data.astype(float).sum())
 
 
+def helsinki() -> None:
+    """The OSM estimate against the HSY grid, per 250 m cell."""
+    import os
+
+    import geopandas as gpd
+    import pyrosm
+    import shapely
+
+    import connectivity as cx
+    from connectivity.accessibility.zones import zone_of_nodes
+
+    root = Path(__file__).resolve().parents[1]
+    data = Path(os.environ.get("CONNECTIVITY_DATA", root.parent / "shared" / "data"))
+    grid_path = data / "helsinki" / "population_grid_2020.gpkg"
+    if not grid_path.exists():
+        print(f"Helsinki: {grid_path} is absent, skipped")
+        return
+    pbf = pyrosm.get_data("helsinki_pbf")
+    walk = cx.load_streets(pbf, mode="walk")
+    grid = gpd.read_file(grid_path)
+    cells = grid.to_crs(walk.crs)
+    hull = shapely.convex_hull(
+        shapely.multipoints(np.column_stack([walk.nodes["x"], walk.nodes["y"]]))
+    )
+    inside = (cells.intersection(hull).area / cells.area).to_numpy() >= 0.99
+    grid = grid[inside].reset_index(drop=True)
+    zone = zone_of_nodes(walk, grid)
+    on = zone >= 0
+    weights, report = cx.estimate_population(pbf, walk)
+    observed = grid["population"].to_numpy(float)
+    estimated = np.bincount(zone[on], weights=weights[on], minlength=len(grid))
+    nodes = np.bincount(zone[on], minlength=len(grid)).astype(float)
+    scaled = estimated * observed.sum() / estimated.sum()
+    print(
+        f"Helsinki (embedded extract, {report.n_buildings} buildings, {report.n_homes} homes) "
+        f"vs HSY grid: {len(grid)} cells of 250 m wholly within the streets, "
+        f"{observed.sum():,.0f} people"
+    )
+    print(f"{'weights':34}{'corr':>8}{'total':>12}{'total error':>14}")
+    rows = [
+        ("estimate (relative, as returned)", estimated),
+        ("node counts (before)", nodes),
+    ]
+    for label, values in rows:
+        total = values.sum()
+        print(
+            f"{label:34}{np.corrcoef(values, observed)[0, 1]:>8.3f}{total:>12,.0f}"
+            f"{(total - observed.sum()) / observed.sum():>+14.1%}"
+        )
+    mae = np.abs(scaled - observed).sum() / observed.sum()
+    print(f"estimate scaled to the HSY total: cell error (sum |est - obs| / total) {mae:.1%}")
+    print(report.summary())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-raster", action="store_true", help="only the OSM estimate")
     args = parser.parse_args(argv)
+    helsinki()
+    if args.skip_raster:
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "GHS_POP_sparse_40000x20000.tif"
         written = write_sparse(path)

@@ -131,6 +131,9 @@ _LAZY: dict[str, str] = {
     "variant_modifications": "connectivity.scenarios.file",
     "PopulationReport": "connectivity.accessibility.population",
     "assign_population": "connectivity.accessibility.population",
+    "PopulationEstimate": "connectivity.accessibility.population_osm",
+    "estimate_population": "connectivity.accessibility.population_osm",
+    "place_zones": "connectivity.accessibility.places",
 }
 
 __all__ = [

@@ -841,6 +841,8 @@ def test_cli_ranks_the_bridge_first(tmp_path, capsys):
             f"{lat},{lon}",
             "--zones",
             str(zones),
+            "--population",
+            "nodes",
             "--top",
             "3",
             "--core-radius",

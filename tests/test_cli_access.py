@@ -129,7 +129,7 @@ def test_access_with_zone_file_escapes_names(cache, feed, tmp_path):
     zfile = tmp_path / "zones.geojson"
     zones.to_file(zfile)
     out = tmp_path / "z"
-    assert main(_args(feed, out, "--zones", str(zfile))) == 0
+    assert main(_args(feed, out, "--zones", str(zfile), "--population", "nodes")) == 0
     page = (out / "access.html").read_text()
     assert EVIL not in page
     assert "\\u0026lt;script\\u0026gt;alert(1)" in page
@@ -171,6 +171,13 @@ def one_line_error(capsys):
         ({"--population": "people.csv:nobody"}, r"has no column 'nobody'"),
         ({"--population": "nocrs.tif"}, r"nocrs\.tif has no CRS: set one"),
         ({"--out": "afile"}, r"--out .*afile is a file: give a folder"),
+        ({"--population-total": "0"}, r"--population-total 0: give the people of the study"),
+        ({"--population-total": "inf"}, r"--population-total inf: give the people"),
+        ({"--population-total": "nan"}, r"--population-total nan: give the people"),
+        (
+            {"--population-total": "1e6", "--population": "people.csv:nobody"},
+            r"--population-total scales the OSM estimate: drop it with --population",
+        ),
         ({"--departure": "2030-01-01T08:00", "--gtfs": "HSL"}, r"2030-01-01"),
     ],
 )
@@ -220,7 +227,7 @@ def test_car_only_without_feeds(cache, tmp_path, capsys):
 
     out = tmp_path / "car"
     argv = ["-q", "access", "--osm", str(demo_pbf()), "--core", f"{CORE[0]},{CORE[1]}"]
-    assert main([*argv, "--rings", "0.5", "--out", str(out)]) == 0
+    assert main([*argv, "--rings", "0.5", "--population", "nodes", "--out", str(out)]) == 0
     with (out / "indicators.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert not any(c.startswith("transit") for c in rows[0])
@@ -231,7 +238,7 @@ def test_car_only_without_feeds(cache, tmp_path, capsys):
     t = np.sort(car.at("to_core")[ring == 0])
     assert float(rows[0]["car_to_core_p50"]) == pytest.approx(t[math.ceil(len(t) / 2) - 1])
     assert (
-        "Population: not given; every walk network node counts 1."
+        "Population: not estimated; every walk network node counts 1."
         in (out / "report.txt").read_text()
     )
 
@@ -247,3 +254,55 @@ def test_a_mistyped_core_is_not_sent_to_the_geocoder(cache, tmp_path, capsys, mo
     assert f"--core {text!r} is not LAT,LON" in one_line_error(capsys)
     assert asked == []
     assert not (tmp_path / "out").exists()
+
+
+def test_default_population_is_the_osm_estimate(cache, tmp_path, capsys):
+    from connectivity import estimate_population
+
+    out = tmp_path / "est"
+    argv = ["-q", "access", "--osm", str(demo_pbf()), "--core", f"{CORE[0]},{CORE[1]}"]
+    assert main([*argv, "--rings", "0.5", "--out", str(out)]) == 0
+    with (out / "indicators.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    walk = load_streets(demo_pbf(), mode="walk")
+    weights, _ = estimate_population(demo_pbf(), walk)
+    ring = _ring_of(walk.nodes["lon"].to_numpy(), walk.nodes["lat"].to_numpy(), 500)
+    for k, row in enumerate(rows):
+        assert float(row["population"]) == pytest.approx(weights[ring == k].sum(), rel=1e-6)
+    report = (out / "report.txt").read_text()
+    assert "relative: no population data" in report
+    assert "Population estimated from 338 homes of 446 buildings" in report
+    # a total scales the same weights
+    out2 = tmp_path / "total"
+    total = ["--population-total", "20000"]
+    assert main([*argv, "--rings", "0.5", *total, "--out", str(out2)]) == 0
+    with (out2 / "indicators.csv").open() as f:
+        rows2 = list(csv.DictReader(f))
+    for row, row2 in zip(rows, rows2, strict=True):
+        assert float(row2["population"]) == pytest.approx(
+            float(row["population"]) * 20000 / walk.n_nodes, rel=1e-6
+        )
+
+
+def test_zones_places_gives_the_suburbs(cache, tmp_path, capsys):
+    out = tmp_path / "places"
+    argv = ["-q", "access", "--osm", str(demo_pbf()), "--core", f"{CORE[0]},{CORE[1]}"]
+    assert main([*argv, "--zones", "places", "--out", str(out)]) == 0
+    with (out / "indicators.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    names = [r["name"] for r in rows]
+    assert sorted(names) == ["Hakaniemi", "Kaartinkaupunki", "Kaisaniemi", "Kluuvi", "Siltasaari"]
+    assert {r["place"] for r in rows} == {"suburb"}
+    walk = load_streets(demo_pbf(), mode="walk")
+    assert sum(float(r["population"]) for r in rows) == pytest.approx(walk.n_nodes, rel=1e-6)
+
+
+def test_osm_file_without_homes_or_residential_streets(cache, tmp_path, capsys):
+    from tests.test_population_osm import _town_file
+
+    path, _ = _town_file(tmp_path, buildings=False, residential=False, name="bare.osm")
+    argv = ["access", "--osm", str(path), "--core", "49.400,8.500", "--rings", "1"]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = one_line_error(capsys)
+    assert re.search(r"bare\.osm holds neither residential buildings .* --population nodes", err)
+    assert not (tmp_path / "o").exists()

@@ -18,6 +18,7 @@ from typing import Any
 
 from connectivity._checks import check_input, check_output_dir
 from connectivity._errors import ParameterError
+from connectivity.cli._population import POPULATION_HELP, add_population_total
 from connectivity.cli.clip import add_clip_options, clip_options
 
 #: Files written into ``--out``.
@@ -52,18 +53,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--core", required=True, metavar="LAT,LON|FILE", help="core point or polygon file"
     )
     zones = p.add_mutually_exclusive_group(required=True)
-    zones.add_argument("--zones", type=Path, help="vector file of named zones (polygons)")
+    zones.add_argument(
+        "--zones",
+        type=Path,
+        help="vector file of named zones (polygons), or 'places': the OSM settlements "
+        "(city, town, village, hamlet, split into suburbs) with their population tags",
+    )
     zones.add_argument("--rings", type=float, metavar="KM", help="rings every KM km")
     p.add_argument("--max-km", type=float, help="outer edge of the last ring (default: network)")
-    p.add_argument(
-        "--population",
-        metavar="SPEC",
-        help=(
-            "population product: GeoTIFF (GHS-POP, WorldPop, HRSL; read in a window), "
-            "polygons.gpkg:COLUMN (census, Kontur H3) or points.csv:COLUMN "
-            "(default: nodes count 1)"
-        ),
-    )
+    p.add_argument("--population", metavar="SPEC", help=POPULATION_HELP)
+    add_population_total(p)
     p.add_argument("--departure", metavar="YYYY-MM-DDTHH:MM", help="start of the window")
     p.add_argument("--window", type=float, default=60.0, metavar="MIN", help="minutes (default 60)")
     p.add_argument(
@@ -115,7 +114,10 @@ def run(args: argparse.Namespace) -> int:
         transit_core_times,
         write_indicators,
     )
+    from connectivity.accessibility.population_osm import RELATIVE
     from connectivity.accessibility.zones import read_core, read_zones, ring_zones
+    from connectivity.cli._population import check_population
+    from connectivity.cli._population import population as population_weights
     from connectivity.cli._zones import check_rings, check_zones
     from connectivity.cli.bottlenecks import _core
     from connectivity.cli.isochrones import parse_departure_text, parse_minutes, parse_window
@@ -128,12 +130,10 @@ def run(args: argparse.Namespace) -> int:
     _exists(args.osm, "--osm", "osm")
     for feed in args.gtfs or []:
         _exists(feed, "--gtfs", "gtfs")
-    if args.zones is not None:
+    places = args.zones is not None and str(args.zones) == "places"
+    if args.zones is not None and not places:
         _exists(args.zones, "--zones")
-    if args.population:  # FILE or FILE:COLUMN
-        spec = str(args.population)
-        head, _, column = spec.rpartition(":")
-        _exists(Path(head if head and column and not Path(spec).exists() else spec), "--population")
+    check_population(args)
     if args.rings is not None and not (math.isfinite(args.rings) and args.rings > 0):
         raise ParameterError(f"--rings {args.rings:g}: give the ring width in km, e.g. --rings 5")
     if args.max_km is not None and args.rings is None:
@@ -155,18 +155,17 @@ def run(args: argparse.Namespace) -> int:
 
     walk = load_streets(args.osm, mode="walk", **clip_options(args))
     core.node(walk)  # the core must lie on the network: fail before routing
-    if args.zones is not None:
+    if places:
+        from connectivity.accessibility.places import place_zones
+
+        zones = place_zones(args.osm, walk)
+    elif args.zones is not None:
         zones = read_zones(args.zones)
     else:
         check_rings(core, walk, args.rings, args.max_km)
         zones = ring_zones(core, network=walk, every_km=args.rings, max_km=args.max_km)
     check_zones(zones, walk, "--zones" if args.zones is not None else "--rings")
-    population = None
-    assignment = None
-    if args.population:
-        from connectivity.accessibility.population import assign_population
-
-        population, assignment = assign_population(walk, args.population)
+    population, population_text = population_weights(args, walk)
 
     times: dict[str, Any] = {}
     routes = None
@@ -198,17 +197,10 @@ def run(args: argparse.Namespace) -> int:
         if window:
             when += f" + {window / 60:g} min"
     title = f"Core-periphery indicators around {core.name}{when}"
+    if RELATIVE in population_text:
+        title += f" (population {RELATIVE})"
     lines = [report_text(table, title=title).rstrip("\n"), ""]
-    if assignment is not None:
-        lines.append(
-            f"Population: {assignment.total:,.0f} in {args.population}; "
-            f"{assignment.assigned:,.0f} assigned to the walk network, "
-            f"{assignment.unassigned:,.0f} ({assignment.share_unassigned:.1%}, "
-            f"{assignment.n_unassigned} of {assignment.n_cells} cells or points) too far "
-            "from it and left out; cells split over the streets inside them."
-        )
-    else:
-        lines.append("Population: not given; every walk network node counts 1.")
+    lines.append(population_text)
     lines.append(
         "Times are medians over the zone's population (p50); car times from the drive network."
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 from pathlib import Path
+from typing import Any
 
 from connectivity._errors import ParameterError
+from connectivity.cli._population import POPULATION_HELP, add_population_total
 from connectivity.cli.clip import add_clip_options, clip_options
 
 
@@ -40,11 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     zones.add_argument(
         "--rings", type=float, metavar="KM", help="rings every KM km around the core"
     )
-    parser.add_argument(
-        "--population",
-        help="population: points, a grid or a raster (FILE or FILE:COLUMN); default: every "
-        "street node counts 1",
-    )
+    parser.add_argument("--population", help=POPULATION_HELP)
+    add_population_total(parser)
     parser.add_argument("--population-column", help="column of the population in the file")
     parser.add_argument(
         "--top", type=int, default=20, help="candidates evaluated and ranked (default 20)"
@@ -141,6 +140,9 @@ def run(args: argparse.Namespace) -> int:
     zones = args.rings if args.rings is not None else args.zones
     if args.top < 1:
         raise ParameterError(f"--top {args.top}: give at least 1")
+    from connectivity.cli._population import check_population, population
+
+    check_population(args)
     from connectivity.streets.load import load_streets
 
     if mode_text == "transit":
@@ -153,9 +155,8 @@ def run(args: argparse.Namespace) -> int:
         kind = args.kind or "route"
         _check_inputs(args)
         timetable = load_timetable(args.gtfs, date=args.date)
-        network = transit_view(
-            build_network(load_streets(args.osm, mode="walk", **clip_options(args)), timetable)
-        )
+        walk = load_streets(args.osm, mode="walk", **clip_options(args))
+        network = transit_view(build_network(walk, timetable))
         label = "transit"
     else:
         mode = Mode.parse(mode_text)
@@ -171,12 +172,21 @@ def run(args: argparse.Namespace) -> int:
         kind = args.kind or "road"
         _check_inputs(args)
         network = load_streets(args.osm, mode=mode, **clip_options(args))
+        walk = network
         label = mode.value
+    weights: Any = args.population  # a product: read by find_bottlenecks (and its column)
+    population_text = f"Population: {args.population}."
+    if args.population is None or str(args.population).strip().lower() == "nodes":
+        weights, population_text = population(args, walk)
+        if weights is not None and walk is not network:  # the street nodes of a transit view
+            import numpy as np
+
+            weights = np.concatenate([weights, np.zeros(network.n_nodes - walk.n_nodes)])
     result = find_bottlenecks(
         network,
         core=core,
         zones=zones,
-        population=args.population,
+        population=weights,
         population_column=args.population_column,
         kind=kind,
         top=args.top,
@@ -194,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
         written = write_bottlenecks(result, stage, offline=args.offline)
     paths = [args.out / Path(p).relative_to(stage) for p in written]
     table = result.table
+    print(population_text)
     print(f"ranked {len(table)} {kind} candidates ({label}); wrote {args.out}:")
     for path in paths:
         print(f"  {path}")

@@ -127,9 +127,11 @@ def _zones(spec: ScenarioSpec, core: Any, streets: Any) -> Any:
 
 
 def _population(spec: ScenarioSpec, streets: Any) -> np.ndarray:
-    if spec.population is None:
-        return np.ones(streets.n_nodes)
     from connectivity.accessibility.opportunities import assign_opportunities
+    from connectivity.accessibility.population_osm import estimate_population
+
+    if spec.population is None:  # the same weights as access and bottlenecks
+        return estimate_population(spec.osm, streets)[0]
 
     weights, _ = assign_opportunities(streets, spec.population)
     return np.asarray(weights, float)
