@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/routing.py [--repeat N] [--skip-matrix] [--skip-networkx]``.
 Prints medians over repeated runs and ratios against the goals of issues 4 and 12 (journey
-pointers kept vs not) and against a
+pointers kept vs not, the matrix breakdown, route_usage) and against a
 Dijkstra over the ``to_networkx()`` graph with averaged headways (the UrbanAccess /
 peartree way), and with ``--pyraptor`` against pyraptor 1.3 in its own venv. Times only;
 nothing is asserted.
@@ -59,6 +59,10 @@ def main() -> int:
     parser.add_argument(
         "--breakdown-size", type=int, default=500, help="origins = destinations of the breakdown"
     )
+    parser.add_argument(
+        "--usage-size", type=int, default=1000, help="origins = destinations of route_usage"
+    )
+    parser.add_argument("--skip-usage", action="store_true")
     parser.add_argument("--pyraptor", action="store_true", help="also run pyraptor (slow)")
     args = parser.parse_args()
     folder = DATA / "rhein-neckar"
@@ -150,6 +154,9 @@ def main() -> int:
             f"ride {rides['ride_s'].sum() / rides['travel_time_p50'].sum():.0%}"
         )
 
+    if not args.skip_usage:
+        usage_benchmark(net, streets, res, args.usage_size)
+
     if not args.skip_networkx:
         import networkx as nx
 
@@ -174,6 +181,39 @@ def main() -> int:
     else:
         print("pyraptor comparison: not run (give --pyraptor; it builds its own venv)")
     return 0
+
+
+def usage_benchmark(net, streets, res, size: int) -> None:
+    """route_usage over size x size pairs and a 10-min window, in this process (issue 12's
+    goal: 1,000 x 1,000 within 60 s on 2 cores), and the routes that carry the most."""
+    import geopandas as gpd
+
+    from connectivity.routing.usage import route_usage
+
+    rng = np.random.default_rng(1)
+    near = np.flatnonzero(np.isfinite(res.node_times()))
+    pick = rng.choice(near, size=2 * size, replace=False)
+    nodes = streets.nodes
+    pts = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(nodes["lon"].to_numpy()[pick], nodes["lat"].to_numpy()[pick]),
+        crs="EPSG:4326",
+    )
+    o, d = pts.iloc[:size], pts.iloc[size:]
+    med, _, u = timed(
+        lambda: route_usage(net, o, d, departure=DEPARTURE, window=600, max_time=5400), 1
+    )
+    row(f"route_usage {size}x{size}, 10-min window, one process", med, goal=60.0)
+    print(
+        f"  pairs x minutes reached {u.total:,.0f} of {size * size:,}, by transit "
+        f"{u.by_transit / u.total:.1%}; {len(u.routes)} routes, {len(u.stops)} stops, "
+        f"{len(u.segments)} segments used"
+    )
+    top = u.routes.sort_values("boardings", ascending=False).head(10)
+    for r in top.itertuples():
+        print(f"  {r.route:<8} {r.mode:<6} {r.boardings:12,.0f} boardings  {r.share:6.1%}")
+    busiest = u.stops.sort_values("transfers", ascending=False).head(3)
+    names = ", ".join(f"{s.stop_name} ({s.transfers:,.0f})" for s in busiest.itertuples())
+    print(f"  most transfers: {names}")
 
 
 def journeys_comparison(net, origin, repeat: int) -> None:
