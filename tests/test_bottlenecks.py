@@ -824,14 +824,13 @@ def _zones_file(path):
     return path
 
 
-def test_cli_ranks_the_bridge_first(tmp_path, capsys):
+def _river_cli(tmp_path, out, *population):
     from connectivity.cli import main
 
     pbf = _river_pbf(tmp_path / "river.osm.pbf")
     zones = _zones_file(tmp_path / "zones.geojson")
     lat, lon = _core_latlon()
-    out = tmp_path / "out"
-    code = main(
+    return main(
         [
             "-q",
             "bottlenecks",
@@ -841,8 +840,7 @@ def test_cli_ranks_the_bridge_first(tmp_path, capsys):
             f"{lat},{lon}",
             "--zones",
             str(zones),
-            "--population",
-            "nodes",
+            *population,
             "--top",
             "3",
             "--core-radius",
@@ -856,9 +854,15 @@ def test_cli_ranks_the_bridge_first(tmp_path, capsys):
             str(out),
         ]
     )
-    assert code == 0
+
+
+def test_cli_ranks_the_bridge_first(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _river_cli(tmp_path, out, "--population", "nodes") == 0
     printed = capsys.readouterr().out
     assert "1. Rheinbrücke: cut off 9" in printed
+    note = "Population: not estimated; every drive network node counts 1."
+    assert note in printed and note in (out / "bottlenecks.html").read_text(encoding="utf-8")
     with open(out / "bottlenecks.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 3
@@ -871,6 +875,17 @@ def test_cli_ranks_the_bridge_first(tmp_path, capsys):
     # a primary bridge (one lane each way, 1200/h) is cheaper than the core's three
     # residential roads (3 x 500/h)
     assert float(cuts[("east", "outbound")]["capacity"]) == 1200
+
+
+def test_cli_says_the_estimated_population_is_relative(tmp_path, capsys):
+    # no buildings and no population tags: residential street length, relative weights,
+    # and the map's title says so (the person-hours are not people's hours)
+    out = tmp_path / "out"
+    assert _river_cli(tmp_path, out) == 0
+    printed = capsys.readouterr().out
+    assert "residential street" in printed and "relative: no population data" in printed
+    page = (out / "bottlenecks.html").read_text(encoding="utf-8")
+    assert "relative: no population data" in page
 
 
 @pytest.mark.parametrize(

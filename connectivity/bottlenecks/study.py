@@ -291,6 +291,9 @@ class Bottlenecks:
         :func:`connectivity.accessibility.indicators.core_periphery` (population-weighted median times to
         and from the core, shares within the cutoffs), for the same core node and
         population.
+    population_note
+        Where the population comes from, one line (say ``relative: no population
+        data`` when the weights are not people); the map shows it in its title.
     """
 
     table: Any
@@ -300,6 +303,7 @@ class Bottlenecks:
     study: StudyArea
     mode: str
     indicators: Any = None
+    population_note: str = ""
 
     def to_map(self, *, top: int | None = None) -> Any:
         """Deprecated: use :func:`connectivity.bottleneck_map` (removed in 0.3).
@@ -605,6 +609,9 @@ def find_bottlenecks(
         study=study,
         mode=str(network.mode),
         indicators=indicators,
+        population_note=(
+            "Population: not given; every street node counts 1." if population is None else ""
+        ),
     )
 
 

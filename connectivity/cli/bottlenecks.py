@@ -198,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
         n_jobs=args.jobs,
         progress=False if args.quiet else None,
     )
+    result.population_note = population_text
     from connectivity._files import staged_folder
 
     with staged_folder(args.out) as stage:  # the outputs appear together, or none

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from connectivity.outputs.folium_base import _blank_map, save_map
+from connectivity.outputs.folium_base import _blank_map, add_title, save_map
 
 if TYPE_CHECKING:
     import folium
@@ -154,6 +154,10 @@ def bottleneck_map(
     layer.add_to(fmap)
     colours.add_to(fmap)
     folium.LayerControl().add_to(fmap)
+    title = f"Bottlenecks of the {result.mode} network: {len(table)} ranked by loss"
+    if result.population_note:
+        title += f". {result.population_note}"
+    add_title(fmap, title)
     return fmap
 
 
