@@ -17,7 +17,9 @@ Population: the data set has none, so each node weighs the length of the residen
 streets that meet it (half of each incident ``residential`` / ``living_street`` edge),
 a proxy for where people live that does not count motorway nodes as inhabitants.
 
-Run: ``python benchmarks/bottlenecks.py [--k 20] [--repeat 3] [--top 50] [--jobs 2]``.
+Run: ``python benchmarks/bottlenecks.py [--k 20] [--repeat 3] [--top 50] [--jobs 2]``;
+``--compare-population`` prints only the top 10 ranked with every node counted 1 next to
+the top 10 with the OSM estimate (issue 14).
 Exits 0 with a message where the data is absent (``CONNECTIVITY_DATA`` overrides
 ``../shared/data``).
 """
@@ -61,6 +63,51 @@ def residential_proxy(net):  # type: ignore[no-untyped-def]
     )
 
 
+def compare_population(top: int, jobs: int) -> int:
+    """The top 10 road bottlenecks with every node counted 1 (the old default) next to
+    the OSM estimate (:func:`connectivity.estimate_population`, the commands' default)."""
+    from connectivity import estimate_population
+    from connectivity.bottlenecks.study import find_bottlenecks
+    from connectivity.streets.load import load_streets
+
+    net = load_streets(PBF, mode="drive")
+    weights, report = estimate_population(PBF, net)
+    print(report.summary())
+    tables = {}
+    for label, population in (("node counts", None), ("OSM estimate", weights)):
+        start = time.perf_counter()
+        result = find_bottlenecks(
+            net,
+            core=CORE,
+            zones=5,
+            population=population,
+            top=top,
+            n_jobs=jobs,
+            betweenness_k=100,
+            progress=False,
+        )
+        print(f"{label}: find_bottlenecks top {top} in {time.perf_counter() - start:.1f} s")
+        table = result.table.head(10).copy()
+        refs = way_refs(PBF, table["osm_ways"])
+        table["ref"] = [refs.get(w, "") for w in table["osm_ways"]]
+        tables[label] = table
+    print(f"{'rank':<5}{'node counts (before)':<46}{'OSM estimate (now)':<46}")
+    for i in range(10):
+        cells = []
+        for label in tables:
+            t = tables[label]
+            if i >= len(t):
+                cells.append("")
+                continue
+            r = t.iloc[i]
+            name = str(r["name"] or r["highway"])[:24]
+            ref = f" {r['ref']}" if r["ref"] else ""
+            bridge = " bridge" if bool(r["bridge"]) else ""
+            cells.append(f"{name}{ref}{bridge} ({r['loss_hours']:,.0f} h)"[:44])
+        print(f"{i + 1:<5}{cells[0]:<46}{cells[1]:<46}")
+    return 0
+
+
 def way_refs(pbf: Path, ways: object) -> dict[str, str]:
     """The ``ref`` tags of the OSM ways listed ("id; id; ..." per row), read with osmium
     (the street network keeps names, not refs)."""
@@ -87,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=50, help="candidates of the criticality run")
     parser.add_argument("--jobs", type=int, default=2, help="processes of the criticality run")
     parser.add_argument("--skip-networkx", action="store_true")
+    parser.add_argument(
+        "--compare-population",
+        action="store_true",
+        help="only the top 10 ranked with node counts next to the OSM estimate (issue 14)",
+    )
     args = parser.parse_args(argv)
     if not PBF.exists():
         print(f"skipped: {PBF} is absent (set CONNECTIVITY_DATA to the shared data folder)")
@@ -96,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     import networkx as nx
     import numpy as np
     import pandas as pd
+
+    if args.compare_population:
+        return compare_population(args.top, args.jobs)
 
     import connectivity.bottlenecks.structure as bn
     from connectivity import load_streets, settings

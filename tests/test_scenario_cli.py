@@ -200,6 +200,8 @@ def test_difference_layer_and_map(study):
     # The line's name, escaped (folium's JSON writes & as \u0026), never raw.
     assert "T\\u0026lt;9\\u0026gt; (tram, proposed)" in html and "T<9>" not in html
     assert "baseline" in html and "scenario" in html
+    # no population given and no tagged settlement wholly inside: the title says relative
+    assert "(population relative: no population data)" in html
     # The new line in its own colour with a legend entry, above the gain layer, which is
     # above the isochrones (overlayPane, z-index 400); both are layers of the control.
     from connectivity.studies.scenario import DIFF_COLOURS, LINE_COLOUR

@@ -126,15 +126,17 @@ def _zones(spec: ScenarioSpec, core: Any, streets: Any) -> Any:
     return ring_zones(core, network=streets, every_km=spec.rings_km, max_km=spec.max_km)
 
 
-def _population(spec: ScenarioSpec, streets: Any) -> np.ndarray:
+def _population(spec: ScenarioSpec, streets: Any) -> tuple[np.ndarray, str]:
+    """The weights per street node and the line saying where they come from."""
     from connectivity.accessibility.opportunities import assign_opportunities
     from connectivity.accessibility.population_osm import estimate_population
 
     if spec.population is None:  # the same weights as access and bottlenecks
-        return estimate_population(spec.osm, streets)[0]
+        weights, report = estimate_population(spec.osm, streets)
+        return weights, report.summary()
 
     weights, _ = assign_opportunities(streets, spec.population)
-    return np.asarray(weights, float)
+    return np.asarray(weights, float), f"Population: {spec.population}."
 
 
 def _core_times(network: Any, core: Any, spec: ScenarioSpec) -> Any:
@@ -534,6 +536,7 @@ def run_scenario(
 
     from connectivity.accessibility.indicators import core_periphery
     from connectivity.accessibility.isochrones import isochrones, write_geotiff
+    from connectivity.accessibility.population_osm import RELATIVE
     from connectivity.accessibility.zones import read_core
     from connectivity.outputs.folium_base import save_map
     from connectivity.scenarios.apply import apply_scenario, baseline_frames, line_geometries
@@ -549,7 +552,9 @@ def run_scenario(
     streets = net.streets
     core = read_core(spec.core)
     zones = _zones(spec, core, streets)
-    pop = _population(spec, streets)
+    pop, population_note = _population(spec, streets)
+    logger.info("%s", population_note)
+    relative = f" (population {RELATIVE})" if RELATIVE in population_note else ""
     p = spec.percentile
     cap = float(max(spec.cutoffs))
     logger.info("baseline: %r", net)
@@ -621,7 +626,7 @@ def run_scenario(
                 iso_after,
                 lines,
                 core=(core.lat, core.lon),
-                title=f"{spec.name}: {name}",
+                title=f"{spec.name}: {name}{relative}",
                 offline=offline,
             )
             files["map"] = save_map(m, folder / "map.html", offline=offline)
