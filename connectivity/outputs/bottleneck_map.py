@@ -157,7 +157,7 @@ def bottleneck_map(
     title = f"Bottlenecks of the {result.mode} network: {len(table)} ranked by loss"
     if result.population_note:
         title += f". {result.population_note}"
-    add_title(fmap, title)
+    add_title(fmap, title, left=True)  # the rank scale is at the top right
     return fmap
 
 

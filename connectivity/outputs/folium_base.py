@@ -214,9 +214,10 @@ def add_legend(
     m.get_root().add_child(_legend_element(groups, opacity))
 
 
-def add_title(m: folium.Map, title: str) -> None:
-    """Add a title box (top centre) to a map; the text is escaped here."""
-    m.get_root().add_child(_title_element(title))
+def add_title(m: folium.Map, title: str, *, left: bool = False) -> None:
+    """Add a title box (top centre, or with ``left`` in the left half, clear of a
+    branca colour scale at the top right) to a map; the text is escaped here."""
+    m.get_root().add_child(_title_element(title, left=left))
 
 
 def _legend_element(groups: Sequence[tuple[str, Sequence[tuple[str, str]]]], opacity: float) -> Any:
@@ -246,10 +247,6 @@ def _legend_element(groups: Sequence[tuple[str, Sequence[tuple[str, str]]]], opa
           .connectivity-legend-swatch { display: inline-block; width: 16px;
             height: 12px; margin-right: 6px; vertical-align: middle;
             border: 1px solid #555; }
-          .connectivity-title { position: absolute; z-index: 1000; top: 10px;
-            left: 50%; transform: translateX(-50%); background: #ffffff;
-            padding: 4px 12px; border-radius: 4px; border: 1px solid #888;
-            font: bold 15px sans-serif; color: #111; }
         </style>
         {% endmacro %}
         {% macro html(this, kwargs) %}
@@ -262,13 +259,25 @@ def _legend_element(groups: Sequence[tuple[str, Sequence[tuple[str, str]]]], opa
     return element
 
 
-def _title_element(title: str) -> Any:
+def _title_element(title: str, *, left: bool = False) -> Any:
     from branca.element import MacroElement, Template
 
     text = escape(title).replace("{", "&#123;").replace("}", "&#125;")
     element = MacroElement()
+    # The style travels with the title: a map with a title and no legend (the
+    # bottleneck map) drew it unstyled, under the map, where nobody saw it.
     element._template = Template(
-        '{% macro html(this, kwargs) %}<div class="connectivity-title">'
+        """{% macro header(this, kwargs) %}<style>
+          .connectivity-title { position: absolute; z-index: 1000; top: 10px;
+            left: 50%; transform: translateX(-50%); background: #ffffff;
+            padding: 4px 12px; border-radius: 4px; border: 1px solid #888;
+            font: bold 15px sans-serif; color: #111; text-align: center; }
+          .connectivity-title.left { left: 56px; transform: none; text-align: left;
+            max-width: calc(50% - 80px); }
+        </style>{% endmacro %}"""
+        '{% macro html(this, kwargs) %}<div class="connectivity-title'
+        + (" left" if left else "")
+        + '">'
         + text
         + "</div>{% endmacro %}"
     )
