@@ -251,3 +251,33 @@ def test_rhine_neckar_falls_back_to_residential_streets(cache):
     weights, report = estimate_population(pbf, drive)
     assert report.n_buildings == 0 and report.method == "residential streets"
     assert report.residential_km > 100 and (weights > 0).sum() > 1000
+
+
+def test_scenario_takes_the_same_weights_as_access(tmp_path):
+    # The scenario run weighs nodes as access and bottlenecks do: a product's points
+    # split over their cells' nodes by the OSM estimate, its total kept.
+    from types import SimpleNamespace
+
+    from connectivity import assign_population
+    from connectivity.studies.scenario import _population
+
+    path, _ = _town_file(tmp_path)
+    walk = load_streets(path, mode="walk", use_cache=False)
+    people = tmp_path / "people.csv"
+    rows = [
+        (lon + 0.003, lat + 0.003, 1000.0 * (k + 1)) for k, (_, _, lon, lat, _) in enumerate(PLACES)
+    ]
+    people.write_text(
+        "lon,lat,pop\n" + "".join(f"{a},{b},{c}\n" for a, b, c in rows), encoding="utf-8"
+    )
+    spec = SimpleNamespace(population=f"{people}:pop", osm=path)
+    weights, note = _population(spec, walk)
+    prior, _ = estimate_population(path, walk)
+    expected, assignment = assign_population(walk, f"{people}:pop", prior=prior)
+    np.testing.assert_array_equal(weights, expected)
+    assert weights.sum() == pytest.approx(assignment.assigned, rel=1e-12)
+    assert assignment.assigned + assignment.unassigned == pytest.approx(10000.0, rel=1e-12)
+    assert "split over the streets inside them by the OSM estimate" in note
+    spec = SimpleNamespace(population=None, osm=path)
+    weights, note = _population(spec, walk)
+    np.testing.assert_array_equal(weights, prior)

@@ -127,16 +127,13 @@ def _zones(spec: ScenarioSpec, core: Any, streets: Any) -> Any:
 
 
 def _population(spec: ScenarioSpec, streets: Any) -> tuple[np.ndarray, str]:
-    """The weights per street node and the line saying where they come from."""
-    from connectivity.accessibility.opportunities import assign_opportunities
-    from connectivity.accessibility.population_osm import estimate_population
+    """The weights per street node and the line saying where they come from: the
+    same as the access and bottlenecks commands (the OSM estimate, or the product split
+    over its cells' nodes by that estimate)."""
+    from connectivity.accessibility.population_osm import resolve_population
 
-    if spec.population is None:  # the same weights as access and bottlenecks
-        weights, report = estimate_population(spec.osm, streets)
-        return weights, report.summary()
-
-    weights, _ = assign_opportunities(streets, spec.population)
-    return np.asarray(weights, float), f"Population: {spec.population}."
+    weights, note = resolve_population(spec.population, spec.osm, streets)
+    return np.asarray(weights, float), note
 
 
 def _core_times(network: Any, core: Any, spec: ScenarioSpec) -> Any:
