@@ -155,6 +155,7 @@ def one_line_error(capsys):
     ("change", "message"),
     [
         ({"--rings": "0"}, r"--rings 0: give the ring width in km"),
+        ({"--rings": None}, r"give the zones: --zones FILE, --zones places .* or --rings KM"),
         ({"--max-km": "-3"}, r"--max-km -3: give the outer edge in km"),
         ({"--zones": "afile", "--max-km": "5"}, r"--max-km is the outer edge of --rings"),
         ({"--zones": "missing.geojson"}, r"--zones .*missing\.geojson: no such file"),
@@ -295,6 +296,26 @@ def test_zones_places_gives_the_suburbs(cache, tmp_path, capsys):
     assert {r["place"] for r in rows} == {"suburb"}
     walk = load_streets(demo_pbf(), mode="walk")
     assert sum(float(r["population"]) for r in rows) == pytest.approx(walk.n_nodes, rel=1e-6)
+
+
+def test_settlements_and_rings_in_one_run(cache, tmp_path, capsys):
+    """``--zones places --rings KM``: the settlements' table and the rings' table of one
+    run are the tables of the two runs apart, byte for byte, and the report has both."""
+    argv = ["-q", "access", "--osm", str(demo_pbf()), "--core", f"{CORE[0]},{CORE[1]}"]
+    both, places, rings = tmp_path / "both", tmp_path / "places", tmp_path / "rings"
+    assert main([*argv, "--zones", "places", "--rings", "0.5", "--out", str(both)]) == 0
+    printed = capsys.readouterr().out
+    assert main([*argv, "--zones", "places", "--out", str(places)]) == 0
+    assert main([*argv, "--rings", "0.5", "--out", str(rings)]) == 0
+    for name in ("indicators.csv", "indicators.geojson", "profile.csv"):
+        assert (both / name).read_bytes() == (places / name).read_bytes(), name
+    assert (both / "rings.csv").read_bytes() == (rings / "indicators.csv").read_bytes()
+    assert (both / "rings.geojson").read_bytes() == (rings / "indicators.geojson").read_bytes()
+    assert not (places / "rings.csv").exists()
+    report = (both / "report.txt").read_text()
+    assert "Kluuvi" in report and "The same by rings of 0.5 km around" in report
+    assert "\n- 0-0.5 km: population " in report and "\n- Kluuvi: population " in report
+    assert f"wrote {both / 'rings.geojson'}" in printed
 
 
 def test_osm_file_without_homes_or_residential_streets(cache, tmp_path, capsys):

@@ -216,6 +216,25 @@ def test_difference_layer_and_map(study):
         assert layer in html
 
 
+def test_zones_places_compares_the_settlements(tmp_path, capsys):
+    """``zones = "places"``: the indicators are per settlement of the extract (central
+    Helsinki's suburbs), each with the weights the access command gives it."""
+    path = tmp_path / "places.toml"
+    path.write_text(scenario_text().replace("rings_km = 0.4", 'zones = "places"'), "utf-8")
+    assert read_scenario(path).zones == "places"
+    assert cli.main(["scenario", str(path), "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    folder = next((tmp_path / "out").glob("*/indicators.csv")).parent
+    table = pd.read_csv(folder / "indicators.csv")
+    expected = ["Hakaniemi", "Kaartinkaupunki", "Kaisaniemi", "Kluuvi", "Siltasaari"]
+    assert sorted(table["name"]) == expected
+    assert cli.main(["-q", "access", "--osm", str(demo_pbf()), "--core", f"{CORE[0]},{CORE[1]}",
+                     "--zones", "places", "--out", str(tmp_path / "access")]) == 0  # fmt: skip
+    access = pd.read_csv(tmp_path / "access" / "indicators.csv").set_index("name")
+    for row in table.itertuples():
+        assert row.population == pytest.approx(access.loc[row.name, "population"], rel=1e-9)
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

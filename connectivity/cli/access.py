@@ -2,10 +2,14 @@
 and by car, written as a table (CSV + GeoJSON), an HTML map, a PNG and a text report.
 
 The steps are the public functions: :func:`connectivity.load_streets` (walk and
-drive networks), :func:`connectivity.accessibility.zones.read_core`, :func:`connectivity.accessibility.zones.read_zones`
-or :func:`connectivity.accessibility.zones.ring_zones`, :func:`connectivity.accessibility.opportunities.assign_opportunities`
-(population on the walk network), :func:`connectivity.accessibility.indicators.transit_core_times` and
-:func:`connectivity.accessibility.indicators.core_times`, :func:`connectivity.accessibility.indicators.core_periphery`, then
+drive networks), :func:`connectivity.accessibility.zones.read_core`, the zones
+(:func:`connectivity.accessibility.zones.read_zones`,
+:func:`connectivity.accessibility.places.place_zones` and/or
+:func:`connectivity.accessibility.zones.ring_zones`), the population on the walk network
+(:func:`connectivity.accessibility.population_osm.resolve_population`),
+:func:`connectivity.accessibility.indicators.transit_core_times` and
+:func:`connectivity.accessibility.indicators.core_times`,
+:func:`connectivity.accessibility.indicators.core_periphery`, then
 :func:`connectivity.access_map` and :func:`connectivity.outputs.static_map.static_map`.
 """
 
@@ -30,6 +34,8 @@ OUTPUTS = (
     "access.png",
     "report.txt",
 )
+#: Written besides when both ``--zones`` and ``--rings`` are given: the rings' table.
+RING_OUTPUTS = ("rings.csv", "rings.geojson")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "walk+transit (over a departure window) and by car, their ratio, and the share "
             "of the population within cutoffs of the core. Writes indicators.csv, "
             "indicators.geojson, profile.csv, access.html, access.png and report.txt into "
-            "--out."
+            "--out. With both --zones and --rings, the zones are the indicators and the "
+            "rings' table goes alongside into rings.csv and rings.geojson."
         ),
     )
     p.add_argument("--osm", required=True, type=Path, help=".osm.pbf, .osm or .osm.bz2 file")
@@ -52,14 +59,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--core", required=True, metavar="LAT,LON|FILE", help="core point or polygon file"
     )
-    zones = p.add_mutually_exclusive_group(required=True)
-    zones.add_argument(
+    p.add_argument(
         "--zones",
         type=Path,
         help="vector file of named zones (polygons), or 'places': the OSM settlements "
         "(city, town, village, hamlet, split into suburbs) with their population tags",
     )
-    zones.add_argument("--rings", type=float, metavar="KM", help="rings every KM km")
+    p.add_argument(
+        "--rings",
+        type=float,
+        metavar="KM",
+        help="rings every KM km (with --zones: reported alongside, into rings.csv)",
+    )
     p.add_argument("--max-km", type=float, help="outer edge of the last ring (default: network)")
     p.add_argument("--population", metavar="SPEC", help=POPULATION_HELP)
     add_population_total(p)
@@ -134,6 +145,10 @@ def run(args: argparse.Namespace) -> int:
     if args.zones is not None and not places:
         _exists(args.zones, "--zones")
     check_population(args)
+    if args.zones is None and args.rings is None:
+        raise ParameterError(
+            "give the zones: --zones FILE, --zones places (the OSM settlements) or --rings KM"
+        )
     if args.rings is not None and not (math.isfinite(args.rings) and args.rings > 0):
         raise ParameterError(f"--rings {args.rings:g}: give the ring width in km, e.g. --rings 5")
     if args.max_km is not None and args.rings is None:
@@ -155,16 +170,21 @@ def run(args: argparse.Namespace) -> int:
 
     walk = load_streets(args.osm, mode="walk", **clip_options(args))
     core.node(walk)  # the core must lie on the network: fail before routing
+    rings = None
+    if args.rings is not None:
+        check_rings(core, walk, args.rings, args.max_km)
+        rings = ring_zones(core, network=walk, every_km=args.rings, max_km=args.max_km)
+        check_zones(rings, walk, "--rings")
     if places:
         from connectivity.accessibility.places import place_zones
 
         zones = place_zones(args.osm, walk)
     elif args.zones is not None:
         zones = read_zones(args.zones)
+    if args.zones is not None:
+        check_zones(zones, walk, "--zones")
     else:
-        check_rings(core, walk, args.rings, args.max_km)
-        zones = ring_zones(core, network=walk, every_km=args.rings, max_km=args.max_km)
-    check_zones(zones, walk, "--zones" if args.zones is not None else "--rings")
+        zones, rings = rings, None
     population, population_text = population_weights(args, walk)
 
     times: dict[str, Any] = {}
@@ -189,6 +209,16 @@ def run(args: argparse.Namespace) -> int:
     table = core_periphery(
         walk, zones, times=times, population=population, percentiles=percentiles, cutoffs=cutoffs
     )
+    ring_table = None
+    if rings is not None:
+        ring_table = core_periphery(
+            walk,
+            rings,
+            times=times,
+            population=population,
+            percentiles=percentiles,
+            cutoffs=cutoffs,
+        )
     profile = distance_profile(walk, core, times, population=population)
     out = Path(args.out)
     when = ""
@@ -200,6 +230,9 @@ def run(args: argparse.Namespace) -> int:
     if RELATIVE in population_text:
         title += f" (population {RELATIVE})"
     lines = [report_text(table, title=title).rstrip("\n"), ""]
+    if ring_table is not None:
+        ring_title = f"The same by rings of {args.rings:g} km around {core.name}"
+        lines += [report_text(ring_table, title=ring_title).rstrip("\n"), ""]
     lines.append(population_text)
     lines.append(
         "Times are medians over the zone's population (p50); car times from the drive network."
@@ -220,6 +253,9 @@ def run(args: argparse.Namespace) -> int:
         write_indicators(table, stage / "indicators.csv")
         write_indicators(table, stage / "indicators.geojson")
         write_indicators(profile, stage / "profile.csv")
+        if ring_table is not None:
+            write_indicators(ring_table, stage / "rings.csv")
+            write_indicators(ring_table, stage / "rings.geojson")
         save_map(m, stage / "access.html")
         static_map(
             stage / "access.png",
@@ -230,8 +266,7 @@ def run(args: argparse.Namespace) -> int:
             title=title,
         )
         write_text_atomic(stage / "report.txt", "\n".join(lines) + "\n")
-    paths = {name: out / name for name in OUTPUTS}
     print("\n".join(lines))
-    for name in OUTPUTS:
-        print(f"wrote {paths[name]}")
+    for name in OUTPUTS + (RING_OUTPUTS if ring_table is not None else ()):
+        print(f"wrote {out / name}")
     return 0

@@ -108,7 +108,8 @@ class ScenarioSpec:
     rings_km, max_km
         Ring zones every ``rings_km`` up to ``max_km`` (when ``zones`` is None).
     zones
-        A zones file.
+        A zones file, or ``"places"``: the settlements of the extract
+        (:func:`connectivity.accessibility.places.place_zones`).
     population
         A spec for :func:`connectivity.accessibility.opportunities.read_opportunities`, or None.
     departure
@@ -135,7 +136,7 @@ class ScenarioSpec:
     core: Any
     rings_km: float = 5.0
     max_km: float | None = None
-    zones: Path | None = None
+    zones: Path | str | None = None
     population: str | None = None
     departure: int = 8 * 3600
     window: int = 3600
@@ -199,6 +200,13 @@ def _resolve(ck: Checker, base: Path, value: Any, path: Path_) -> Path:
             f"(relative paths start at {base})"
         )
     return p
+
+
+def _zones(ck: Checker, base: Path, value: Any, path: Path_) -> Path | str | None:
+    """``zones``: None (rings), ``"places"`` (the extract's settlements) or a file."""
+    if value is None or value == "places":
+        return value
+    return _resolve(ck, base, value, path)
 
 
 def _minutes(ck: Checker, value: Any, path: Path_, *, zero: bool = False) -> float:
@@ -522,7 +530,7 @@ def read_scenario(path: str | Path) -> ScenarioSpec:
         max_km=None
         if study.get("max_km") is None
         else ck.number(study["max_km"], (*st, "max_km"), "km", high=1000),
-        zones=None if zones is None else _resolve(ck, base, zones, (*st, "zones")),
+        zones=_zones(ck, base, zones, (*st, "zones")),
         departure=ck.clock(study.get("departure", "08:00"), (*st, "departure")),
         percentile=ck.number(study.get("percentile", 50), (*st, "percentile"), "%", high=100),
         offline=ck.boolean(study.get("offline", False), (*st, "offline")),

@@ -121,6 +121,10 @@ def _line_streets(spec: ScenarioSpec) -> Any:
 def _zones(spec: ScenarioSpec, core: Any, streets: Any) -> Any:
     from connectivity.accessibility.zones import read_zones, ring_zones
 
+    if spec.zones == "places":
+        from connectivity.accessibility.places import place_zones
+
+        return place_zones(spec.osm, streets)
     if spec.zones is not None:
         return read_zones(spec.zones)
     return ring_zones(core, network=streets, every_km=spec.rings_km, max_km=spec.max_km)
