@@ -296,6 +296,10 @@ def _blank_map(offline: bool) -> folium.Map:
         tiles=None if offline else "OpenStreetMap",
         control_scale=True,
         prefer_canvas=False,
+        # Quarter zoom steps, so that fitting the study area fills the page instead of
+        # halving it at the next whole zoom level.
+        zoom_snap=0.25,
+        zoom_delta=0.5,
     )
     if offline:
         root: Any = m.get_root()
