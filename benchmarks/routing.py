@@ -1,6 +1,8 @@
 """Routing benchmark on Rhine-Neckar: network build, one-to-all, range, matrix, networkx.
 
 Run: ``python benchmarks/routing.py [--repeat N] [--skip-matrix] [--skip-networkx]``.
+The cost of headway draws (issue 13: 20 draws against one, on Sao Paulo and on RNV turned
+into frequency entries) is measured by ``benchmarks/headways.py``.
 Prints medians over repeated runs and ratios against the goals of issues 4 and 12 (journey
 pointers kept vs not, the matrix breakdown, route_usage) and against a
 Dijkstra over the ``to_networkx()`` graph with averaged headways (the UrbanAccess /
@@ -219,7 +221,7 @@ def usage_benchmark(net, streets, res, size: int) -> None:
 def journeys_comparison(net, origin, repeat: int) -> None:
     """One departure's RAPTOR over the stops, keeping the journey pointers or not (the
     same access walks and footpaths; issue 12's goal: at most 1.3x)."""
-    from connectivity.routing._raptor import range_raptor
+    from connectivity.routing._raptor import range_raptor, scheduled_boarding
     from connectivity.routing.engine import _engine, footpath_costs
     from connectivity.routing.journeys import stop_labels
 
@@ -231,7 +233,12 @@ def journeys_comparison(net, origin, repeat: int) -> None:
 
     def plain():
         return range_raptor(
-            *eng.timetable, *fp, *args, np.array([DEPARTURE], np.int64), labels.n_rounds
+            *eng.timetable,
+            *fp,
+            *args,
+            np.array([DEPARTURE], np.int64),
+            labels.n_rounds,
+            *scheduled_boarding(len(eng.timetable[0]) - 1),
         )
 
     from connectivity.routing.journeys import run_with_parents

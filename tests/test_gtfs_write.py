@@ -129,16 +129,28 @@ def test_round_trip_of_a_feed(tmp_path):
     np.testing.assert_array_equal(back.transfers["transfer_type"], tt.transfers["transfer_type"])
     np.testing.assert_array_equal(back.transfers["from_stop"], tt.transfers["from_stop"])
     # Read independently with the csv module: the previous day's run is the same trip
-    # written once, in a service of both days; frequency trips are scheduled ones.
+    # written once, in a service of both days; the headway-based entry (exact_times 0
+    # by default) is its template and a frequencies.txt row, as in the source.
     raw = RawFeed(out)
     assert raw.trips_on(pd.Timestamp(DATE).date()) == 8
     rows = raw.rows("stop_times.txt")
     late = [r for r in rows if r["trip_id"] == "late"]
     assert [r["arrival_time"] for r in late] == ["23:50:00", "24:00:00", "24:10:00"]
-    assert raw.rows("frequencies.txt") == []
-    assert {r["trip_id"] for r in rows if r["trip_id"].startswith("freq#")} == {
-        f"freq#06:{m:02d}:00" for m in (0, 15, 30, 45)
-    }
+    assert raw.rows("frequencies.txt") == [
+        {"trip_id": "freq", "start_time": "06:00:00", "end_time": "07:00:00",
+         "headway_secs": "900", "exact_times": "0"}
+    ]  # fmt: skip
+    assert [r["arrival_time"] for r in rows if r["trip_id"] == "freq"] == [
+        "06:00:00", "06:02:00", "06:04:00"
+    ]  # fmt: skip
+    assert not any(r["trip_id"].startswith("freq#") for r in rows)
+    # an exact_times=1 entry is a timetable: written as its timed trips
+    f = rich_feed()
+    f["frequencies.txt"][0]["exact_times"] = 1
+    exact = load_timetable(write_feed(tmp_path / "x", f, as_zip=True), date=DATE, use_cache=False)
+    out = write_gtfs(exact, tmp_path / "exact.zip", timezone="Europe/Helsinki")
+    assert RawFeed(out).rows("frequencies.txt") == []
+    assert_same(exact, load_timetable(out, date=DATE, use_cache=False))
 
 
 def test_previous_day_trip_alone(tmp_path):

@@ -173,7 +173,7 @@ def test_journeys_on_random_feeds_are_feasible_and_sum_to_the_reference_time(see
     from _reference import INF, reference
     from test_raptor import random_feed, to_timetable
 
-    from connectivity.routing._raptor import range_raptor, timetable_arrays
+    from connectivity.routing._raptor import range_raptor, scheduled_boarding, timetable_arrays
     from connectivity.routing.journeys import breakdown, journey_to_stop, run_with_parents
 
     rng = np.random.default_rng(1000 + seed)
@@ -188,7 +188,10 @@ def test_journeys_on_random_feeds_are_feasible_and_sum_to_the_reference_time(see
         _, ref_vehicle = reference(feed, access, departure, n_rounds)
         # the same labels as the reference and as the kernel every query uses
         assert labels.vehicle.tolist() == ref_vehicle
-        _, plain = range_raptor(*tt, *fp, a_stops, a_times, np.array([departure]), n_rounds)
+        bounds = scheduled_boarding(len(tt[0]) - 1)
+        _, plain = range_raptor(
+            *tt, *fp, a_stops, a_times, np.array([departure]), n_rounds, *bounds
+        )
         assert plain[0].tolist() == ref_vehicle
         for s in range(feed.n_stops):
             legs = journey_to_stop(labels, s)

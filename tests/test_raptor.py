@@ -13,6 +13,7 @@ from connectivity.routing._raptor import (
     UNREACHED,
     egress,
     range_raptor,
+    scheduled_boarding,
     timetable_arrays,
 )
 
@@ -47,6 +48,7 @@ def run(feed, access, departures, n_rounds, tt=None):
         a_times,
         np.asarray(departures, np.int64),
         n_rounds,
+        *scheduled_boarding(tt.n_patterns),
     )
 
 

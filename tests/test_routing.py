@@ -678,16 +678,20 @@ def test_gtfs_feed_with_frequencies_midnight_and_transfer_rules(tmp_path):
     rules = {(pos["B"], pos["B"]): (480, 480), (pos["D"], pos["A"]): None}
     net = build_network(streets, tt, walk_speed=SPEED, walk_radius=1500, transfer_radius=1000)
     kw = dict(max_walk=1200, radius=1000, slack=60, n_rounds=5, rules=rules)
+    # The reference expands the frequency row from its start: boarding="scheduled" (the
+    # phases of exact_times=0 are tests/test_headways.py's).
     for departure in (300, 25_000, 25_200, 25_260, 86_000):
-        res = travel_times(net, lonlat(streets, 0), departure=departure, max_walk_time=1200)
+        res = travel_times(
+            net, lonlat(streets, 0), departure=departure, max_walk_time=1200, boarding="scheduled"
+        )
         want_nodes, want_stops = reference_times(streets, nodes_by_pos, trips, 0, departure, **kw)
         np.testing.assert_allclose(res.node_times(), want_nodes, atol=0.01)
         np.testing.assert_array_equal(res.stop_times(), want_stops)
     # by hand: 07:00 from A, B at 07:05, 480 s to change, the 07:20 bus, C at 07:23
-    res = travel_times(net, lonlat(streets, 0), departure=25_200)
+    res = travel_times(net, lonlat(streets, 0), departure=25_200, boarding="scheduled")
     assert res.stop_times()[pos["C"]] == 23 * 60
     # 00:05: the previous day's 24:10 trip runs at 00:10 and reaches C at 00:20
-    res = travel_times(net, lonlat(streets, 0), departure=300)
+    res = travel_times(net, lonlat(streets, 0), departure=300, boarding="scheduled")
     assert res.stop_times()[pos["C"]] == 900
 
 

@@ -52,6 +52,31 @@ def _vehicle_capacity(route_type: Any, table: Mapping[int, float]) -> float:
     return float(table.get(base, 80.0)) if base is not None else float(table.get(3, 80.0))
 
 
+def _view_patterns(tt: Any) -> list[list[int]]:
+    """The patterns of the view: each pattern alone, except that the headway-based
+    entries of one route over one stop sequence (which the Timetable keeps apart, one a
+    frequency entry) make one, as they did before they were kept apart."""
+    groups: dict[Any, list[int]] = {}
+    out: list[list[int]] = []
+    headway = tt.pattern_headway if tt.pattern_headway is not None else None
+    for p in range(tt.n_patterns):
+        if headway is None or headway[p] <= 0:
+            out.append([p])
+            continue
+        a, b = tt.pattern_stop_ptr[p], tt.pattern_stop_ptr[p + 1]
+        key = (
+            int(tt.pattern_route[p]),
+            tt.pattern_stops[a:b].tobytes(),
+            tt.pattern_board[a:b].tobytes(),
+            tt.pattern_alight[a:b].tobytes(),
+        )
+        if key not in groups:
+            groups[key] = []
+            out.append(groups[key])
+        groups[key].append(p)
+    return out
+
+
 def transit_view(
     network: IntermodalNetwork,
     *,
@@ -208,8 +233,11 @@ def transit_view(
     ride_cap: list[float] = []
     board_w: list[float] = []
     first_ps = n + q
-    for p in range(tt.n_patterns):
-        arr, dep = tt.pattern_times(p)
+    for group in _view_patterns(tt):
+        p = group[0]
+        times = [tt.pattern_times(g) for g in group]
+        arr = np.concatenate([a for a, _ in times])
+        dep = np.concatenate([d for _, d in times])
         seq = tt.pattern_stops[tt.pattern_stop_ptr[p] : tt.pattern_stop_ptr[p + 1]]
         n_trips = arr.shape[0]
         starts = np.sort(dep[:, 0].astype(float))

@@ -22,6 +22,7 @@ from typing import Any
 
 from connectivity._checks import check_input, check_output_dir
 from connectivity._errors import ParameterError
+from connectivity.cli._headways import add_boarding_options, boarding_options, boarding_text
 from connectivity.cli._population import POPULATION_HELP, add_population_total
 from connectivity.cli.clip import add_clip_options, clip_options
 
@@ -92,6 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="inline Leaflet into the map (needs the npm package leaflet); no tiles",
     )
     p.add_argument("--leaflet", type=Path, help="folder of the npm package leaflet")
+    add_boarding_options(p)
     add_clip_options(p)
     p.set_defaults(func=run)
 
@@ -166,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
     cutoffs = parse_minutes(args.cutoffs)
     percentiles = _percentiles(args.percentiles)
     leaflet = find_leaflet(args.leaflet) if args.offline else None
+    boarding = boarding_options(args)
     core = read_core(_core(args.core))
 
     walk = load_streets(args.osm, mode="walk", **clip_options(args))
@@ -188,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
     population, population_text = population_weights(args, walk)
 
     times: dict[str, Any] = {}
+    headways = ""
     routes = None
     iso = None
     if departure is not None:
@@ -199,8 +203,14 @@ def run(args: argparse.Namespace) -> int:
         timetable = load_timetable(list(args.gtfs), date=departure.date())
         network = build_network(walk, timetable)
         times["transit"] = transit_core_times(
-            network, core, departure=departure, window=window, percentiles=percentiles
+            network,
+            core,
+            departure=departure,
+            window=window,
+            percentiles=percentiles,
+            **boarding,
         )
+        headways = boarding_text(args, timetable)
         iso = isochrones(walk, times["transit"].at("from_core", 50), cutoffs=cutoffs)
         routes = transit_routes(timetable, feeds=[f for f in args.gtfs if f.is_file()])
     drive = load_streets(args.osm, mode="drive", **clip_options(args))
@@ -234,6 +244,8 @@ def run(args: argparse.Namespace) -> int:
         ring_title = f"The same by rings of {args.rings:g} km around {core.name}"
         lines += [report_text(ring_table, title=ring_title).rstrip("\n"), ""]
     lines.append(population_text)
+    if headways:
+        lines.append(headways)
     lines.append(
         "Times are medians over the zone's population (p50); car times from the drive network."
     )

@@ -17,6 +17,7 @@ import numpy as np
 
 from connectivity._checks import check_input, check_output_dir, check_output_file
 from connectivity._errors import CoordinateError, ParameterError
+from connectivity.cli._headways import add_boarding_options, boarding_options, boarding_short
 from connectivity.cli.clip import add_clip_options, clip_options
 
 _EXAMPLE = "e.g. --origin 60.1710,24.9414 (latitude first)"
@@ -189,6 +190,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     iso.add_argument(
         "--max-distance", type=float, help="largest snapping distance of the origin (m)"
     )
+    add_boarding_options(iso)
     add_clip_options(iso)
     iso.set_defaults(func=run)
 
@@ -284,6 +286,7 @@ def run(args: argparse.Namespace) -> int:
         )
     departure = parse_departure_text(args.departure) if transit else None
     window = parse_window(args.window)
+    boarding = boarding_options(args)
     check_input(args.osm, "--osm", kind="osm")
     for feed in args.gtfs or []:
         check_input(feed, "--gtfs", kind="gtfs", folder=True)
@@ -302,6 +305,7 @@ def run(args: argparse.Namespace) -> int:
             percentile=args.percentile,
             max_time=max(cutoffs),
             **options,
+            **boarding,
         )
     else:
         network = load_streets(args.osm, mode=args.mode, **clip_options(args))
@@ -332,7 +336,14 @@ def run(args: argparse.Namespace) -> int:
             origin=(lat, lon),
             offline=args.offline,
             leaflet=leaflet,
-            title=_title(args, departure, window, lat, lon),
+            title=_title(
+                args,
+                departure,
+                window,
+                lat,
+                lon,
+                boarding_short(args, intermodal.timetable if departure is not None else None),
+            ),
         )
         print(f"wrote the map to {save_map(m, args.map)}")
     return 0
@@ -364,13 +375,14 @@ def _title(
     window: float | None,
     lat: float,
     lon: float,
+    headways: str = "",
 ) -> str:
     if departure is None:
         return f"{args.mode.capitalize()} from {lat:.5f}, {lon:.5f}"
     when = f"{departure:%Y-%m-%d %H:%M}"
     if window:
         when += f" + {window / 60:g} min (p{args.percentile:g})"
-    return f"Walk+transit from {lat:.5f}, {lon:.5f}, {when}"
+    return f"Walk+transit from {lat:.5f}, {lon:.5f}, {when}" + (f"; {headways}" if headways else "")
 
 
 def run_demo(args: argparse.Namespace) -> int:

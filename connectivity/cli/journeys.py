@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from connectivity.cli._headways import add_boarding_options
 from connectivity.cli.clip import add_clip_options
 from connectivity.cli.isochrones import _map_options
 
@@ -65,6 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--map", type=Path, help="HTML map of the journeys to write")
     _map_options(p)
+    add_boarding_options(p)
     p.set_defaults(func=run, mode="transit", percentiles="50")
 
 
@@ -80,13 +82,20 @@ def itinerary(legs) -> str:
         head = journey.iloc[0]
         minutes = int(head["departures"])
         when = head["first_departure"][:5]
-        if minutes > 1:
+        draws = int(legs.attrs.get("draws", 1))
+        if draws > 1:  # samples of minutes x phases: how often, and one of them
+            n = int(legs.attrs["samples"])
+            when = (
+                f"in {minutes} of {n} samples ({n // draws} minutes x {draws} phase draws), "
+                f"e.g. {when}"
+            )
+        elif minutes > 1:
             when += f" (and {minutes - 1} more minute{'s' if minutes > 2 else ''} to "
             when += f"{head['last_departure'][:5]})"
         rides = journey[journey["kind"] == "ride"]
         changes = max(0, len(rides) - 1)
         lines.append(
-            f"Journey {int(head['journey'])}: leave {when}, "
+            f"Journey {int(head['journey'])}: " + ("" if draws > 1 else "leave ") + f"{when}, "
             f"{_minutes_text(float(head['travel_time_s']))}, "
             + (
                 f"{len(rides)} vehicle{'s' if len(rides) != 1 else ''}, {changes} change"
@@ -149,6 +158,9 @@ def run(args: argparse.Namespace) -> int:
         max_walk_time=opts["max_walk_time"],
         walk_speed=opts["walk_speed"],
         max_time=opts["max_time"],
+        boarding=opts["boarding"],
+        draws=opts["draws"],
+        seed=opts["seed"],
         origin_name=f"the origin ({o_lat:.5f},{o_lon:.5f})",
         destination_name=f"the destination ({d_lat:.5f},{d_lon:.5f})",
     )

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from connectivity._errors import InputFileError, ParameterError
+from connectivity.cli._headways import add_boarding_options, boarding_options
 from connectivity.cli.clip import add_clip_options, clip_options
 
 
@@ -108,6 +109,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="longest access, transfer or egress walk in minutes (default 20)",
     )
     p.add_argument("--walk-speed", type=float, default=5.0, help="km/h (default 5)")
+    add_boarding_options(p)
 
 
 def _check_paths(args: argparse.Namespace) -> None:
@@ -195,6 +197,7 @@ def _options(args: argparse.Namespace, when: dt.datetime) -> dict[str, Any]:
         "walk_speed": args.walk_speed,
         "max_time": _minutes(args.max_time, "--max-time") or None,
         "mode": args.mode,
+        **boarding_options(args),
     }
 
 
@@ -219,10 +222,12 @@ def run_travel_times(args: argparse.Namespace) -> int:
     result = travel_times(network, (lon, lat), **opts)
     frame = result.to_frame()
     pcts = opts["percentiles"]
-    first = "travel_time_min" if opts["window"] is None else f"travel_time_p{pcts[0]:g}"
+    # a window, or the draws of random boarding: a distribution, its percentiles
+    spread = opts["window"] is not None or result.params["draws"] > 1
+    first = f"travel_time_p{pcts[0]:g}" if spread else "travel_time_min"
     out = frame[["id", "kind", "lon", "lat"]].copy()
     out["travel_time_s"] = frame[first].round()
-    if opts["window"] is not None:
+    if spread:
         for p in pcts[1:]:
             out[f"travel_time_p{p:g}_s"] = frame[f"travel_time_p{p:g}"].round()
     with_lonlat = out.assign(
@@ -308,10 +313,11 @@ def run_matrix(args: argparse.Namespace) -> int:
         **opts,
     )
     pcts = opts["percentiles"]
-    first = "travel_time" if opts["window"] is None else f"travel_time_p{pcts[0]:g}"
+    spread = "travel_time" not in frame.columns  # a window, or draws
+    first = f"travel_time_p{pcts[0]:g}" if spread else "travel_time"
     out = frame[["origin", "destination"]].copy()
     out["travel_time_s"] = frame[first].round()
-    if opts["window"] is not None:
+    if spread:
         for p in pcts[1:]:
             out[f"travel_time_p{p:g}_s"] = frame[f"travel_time_p{p:g}"].round()
     if args.breakdown:

@@ -207,6 +207,7 @@ class IntermodalNetwork:
         """Pickle without rebuildable caches (sent once to every matrix worker)."""
         state = self.__dict__.copy()
         state.pop("graph_t", None)
+        state.pop("_drawn_engines", None)  # a worker draws its own, the same
         engines = state.pop("_engines", None)
         if engines and False in engines:
             state["_engines"] = {False: engines[False]}

@@ -66,8 +66,21 @@ def range_raptor(
     access_times,
     departure_times,
     n_rounds,
+    pattern_wait,
+    pattern_first,
+    pattern_end,
+    wait_at_alight,
 ):  # pragma: no cover - compiled
     """Run range-RAPTOR for every departure time (any order; int64 seconds).
+
+    ``pattern_wait[p] >= 0`` makes pattern ``p`` a *continuous* headway service: a
+    passenger ready at a stop at ``r`` boards a vehicle that leaves the pattern's first
+    stop at ``max(r + wait - offset, pattern_first[p])`` if that is before
+    ``pattern_end[p]`` (``offset``: the stop's departure after the first stop's, in the
+    pattern's first trip, whose run times every trip of a frequency entry shares).
+    ``-1`` (every pattern, see :func:`scheduled_boarding`): board the trips as given.
+    ``wait_at_alight`` adds the wait when leaving the vehicle instead (the time-reversed
+    arrays of arrive-by, where the forward boarding is the alighting).
 
     Returns ``(arrive, vehicle)``: two ``(n_departures, n_stops)`` int64 arrays of
     absolute times, :data:`UNREACHED` where a stop is not reached.
@@ -143,6 +156,38 @@ def range_raptor(
                 n_tr = pattern_trip_ptr[p + 1] - pattern_trip_ptr[p]
                 base = time_ptr[p]
                 trip = -1
+                wait = pattern_wait[p]
+                if wait >= 0:
+                    # A continuous headway service: one virtual vehicle, leaving the
+                    # first stop at ``vb``, run times of the first trip.
+                    d0 = np.int64(departures[base])
+                    vb = inf
+                    for pos in range(start, n_st):
+                        s = pattern_stops[sp + pos]
+                        if vb < inf and pattern_alight[sp + pos]:
+                            t = vb + np.int64(arrivals[base + pos]) - d0
+                            if wait_at_alight:
+                                t += wait
+                            if t < vehicle[k, s]:
+                                vehicle[k, s] = t
+                                if t < arrive[k, s]:
+                                    arrive[k, s] = t
+                                if not vmarked[s]:
+                                    vmarked[s] = True
+                                    vmarked_list[n_vmarked] = s
+                                    n_vmarked += 1
+                        if pattern_board[sp + pos]:
+                            r = ready[k - 1, s]
+                            if r >= inf:
+                                continue
+                            c = r - (np.int64(departures[base + pos]) - d0)
+                            if not wait_at_alight:
+                                c += wait
+                            if c < pattern_first[p]:
+                                c = pattern_first[p]
+                            if c < pattern_end[p] and c < vb:
+                                vb = c
+                    continue
                 for pos in range(start, n_st):
                     s = pattern_stops[sp + pos]
                     if trip >= 0 and pattern_alight[sp + pos]:
@@ -448,6 +493,17 @@ def timetable_arrays(timetable: Timetable) -> tuple[np.ndarray, ...]:
         np.ascontiguousarray(tt.stop_pattern_ptr, np.int64),
         np.ascontiguousarray(tt.stop_patterns, np.int64),
         np.ascontiguousarray(tt.stop_pattern_pos, np.int64),
+    )
+
+
+def scheduled_boarding(n_patterns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The last four arguments of :func:`range_raptor` that board every pattern's
+    trips as given."""
+    return (
+        np.full(n_patterns, -1, np.int64),
+        np.zeros(n_patterns, np.int64),
+        np.zeros(n_patterns, np.int64),
+        False,
     )
 
 

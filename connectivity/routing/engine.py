@@ -7,6 +7,7 @@ The rules of a journey are those of :mod:`connectivity.routing.queries`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -23,7 +24,15 @@ from connectivity.routing._raptor import (
     UNREACHED,
     range_egress,
     range_raptor,
+    scheduled_boarding,
     timetable_arrays,
+)
+from connectivity.routing.headways import (
+    Boarding,
+    boarding_arrays,
+    draw_phases,
+    headway_patterns,
+    phased,
 )
 from connectivity.streets.geometry import along, at_ends, same_street_distance, signed_offsets
 
@@ -238,6 +247,30 @@ def _engine(network: IntermodalNetwork, reverse: bool) -> _Engine:
     return eng
 
 
+def drawn_engines(network: IntermodalNetwork, reverse: bool, boarding: Boarding) -> list[_Engine]:
+    """The engines of a query: one, or with random boarding on headway-based services
+    one per draw, its timetable moved by the draw's phases. The last set of each
+    direction is kept on the network, so a matrix of many origins, or the to- and
+    from-the-core queries of many zones, build them once."""
+    eng = _engine(network, reverse)
+    tt = network.timetable
+    n_draws = boarding.draws_for(tt)
+    if n_draws == 1 or tt is None:
+        return [eng]
+    key = (n_draws, boarding.seed)
+    cache = network.__dict__.setdefault("_drawn_engines", {})
+    if cache.get(reverse, (None,))[0] == key:
+        return list(cache[reverse][1])
+    hp = headway_patterns(tt)
+    arrays = _reversed_arrays if reverse else timetable_arrays
+    engines = [
+        dataclasses.replace(eng, timetable=arrays(phased(tt, hp, phase)))
+        for phase in draw_phases(tt, hp, n_draws, boarding.seed)
+    ]
+    cache[reverse] = (key, engines)
+    return list(engines)
+
+
 def _reversed_arrays(tt: Any) -> tuple[np.ndarray, ...]:
     """The timetable with time negated and every pattern reversed: RAPTOR on it from
     ``-arrival`` gives ``-latest departure``."""
@@ -389,9 +422,11 @@ def _transit(
     q: _Query,
     walk_m: np.ndarray,
     departures: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray, np.ndarray, bool] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """RAPTOR from an origin whose walk (metres) to every node and stop is ``walk_m``;
-    returns ``(arrive, vehicle)`` absolute times per departure and stop."""
+    returns ``(arrive, vehicle)`` absolute times per departure and stop. ``bounds`` are
+    the continuous services of a boarding bound (default: every trip as given)."""
     n = network.n_nodes
     stop_walk = walk_m[n:]
     reach = np.flatnonzero(stop_walk <= q.max_walk_metres + _DIST_TOLERANCE)
@@ -407,6 +442,7 @@ def _transit(
         access_t,
         np.asarray(departures, np.int64),
         q.max_transfers + 1,
+        *(bounds if bounds is not None else scheduled_boarding(len(eng.timetable[0]) - 1)),
     )
 
 
@@ -418,8 +454,12 @@ def _route_point(
     q: _Query,
     *,
     reverse: bool,
+    boarding: Boarding | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Travel times (departures x nodes, departures x stops) from one snapped point."""
+    """Travel times (departures x nodes, departures x stops) from one snapped point;
+    with random boarding on headway-based services, ``draws`` blocks of departures
+    (draw-major rows)."""
+    boarding = boarding if boarding is not None else Boarding()
     eng = _engine(network, reverse)
     n = network.n_nodes
     walk_m = _walk_from(
@@ -427,27 +467,34 @@ def _route_point(
     )
     direct = walk_m[:n] / q.metres_per_second
     n_dep = len(q.departures)
-    node_times = np.empty((n_dep, n), np.float32)
-    if network.timetable is None or network.n_stops == 0:
+    tt = network.timetable
+    if tt is None or network.n_stops == 0:
+        node_times = np.empty((n_dep, n), np.float32)
         node_times[:] = direct
         stop_times = np.full((n_dep, 0), np.inf, np.float32)
     else:
-        deps = -q.departures if reverse else q.departures
-        arrive, vehicle = _transit(network, eng, q, walk_m, deps)
-        range_egress(
-            vehicle,
-            np.asarray(deps, np.int64),
-            direct,
-            eng.tree_ptr,
-            eng.tree_node,
-            eng.tree_dist,
-            q.max_walk_metres + _DIST_TOLERANCE,
-            1.0 / q.metres_per_second,
-            node_times,
-            reverse,
-        )
-        stop_times = np.where(arrive < UNREACHED, arrive - deps[:, None], np.inf)
-        stop_times = stop_times.astype(np.float32)
+        deps = np.asarray(-q.departures if reverse else q.departures, np.int64)
+        bounds = boarding_arrays(tt, boarding.kind, tt.n_patterns, reverse=reverse)
+        engines = drawn_engines(network, reverse, boarding)
+        node_times = np.empty((n_dep * len(engines), n), np.float32)
+        stop_parts = []
+        for d, e in enumerate(engines):
+            arrive, vehicle = _transit(network, e, q, walk_m, deps, bounds)
+            range_egress(
+                vehicle,
+                deps,
+                direct,
+                e.tree_ptr,
+                e.tree_node,
+                e.tree_dist,
+                q.max_walk_metres + _DIST_TOLERANCE,
+                1.0 / q.metres_per_second,
+                node_times[d * n_dep : (d + 1) * n_dep],
+                reverse,
+            )
+            part = np.where(arrive < UNREACHED, arrive - deps[:, None], np.inf)
+            stop_parts.append(part.astype(np.float32))
+        stop_times = np.concatenate(stop_parts) if len(stop_parts) > 1 else stop_parts[0]
     if np.isfinite(q.max_time):
         node_times[node_times > q.max_time] = np.inf
         stop_times[stop_times > q.max_time] = np.inf

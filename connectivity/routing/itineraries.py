@@ -31,7 +31,15 @@ from connectivity.routing.engine import (
     _restrict_trees,
     _snap_walk,
     _walk_from,
+    drawn_engines,
     footpath_costs,
+)
+from connectivity.routing.headways import (
+    DEFAULT_BOARDING,
+    DEFAULT_DRAWS,
+    Boarding,
+    check_boarding,
+    check_journey_boarding,
 )
 from connectivity.routing.journeys import Leg, breakdown, journey_to_stop, run_with_parents
 from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE
@@ -90,6 +98,9 @@ def journeys(
     snap_distance: float = DEFAULT_SNAP_DISTANCE,
     origin_name: str = "origin",
     destination_name: str = "destination",
+    boarding: str = DEFAULT_BOARDING,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
 ) -> Any:
     """The journeys by walk+transit from ``origin`` to ``destination``, leg by leg.
 
@@ -109,6 +120,13 @@ def journeys(
         As :func:`~connectivity.travel_time_matrix`.
     origin_name, destination_name
         How the two points are named in the legs.
+    boarding, draws, seed
+        As :func:`~connectivity.travel_times` (``"random"`` or ``"scheduled"``: a bound
+        has no trips to name). With random boarding on headway-based services every
+        draw's minutes are routed on that draw's phases, and a journey is a sequence of
+        routes and stops: ``departures`` counts the (minute, draw) samples that take it,
+        its times are those of its first sample; ``attrs["draws"]`` and
+        ``attrs["samples"]`` say how many there were.
 
     Returns
     -------
@@ -148,6 +166,8 @@ def journeys(
     if network.timetable is None:
         raise ParameterError("the network has no timetable: journeys need one (give --gtfs)")
     _check_walk_radius(network, q)
+    rule = check_boarding(boarding, draws, seed)
+    check_journey_boarding(rule, network.timetable, "journeys")
     tt = network.timetable
     n = network.n_nodes
     mps = q.metres_per_second
@@ -179,8 +199,10 @@ def journeys(
     limit = q.max_walk_metres + _DIST_TOLERANCE
 
     found: dict[tuple, dict[str, Any]] = {}
-    for d in (int(x) for x in q.departures):
-        labels = run_with_parents(eng.timetable, fp, reach, access_t, d, q.max_transfers + 1)
+    engines = drawn_engines(network, False, rule)
+    samples = [(e.timetable, int(x)) for e in engines for x in q.departures]
+    for timetable, d in samples:
+        labels = run_with_parents(timetable, fp, reach, access_t, d, q.max_transfers + 1)
         vehicle = labels.vehicle
         # As the matrix: per end node the earliest egress (the first stop on a tie),
         # then the better end (the first on a tie), then transit if it beats walking.
@@ -208,7 +230,14 @@ def journeys(
         else:
             s, j, metres = via
             legs = journey_to_stop(labels, s)
-            key = (j, *((x.kind, x.pattern, x.trip, x.from_stop, x.to_stop) for x in legs))
+            # one draw: the vehicles; many: the routes and stops (trips move with phases)
+            key = (
+                j,
+                *(
+                    (x.kind, x.pattern, x.trip if len(engines) == 1 else -1, x.from_stop, x.to_stop)
+                    for x in legs
+                ),
+            )
         if key in found:
             found[key]["departures"].append(d)
             continue
@@ -231,8 +260,8 @@ def journeys(
         head = {
             "journey": number,
             "departures": len(item["departures"]),
-            "first_departure": _clock(item["departures"][0]),
-            "last_departure": _clock(item["departures"][-1]),
+            "first_departure": _clock(min(item["departures"])),
+            "last_departure": _clock(max(item["departures"])),
             "travel_time_s": float(item["time"]),
         }
         pieces = _pieces(tt, item, d, ends, end_cost, mps, w_end, origin_name, destination_name)
@@ -243,7 +272,9 @@ def journeys(
     import pandas as pd
 
     frame = pd.DataFrame(rows, columns=list(LEG_COLUMNS))
-    return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
+    out = gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
+    out.attrs.update(draws=len(engines), samples=len(samples))
+    return out
 
 
 def _pieces(
@@ -449,10 +480,12 @@ def origin_breakdown(
     walk_m: np.ndarray,
     times: np.ndarray,
     value: np.ndarray,
+    boarding: Boarding | None = None,
 ) -> dict[str, np.ndarray]:
     """The breakdown of the journey behind each of one origin's travel times.
 
-    ``times`` are the origin's ``(departure minutes, destinations)`` seconds as
+    ``times`` are the origin's ``(departure minutes, destinations)`` seconds (with
+    random ``boarding``, ``(draws x minutes, destinations)``, draw-major) as
     :func:`~connectivity.travel_time_matrix` computes them (``inf`` beyond
     ``max_time``), ``value`` the reported statistic of each column; ``walk_m`` the
     origin's walk (metres to every node and stop), ``cost`` the destinations' seconds
@@ -469,7 +502,8 @@ def origin_breakdown(
     """
     n = network.n_nodes
     mps = q.metres_per_second
-    eng = _engine(network, False)
+    engines = drawn_engines(network, False, boarding if boarding is not None else Boarding())
+    eng = engines[0]
     fp_walk, fp_board = footpath_costs(network, q.walk_speed, q.transfer_slack)
     fp = (eng.fp_ptr, eng.fp_to, fp_walk[eng.fp_src_order], fp_board[eng.fp_src_order])
     n_d = times.shape[1]
@@ -488,8 +522,10 @@ def origin_breakdown(
     memo: dict[tuple[int, int], tuple[dict[str, float], str]] = {}
     for k in np.unique(minute[done]):
         cols = np.flatnonzero(minute == k)
-        d = deps[int(k)]
-        lab = run_with_parents(eng.timetable, fp, reach, access_t, d, q.max_transfers + 1)
+        # rows are draw-major: draw k // minutes, its minute k % minutes
+        d = deps[int(k) % len(deps)]
+        timetable = engines[int(k) // len(deps)].timetable
+        lab = run_with_parents(timetable, fp, reach, access_t, d, q.max_transfers + 1)
         node_at, node_stop = egress_argmin(
             lab.vehicle, entries.stop, entries.node, entries.walk_s, float(d), len(uniq)
         )

@@ -9,7 +9,7 @@ through the two end nodes of their edge. Chunks of origins run in worker process
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,15 @@ from connectivity.routing.engine import (
     _snap_walk,
     _transit,
     _walk_from,
+    drawn_engines,
+)
+from connectivity.routing.headways import (
+    DEFAULT_BOARDING,
+    DEFAULT_DRAWS,
+    Boarding,
+    boarding_arrays,
+    check_boarding,
+    check_journey_boarding,
 )
 from connectivity.routing.queries import _parse_mode, summarise
 from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE
@@ -65,6 +74,9 @@ class _MatrixContext:
     #: egress entries of the destinations.
     breakdown: str | float | None = None
     egress: Any = None
+    #: How headway-based services are boarded, and the bounds' continuous services.
+    boarding: Boarding = field(default_factory=Boarding)
+    bounds: tuple[np.ndarray, np.ndarray, np.ndarray, bool] | None = None
 
 
 def _points_lonlat(points: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,21 +122,23 @@ def _matrix_chunk(
             )
             direct = walk_m[ctx.uniq] / mps
             if ctx.mode == TRANSIT:
-                eng = _engine(network, False)
-                _, vehicle = _transit(network, eng, q, walk_m, q.departures)
-                at = np.empty((len(q.departures), len(ctx.uniq)))
-                for k, d in enumerate(q.departures):
-                    row = direct + d
-                    egress(
-                        vehicle[k],
-                        ctx.sub_ptr,
-                        ctx.sub_node,
-                        ctx.sub_dist,
-                        q.max_walk_metres + _DIST_TOLERANCE,
-                        1.0 / mps,
-                        row,
-                    )
-                    at[k] = row - d
+                engines = drawn_engines(network, False, ctx.boarding)
+                n_dep = len(q.departures)
+                at = np.empty((n_dep * len(engines), len(ctx.uniq)))
+                for j, eng in enumerate(engines):
+                    _, vehicle = _transit(network, eng, q, walk_m, q.departures, ctx.bounds)
+                    for k, d in enumerate(q.departures):
+                        row = direct + d
+                        egress(
+                            vehicle[k],
+                            ctx.sub_ptr,
+                            ctx.sub_node,
+                            ctx.sub_dist,
+                            q.max_walk_metres + _DIST_TOLERANCE,
+                            1.0 / mps,
+                            row,
+                        )
+                        at[j * n_dep + k] = row - d
             else:
                 at = direct[None, :]
             cost = ctx.dest_cost / mps
@@ -144,7 +158,16 @@ def _matrix_chunk(
             value = summarise(dest, ctx.breakdown)
             parts.append(
                 origin_breakdown(
-                    network, q, ctx.egress, ctx.uniq, ctx.where, cost, walk_m, dest, value
+                    network,
+                    q,
+                    ctx.egress,
+                    ctx.uniq,
+                    ctx.where,
+                    cost,
+                    walk_m,
+                    dest,
+                    value,
+                    ctx.boarding,
                 )
             )
     if ctx.breakdown is None:
@@ -193,6 +216,9 @@ def travel_time_matrix(
     chunk_size: int | None = None,
     progress: bool | None = None,
     breakdown: bool = False,
+    boarding: str = DEFAULT_BOARDING,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Travel times from every origin to every destination.
 
@@ -209,10 +235,11 @@ def travel_time_matrix(
     origins, destinations
         GeoDataFrames of points (any CRS; other geometries use their centroids) or frames
         with ``lon`` / ``lat`` columns; an ``id`` column names them (else the index).
-    departure, window, max_transfers, max_walk_time, transfer_slack, walk_speed, max_time, mode, snap_distance
+    departure, window, max_transfers, max_walk_time, transfer_slack, walk_speed, max_time, mode, snap_distance, boarding, draws, seed
         As for :func:`travel_times`.
     percentiles
-        Percentiles over the window (used when ``window`` is given).
+        Percentiles over the window (used when ``window`` is given); with random
+        boarding, over its departure minutes x draws.
     n_jobs
         Worker processes on this machine (the network is sent once to each); 1 runs in
         this process, -1 uses every core.
@@ -300,14 +327,22 @@ def travel_time_matrix(
         )
     else:
         sub = (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
-    stats: tuple[str | float, ...] = ("min",) if window is None else ("min", *percentiles)
+    rule = check_boarding(boarding, draws, seed)
+    # One departure has one time, unless phases are drawn: then a distribution, as a window's.
+    drawn = m == TRANSIT and rule.draws_for(network.timetable) > 1
+    spread = window is not None or drawn
+    stats: tuple[str | float, ...] = ("min", *percentiles) if spread else ("min",)
     ctx = _MatrixContext(q, str(m), d_nodes, d_cost, uniq, where, *sub, stats=stats)
+    if m == TRANSIT and network.timetable is not None:
+        ctx.boarding = rule
+        ctx.bounds = boarding_arrays(network.timetable, rule.kind, network.timetable.n_patterns)
     if breakdown:
         if m != TRANSIT:
             raise ParameterError(f"breakdown=True needs mode='transit' (got mode={m!r})")
+        check_journey_boarding(rule, network.timetable, "breakdown=True")
         from connectivity.routing.itineraries import egress_entries
 
-        ctx.breakdown = "min" if window is None else percentiles[0]
+        ctx.breakdown = percentiles[0] if spread else "min"
         ctx.egress = egress_entries(network.timetable, q, *sub)
 
     n_orig = len(o_lon)
@@ -349,9 +384,9 @@ def travel_time_matrix(
         }
     )
     names = (
-        ["travel_time"]
-        if window is None
-        else ["travel_time_min", *(f"travel_time_p{p:g}" for p in percentiles)]
+        ["travel_time_min", *(f"travel_time_p{p:g}" for p in percentiles)]
+        if spread
+        else ["travel_time"]
     )
     for j, name in enumerate(names):
         col = values[:, :, j].ravel().astype(float)

@@ -54,6 +54,7 @@ from connectivity.routing.engine import (
     _walk_from,
     parse_departure,
 )
+from connectivity.routing.headways import DEFAULT_BOARDING, DEFAULT_DRAWS, Boarding, check_boarding
 from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE, StreetNetwork
 
 __all__ = [
@@ -77,7 +78,8 @@ class TravelTimes:
         The network routed on.
     departures
         Departure times of the window, seconds after midnight of the timetable's date
-        (for arrive-by: the arrival times).
+        (for arrive-by: the arrival times); one per row of ``nodes``: with ``draws``
+        of random boarding, the window repeated once per draw.
     nodes
         ``(n_departures, n_nodes)`` float seconds, ``inf`` where unreached.
     stops
@@ -314,6 +316,9 @@ def travel_times(
     max_time: float | None = None,
     mode: str | Mode = TRANSIT,
     snap_distance: float = DEFAULT_SNAP_DISTANCE,
+    boarding: str = DEFAULT_BOARDING,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
 ) -> TravelTimes:
     """Travel times from a point to every street node and stop.
 
@@ -347,11 +352,25 @@ def travel_times(
         ``"drive"`` (no timetable; the window only repeats the times).
     snap_distance
         Largest distance in metres from the origin to the street network.
+    boarding
+        How headway-based services (``frequencies.txt`` with ``exact_times=0``, every
+        feed estimated from OSM) are boarded (:mod:`connectivity.routing.headways`):
+        ``"random"`` (the default, as R5): ``draws`` Monte Carlo phases of every entry,
+        each routed over the whole window; ``"best"``, ``"worst"``, ``"half_headway"``:
+        every boarding waits 0, a headway or half of one; ``"scheduled"``: as if the
+        vehicles left at the span's start and every headway after. Scheduled trips are
+        boarded as given whatever the rule, and a timetable without headway-based
+        entries gives the same times under every rule.
+    draws
+        Draws of ``boarding="random"`` (each a phase for every headway-based entry).
+    seed
+        The draws' seed: the same seed gives the same times, bit for bit.
 
     Returns
     -------
     times
-        Per departure minute, seconds to every street node and stop.
+        Per departure minute (and draw, draw-major), seconds to every street node and
+        stop.
 
     Raises
     ------
@@ -375,6 +394,7 @@ def travel_times(
         max_time,
         mode,
         snap_distance,
+        check_boarding(boarding, draws, seed),
         reverse=False,
     )
 
@@ -393,6 +413,9 @@ def latest_departures(
     max_time: float | None = None,
     mode: str | Mode = TRANSIT,
     snap_distance: float = DEFAULT_SNAP_DISTANCE,
+    boarding: str = DEFAULT_BOARDING,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
 ) -> TravelTimes:
     """Arrive-by: from every street node and stop, the latest departure that still
     reaches ``destination`` by ``arrival`` (reverse RAPTOR on the time-reversed
@@ -410,8 +433,9 @@ def latest_departures(
         ``(lon, lat)`` in degrees.
     arrival
         As ``departure`` of :func:`travel_times`.
-    window, percentiles, max_transfers, max_walk_time, transfer_slack, walk_speed, max_time, mode, snap_distance
-        As for :func:`travel_times` (modes ``"transit"`` and ``"walk"``).
+    window, percentiles, max_transfers, max_walk_time, transfer_slack, walk_speed, max_time, mode, snap_distance, boarding, draws, seed
+        As for :func:`travel_times` (modes ``"transit"`` and ``"walk"``; the boarding
+        bounds are for forward queries only).
 
     Returns
     -------
@@ -431,6 +455,7 @@ def latest_departures(
         max_time,
         mode,
         snap_distance,
+        check_boarding(boarding, draws, seed),
         reverse=True,
     )
 
@@ -457,6 +482,7 @@ def _route(
     max_time: float | None,
     mode: str | Mode,
     snap_distance: float,
+    boarding: Boarding,
     *,
     reverse: bool,
 ) -> TravelTimes:
@@ -498,14 +524,17 @@ def _route(
         nodes, offs, street = _snap_walk(
             network, lon, lat, towards=reverse, max_distance=snap_distance
         )
-        node_t, stop_t = _route_point(network, nodes[0], offs[0], street[0], q, reverse=reverse)
+        node_t, stop_t = _route_point(
+            network, nodes[0], offs[0], street[0], q, reverse=reverse, boarding=boarding
+        )
     else:
         node_t, stop_t = _street_mode(
             network, Mode(m), lon, lat, q, reverse=reverse, snap_distance=snap_distance
         )
+    n_draws = len(node_t) // max(len(q.departures), 1)
     return TravelTimes(
         network=network,
-        departures=q.departures,
+        departures=np.tile(q.departures, n_draws),
         nodes=node_t,
         stops=stop_t,
         percentiles=tuple(percentiles),
@@ -517,6 +546,9 @@ def _route(
             "max_walk_time": q.max_walk_time,
             "transfer_slack": q.transfer_slack,
             "walk_speed": q.walk_speed,
+            "boarding": boarding.kind,
+            "draws": n_draws,
+            "seed": boarding.seed,
         },
     )
 

@@ -40,7 +40,14 @@ from connectivity.routing.engine import (
     _restrict_trees,
     _snap_walk,
     _walk_from,
+    drawn_engines,
     footpath_costs,
+)
+from connectivity.routing.headways import (
+    DEFAULT_BOARDING,
+    DEFAULT_DRAWS,
+    check_boarding,
+    check_journey_boarding,
 )
 from connectivity.routing.itineraries import egress_entries
 from connectivity.routing.journeys import run_with_parents
@@ -124,6 +131,9 @@ def route_usage(
     max_time: float | None = None,
     snap_distance: float = DEFAULT_SNAP_DISTANCE,
     progress: bool | None = None,
+    boarding: str = DEFAULT_BOARDING,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
 ) -> RouteUsage:
     """The weighted number of optimal journeys that ride each route, stop and segment.
 
@@ -144,6 +154,9 @@ def route_usage(
         As :func:`~connectivity.travel_time_matrix`.
     progress
         Show a progress bar (default: when stderr is a terminal).
+    boarding, draws, seed
+        As :func:`~connectivity.travel_times` (``"random"`` or ``"scheduled"``); with
+        random boarding every (minute, draw) sample counts ``1 / samples``.
 
     Returns
     -------
@@ -175,6 +188,8 @@ def route_usage(
     if network.timetable is None:
         raise ParameterError("the network has no timetable: route usage needs one (give --gtfs)")
     _check_walk_radius(network, q)
+    rule = check_boarding(boarding, draws, seed)
+    check_journey_boarding(rule, network.timetable, "route_usage")
     o_lon, o_lat, _ = _points_lonlat(origins, "origins")
     d_lon, d_lat, _ = _points_lonlat(destinations, "destinations")
     w_o = _weights(weights, origins, len(o_lon), "weights")
@@ -195,8 +210,9 @@ def route_usage(
     fp_walk, fp_board = footpath_costs(network, q.walk_speed, q.transfer_slack)
     fp = (eng.fp_ptr, eng.fp_to, fp_walk[eng.fp_src_order], fp_board[eng.fp_src_order])
     stop_ptr, pattern_stops = eng.timetable[0], eng.timetable[1]
-    deps = [int(x) for x in q.departures]
-    share = 1.0 / len(deps)
+    engines = drawn_engines(network, False, rule)
+    samples = [(e.timetable, int(d)) for e in engines for d in q.departures]
+    share = 1.0 / len(samples)
     n_stops = tt.n_stops
     segment_w = np.zeros(len(pattern_stops))
     board_w = np.zeros(n_stops)
@@ -218,8 +234,8 @@ def route_usage(
         access_t = np.ceil(stop_walk[reach] / mps - _ROUND_TOLERANCE).astype(np.int64)
         direct = walk_m[uniq] / mps
         direct_dest = np.minimum(direct[where[:, 0]] + cost[:, 0], direct[where[:, 1]] + cost[:, 1])
-        for d in deps:
-            lab = run_with_parents(eng.timetable, fp, reach, access_t, d, q.max_transfers + 1)
+        for timetable, d in samples:
+            lab = run_with_parents(timetable, fp, reach, access_t, d, q.max_transfers + 1)
             node_at, node_stop = egress_argmin(
                 lab.vehicle, entries.stop, entries.node, entries.walk_s, float(d), len(uniq)
             )

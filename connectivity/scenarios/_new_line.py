@@ -20,6 +20,7 @@ from connectivity.scenarios.modifications import (
     AddLine,
     _positive,
     line_departures,
+    line_entries,
 )
 from connectivity.transit.modes import TransitMode
 
@@ -104,6 +105,7 @@ def add_line(frames: Any, line: AddLine, ctx: Any) -> None:
     if not (np.isfinite(dwell) and dwell >= 0):
         raise ScenarioError(f"{where}: dwell must be seconds >= 0 (got {line.dwell!r})")
     departures = line_departures(line)
+    entries = line_entries(line)
     names = list(line.stop_names) if line.stop_names is not None else []
     if names and len(names) != n:
         raise ScenarioError(f"{where}: {len(names)} stop names for {n} stops")
@@ -147,13 +149,23 @@ def add_line(frames: Any, line: AddLine, ctx: Any) -> None:
         arr_off, dep_off = np.round(arr_off).astype(np.int64), np.round(dep_off).astype(np.int64)
         for t in departures:
             k = len(trip_rows)
+            # a departure of a headway period is a vehicle every so often, not at t
+            entry = next((i for i, (a, b, _) in enumerate(entries) if a <= t < b), -1)
+            # named as load_timetable names a frequency entry's trips: template#time
+            name = (
+                f"{line.name}:{direction}:{entry}#" if entry >= 0 else f"{line.name}:{direction}:"
+            )
             trip_rows.append(
                 {
-                    "trip_id": f"{line.name}:{direction}:{_hms(int(t))}",
+                    "trip_id": f"{name}{_hms(int(t))}",
                     "route": route,
                     "route_id": str(line.name),
                     "direction_id": int(direction),
                     "service_id": "scenario",
+                    "headway_entry": entry,
+                    "headway": entries[entry][2] if entry >= 0 else 0,
+                    "headway_end": entries[entry][1] if entry >= 0 else 0,
+                    "entry_name": f"{line.name}:{direction}:{entry}",
                 }
             )
             events["trip"].append(np.full(n, k, np.int64))
@@ -175,20 +187,18 @@ def _is_road(line: AddLine, ctx: Any) -> bool:
 
 
 def _trip_frame(rows: list[dict[str, Any]], like: pd.DataFrame) -> pd.DataFrame:
+    """The new line's trips; a headway period's trips are one headway-based entry
+    (``exact_times`` 0), named (``gtfs_trip_id``) by line, direction and period, so its
+    phases do not depend on the rest of the scenario."""
     out = pd.DataFrame(rows)
-    if "gtfs_trip_id" in like.columns:
-        out["gtfs_trip_id"] = out["trip_id"]
-    if "day_offset" in like.columns:
-        out["day_offset"] = np.zeros(len(out), np.int8)
-    if "frequency" in like.columns:
-        out["frequency"] = False
-    if "exact_times" in like.columns:
-        out["exact_times"] = np.ones(len(out), np.int8)
-    if "headway" in like.columns:
-        out["headway"] = np.zeros(len(out), np.int64)
-    if "feed_id" in like.columns:
-        out["feed_id"] = "scenario"
-    return out
+    based = out["headway_entry"].to_numpy(np.int64) >= 0
+    out["gtfs_trip_id"] = np.where(based, out.pop("entry_name"), out["trip_id"])
+    out["day_offset"] = np.zeros(len(out), np.int8)
+    out["frequency"] = based
+    out["exact_times"] = np.where(based, 0, 1).astype(np.int8)
+    out["feed_id"] = "scenario"
+    keep = set(like.columns) | {"headway_entry", "headway", "headway_end", "gtfs_trip_id"}
+    return out[[c for c in out.columns if c in keep or c in rows[0]]]
 
 
 def _hms(seconds: int) -> str:

@@ -351,7 +351,7 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
         keys.setdefault(key + code.tobytes(), []).append(int(trip))
     trip_rows: list[pd.Series] = []
     events: dict[str, list[np.ndarray]] = {c: [] for c in st}
-    for members in keys.values():
+    for group, members in enumerate(keys.values()):
         m = np.asarray(members, np.int64)
         first_dep = st["departure"][starts[m]]
         order = np.lexsort((m, first_dep))
@@ -359,11 +359,18 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
         new: list[int] = []
         # Service periods: runs of departures without a gap over SERVICE_GAP seconds.
         cuts = np.flatnonzero(np.diff(first_dep) > SERVICE_GAP) + 1
+        # A headway (or headways by period) makes headway-based entries, (start, end,
+        # headway) each; a scale keeps the timetable's kind of trips.
+        entries: list[tuple[int, int, int]] = []
         if periods is not None:
             new = period_departures(periods).tolist()
+            entries = [(int(a), int(b), int(round(h))) for a, b, h in periods]
         else:
             for period in np.split(first_dep, cuts):
-                new += _new_departures(period, scale, headway)
+                made = _new_departures(period, scale, headway)
+                new += made
+                if headway is not None:
+                    entries.append((made[0], made[-1] + 1, int(round(headway))))
         for dep in np.unique(np.asarray(new, np.int64)):
             i = int(np.searchsorted(first_dep, dep, side="right")) - 1
             template = int(m[max(i, 0)])
@@ -378,6 +385,23 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
                 row["trip_id"] = f"{stem}~{label}{prev}"
             if "gtfs_trip_id" in row.index:
                 row["gtfs_trip_id"] = row["trip_id"]
+            e = next((i for i, (a, b, _) in enumerate(entries) if a <= dep < b), -1)
+            if e >= 0:
+                # One entry per group and period, named by the group's first trip; its
+                # trips as load_timetable names an entry's: template#time.
+                row["headway_entry"] = group * 1000 + e
+                row["headway"], row["headway_end"] = entries[e][2], entries[e][1]
+                row["exact_times"], row["frequency"] = 0, True
+                first_id = str(frames.trips["trip_id"].iloc[int(m[0])])
+                stem, prev = (
+                    (first_id[:-4], "@-1d") if first_id.endswith("@-1d") else (first_id, "")
+                )
+                template = f"{stem.split('#')[0]}~{e}"
+                row["gtfs_trip_id"] = template
+                row["trip_id"] = f"{template}#{_hms(int(dep) + (86_400 if prev else 0))}{prev}"
+            elif "headway_entry" in row.index:
+                row["headway_entry"], row["headway"], row["headway_end"] = -1, 0, 0
+                row["exact_times"] = 1
             kk = len(trip_rows)
             trip_rows.append(row)
             for col in st:

@@ -46,8 +46,18 @@ class VariantComparison:
     networks: dict[str, IntermodalNetwork]
 
 
-def _access(matrix: pd.DataFrame, weights: Mapping[Any, float], cutoff: float) -> pd.Series:
-    col = "travel_time" if "travel_time" in matrix.columns else "travel_time_min"
+def _access(
+    matrix: pd.DataFrame, weights: Mapping[Any, float], cutoff: float, window: Any = None
+) -> pd.Series:
+    """Per origin, the weight of the destinations within ``cutoff``: of the one
+    departure's time; over a window, of its minimum; at one departure with drawn phases
+    of headway-based services, of the median over the draws."""
+    if "travel_time" in matrix.columns:
+        col = "travel_time"
+    elif window:
+        col = "travel_time_min"
+    else:
+        col = next(c for c in matrix.columns if c.startswith("travel_time_p"))
     w = matrix["destination"].map(weights).to_numpy(float)
     within = (matrix[col].to_numpy(float) <= cutoff) * w
     return pd.Series(within, index=matrix["origin"].to_numpy()).groupby(level=0).sum()
@@ -99,7 +109,7 @@ def _reachable_new_stops(
     served = {int(s) for line in scen.meta["lines"] for s in line.get("stops", ())}
     for s in sorted(served | {int(s) for s in scen.meta["new_stops"]}):
         back = latest_departures(base, (float(lon[s]), float(lat[s])), arrival=arrival, **keep)
-        t = back.nodes[0]
+        t = back.nodes.min(axis=0)  # the best draw of drawn phases: any may change
         reach |= np.minimum(t[snapped.node_u], t[snapped.node_v]) <= limit
         if reach.all():
             break
@@ -137,7 +147,8 @@ def compare_variants(
     origins, destinations
         Frames with ``id``, ``lon``, ``lat`` (as :func:`connectivity.travel_time_matrix`).
     departure
-        The departure (one; a ``window`` in ``routing`` uses the minimum over it).
+        The departure (one; a ``window`` in ``routing`` uses the minimum over it; at one
+        departure, drawn phases of headway-based services their median).
     cutoff
         Seconds: a destination counts when reached within it.
     weights
@@ -174,8 +185,9 @@ def compare_variants(
     ids = origins["id"].to_numpy() if "id" in origins.columns else origins.index.to_numpy()
     start = parse_departure(network, departure)
     kw = {"departure": start, **routing}
+    window = routing.get("window")
     base_access = _access(
-        travel_time_matrix(network, origins, destinations, **kw), weight_of, cutoff
+        travel_time_matrix(network, origins, destinations, **kw), weight_of, cutoff, window
     ).reindex(ids, fill_value=0.0)
     frames = baseline_frames(network)
     access = {"baseline": base_access.to_numpy(float)}
@@ -195,7 +207,8 @@ def compare_variants(
             routed = _reachable_new_stops(network, scen, origins, start, cutoff, routing)
         if routed.any():
             sub = origins[routed]
-            got = _access(travel_time_matrix(scen, sub, destinations, **kw), weight_of, cutoff)
+            matrix = travel_time_matrix(scen, sub, destinations, **kw)
+            got = _access(matrix, weight_of, cutoff, window)
             values[routed] = got.reindex(ids[routed], fill_value=0.0).to_numpy(float)
         access[name] = values
         km = float(sum(line["km"] for line in scen.meta["lines"]))

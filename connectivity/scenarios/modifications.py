@@ -303,6 +303,24 @@ def period_departures(periods: list[tuple[int, int, float]]) -> np.ndarray:
     return np.unique(np.asarray(times, np.int64))
 
 
+def line_entries(line: AddLine) -> list[tuple[int, int, int]]:
+    """The headway-based entries of ``line``: ``(start, end, headway)`` seconds per
+    period of a ``headway`` (over ``span``) or ``headways``; none for ``departures``
+    (a timetable). Call after :func:`line_departures`, which checks them."""
+    if line.departures is not None:
+        return []
+    if line.headway is not None:
+        spans = [(line.span[0], line.span[1], line.headway)]
+    else:
+        assert line.headways is not None
+        spans = list(period_headways(line.headways, f"line {line.name!r}"))
+    where = f"line {line.name!r} span"
+    return [
+        (parse_seconds(a, where), parse_seconds(b, where), int(round(float(h))))
+        for a, b, h in spans
+    ]
+
+
 def line_departures(line: AddLine) -> np.ndarray:
     """The departures of ``line`` from its first stop, seconds, sorted and unique."""
     where = f"line {line.name!r}"

@@ -149,6 +149,7 @@ def demo(
     from connectivity.outputs.folium_base import find_leaflet, save_map
     from connectivity.outputs.maps import isochrone_map, transit_routes
     from connectivity.outputs.static_map import static_map
+    from connectivity.routing.headways import DEFAULT_DRAWS, headway_patterns
     from connectivity.streets.load import demo_pbf, load_streets
     from connectivity.transit.gtfs import load_timetable
     from connectivity.transit.osm_feed import estimated_feed
@@ -196,6 +197,8 @@ def demo(
     when = f"{departure:%Y-%m-%d %H:%M}"
     if window:
         when += f" + {window / 60:g} min, median"
+    if len(headway_patterns(timetable)):  # the estimated feed: every line a headway
+        when += (" over" if window else ", median over") + f" {DEFAULT_DRAWS} random phases"
     title = f"Helsinki Central: walk, and walk+transit ({source}) leaving {when}"
     m = isochrone_map(
         {"walk": iso, "walk+transit": transit_iso},

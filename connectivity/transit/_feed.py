@@ -217,10 +217,12 @@ class _FeedDay:
         f_shift = f_start - t_first[f_trip]
         f_exact = freq["exact_times"].to_numpy(np.int64)[f_row]
         f_headway = freq["headway"].to_numpy(np.int64)[f_row]
+        f_end = freq["end"].to_numpy(np.int64)[f_row]
 
         plain = np.flatnonzero(~is_template)
         inst: list[tuple[np.ndarray, ...]] = []
-        # (trip, offset, shift, start label, exact, headway)
+        # (trip, offset, shift, start label, exact, headway, headway entry, entry end):
+        # a headway-based entry (exact_times=0) is one frequencies.txt row on one day.
         for offset, active in ((0, sel_day), (-1, sel_prev)):
             p = plain[active[plain]]
             if offset == -1:
@@ -232,6 +234,8 @@ class _FeedDay:
                     np.full(len(p), offset * DAY),
                     np.full(len(p), -1),
                     np.ones(len(p), np.int64),
+                    np.zeros(len(p), np.int64),
+                    np.full(len(p), -1),
                     np.zeros(len(p), np.int64),
                 )
             )
@@ -246,14 +250,17 @@ class _FeedDay:
                     f_start[fm],
                     f_exact[fm],
                     f_headway[fm],
+                    np.where(f_exact[fm] == 0, f_row[fm] * 2 - offset, -1),
+                    f_end[fm] + offset * DAY,
                 )
             )
-        i_trip, i_off, i_shift, i_label, i_exact, i_headway = (
-            np.concatenate([part[j] for part in inst]).astype(np.int64) for j in range(6)
+        i_trip, i_off, i_shift, i_label, i_exact, i_headway, i_entry, i_end = (
+            np.concatenate([part[j] for part in inst]).astype(np.int64) for j in range(8)
         )
         order_i = np.lexsort((i_label, i_trip, -i_off))
         i_trip, i_off, i_shift = i_trip[order_i], i_off[order_i], i_shift[order_i]
         i_label, i_exact, i_headway = i_label[order_i], i_exact[order_i], i_headway[order_i]
+        i_entry, i_end = i_entry[order_i], i_end[order_i]
 
         base = trips_table.take(pa.array(selected[i_trip]))
         gtfs_ids = np.asarray([prefix + t for t in sel_ids[i_trip]], object)
@@ -279,6 +286,8 @@ class _FeedDay:
         trips["frequency"] = i_label >= 0
         trips["exact_times"] = i_exact.astype(np.int8)
         trips["headway"] = i_headway
+        trips["headway_entry"] = i_entry
+        trips["headway_end"] = np.where(i_entry >= 0, i_end, 0)
         self.trips = trips
 
         # Stop events of the instances.

@@ -108,8 +108,10 @@ def audit(
         ``count``, ``example`` (one case, with its line), ``file`` and ``message``; errors
         first. ``problems.attrs["summary"]`` holds ``feeds``, ``first_date``,
         ``last_date``, ``busiest_date``, ``busiest_trips``, ``date``, ``trips``,
-        ``routes``, ``stops`` (active on the date) and ``by_mode`` (mode -> counts of
-        trips, routes and stops), and ``usable`` (no error found).
+        ``routes``, ``stops`` (active on the date), ``headway_trips`` (of those trips,
+        the ones of headway-based ``frequencies.txt`` entries, ``exact_times=0``) and
+        ``by_mode`` (mode -> counts of trips, routes and stops), and ``usable`` (no error
+        found).
     """
     opened = _open_feeds(feeds, feed_ids)
     dates = _dates_of(opened)
@@ -118,7 +120,7 @@ def audit(
     day = busiest if date is None else _parse_date(date)
     problems = _Problems()
     by_mode: dict[str, dict[str, int]] = {}
-    totals = {"trips": 0, "routes": 0, "stops": 0}
+    totals = {"trips": 0, "routes": 0, "stops": 0, "headway_trips": 0}
     for feed in opened:
         _audit_feed(feed, day, problems, by_mode, totals)
     on_day = int(dates.loc[dates["date"] == day, "trips"].sum()) if day is not None else 0
@@ -609,6 +611,18 @@ def _audit_feed(
         entry["routes"] += int(group["route"].nunique())
         entry["stops"] += int(stop_mode.loc[stop_mode["mode"] == m, "stop"].nunique())
     totals["trips"] += int(weights[on].sum())
+    # Trips of headway-based entries (exact_times=0): a vehicle every so often, at no
+    # minute the feed gives; routing draws their phases.
+    ids = pd.Index(trip_ids)[~trip_dup]
+    headway = np.zeros(len(ids), np.int64)
+    freq = feed.frequencies
+    if len(freq):
+        based = freq.loc[freq["exact_times"].to_numpy() == 0]
+        per = based.groupby("trip_id", sort=False)["n"].sum()
+        idx = ids.get_indexer(per.index)
+        known = idx >= 0
+        headway[idx[known]] = per.to_numpy()[known]
+    totals["headway_trips"] += int(headway[on].sum())
     totals["routes"] += int(pd.Series(trip_routes[~trip_dup][on]).nunique())
     totals["stops"] += int(stop_mode["stop"].nunique())
 
@@ -633,6 +647,13 @@ def format_report(problems: pd.DataFrame) -> str:
         f"  audited date:  {s.get('date')}: {s.get('trips', 0)} trips, "
         f"{s.get('routes', 0)} routes, {s.get('stops', 0)} stops"
     )
+    if s.get("trips"):
+        n = s.get("headway_trips", 0)
+        lines.append(
+            f"  headway-based: {n} of {s['trips']} trips ({n / s['trips']:.0%}) run from "
+            "frequencies.txt with exact_times=0: every so often, at no given minute "
+            "(routing draws their phases)"
+        )
     by_mode = s.get("by_mode", {})
     if by_mode:
         lines.append("")

@@ -96,6 +96,8 @@ class Timetable:
     stop_pattern_pos: np.ndarray
     transfers: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    pattern_headway: np.ndarray | None = None
+    pattern_end: np.ndarray | None = None
 
     # -- sizes and look-ups ---------------------------------------------------------
 
@@ -254,7 +256,13 @@ class Timetable:
         seq_keys[:] = [codes[starts[t] : starts[t + 1]].tobytes() for t in usable]
         seq_id = pd.factorize(seq_keys)[0].astype(np.int64) if len(usable) else seq_keys
         combined = route_of[usable] * (int(seq_id.max(initial=0)) + 1) + seq_id
-        _, key_of = np.unique(combined, return_inverse=True)
+        entry_of = _headway_entries(trips)
+        if (entry_of[usable] >= 0).any():
+            # A headway-based entry is a pattern of its own, so a phase moves it whole.
+            pair = np.stack([combined, entry_of[usable]], axis=1)
+            _, key_of = np.unique(pair, axis=0, return_inverse=True)
+        else:
+            _, key_of = np.unique(combined, return_inverse=True)
         key_of = key_of.reshape(-1)
         n_keys = int(key_of.max(initial=-1)) + 1
         # Keys in the order (route, first trip); trips within a key by first departure,
@@ -313,6 +321,11 @@ class Timetable:
         time_rows = _rows(starts, counts, pattern_trips)
         time_ptr = np.concatenate([[0], np.cumsum(trips_per * stops_per)]).astype(np.int64)
         pattern_route = route_of[first_of_pattern]
+        headway_of = _whole(trips, "headway")
+        end_of = _whole(trips, "headway_end")
+        pattern_based = entry_of[first_of_pattern] >= 0
+        pattern_headway = np.where(pattern_based, headway_of[first_of_pattern], 0)
+        pattern_end = np.where(pattern_based, end_of[first_of_pattern], 0)
 
         # Stop -> (pattern, position) index.
         pat_of_entry = np.repeat(np.arange(n_patterns, dtype=np.int64), np.diff(stop_ptr))
@@ -357,6 +370,8 @@ class Timetable:
             stop_pattern_pos=pos_of_entry[order].astype(np.int32),
             transfers=transfers.reset_index(drop=True),
             meta=dict(meta or {}),
+            pattern_headway=pattern_headway.astype(np.int64),
+            pattern_end=pattern_end.astype(np.int64),
         )
 
     def __repr__(self) -> str:
@@ -365,6 +380,22 @@ class Timetable:
             f"trips={self.n_trips}, patterns={self.n_patterns}, "
             f"stop_times={self.n_stop_times})"
         )
+
+
+def _headway_entries(trips: pd.DataFrame) -> np.ndarray:
+    """Per trip its headway-based frequency entry (an id unique within the trip's route),
+    -1 for a trip that runs to its timetable."""
+    if "headway_entry" not in trips.columns:
+        return np.full(len(trips), -1, np.int64)
+    entry = pd.to_numeric(trips["headway_entry"], errors="coerce").fillna(-1)
+    return entry.to_numpy(np.int64)
+
+
+def _whole(trips: pd.DataFrame, column: str) -> np.ndarray:
+    """A trips column of whole seconds, 0 where it is missing (trips added without it)."""
+    if column not in trips.columns:
+        return np.zeros(len(trips), np.int64)
+    return pd.to_numeric(trips[column], errors="coerce").fillna(0).to_numpy(np.int64)
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:

@@ -1,7 +1,9 @@
 """Write a :class:`~connectivity.transit.timetable.Timetable` back to a GTFS zip.
 
 The feed holds the timetable's one service day exactly: every trip with its stop times
-(frequency-expanded trips as scheduled trips, interpolated times as given), the stops
+(a headway-based entry as its template trip and a ``frequencies.txt`` row with
+``exact_times=0``; trips expanded from ``exact_times=1`` entries, and the previous day's
+headway trips after midnight, as timed trips; interpolated times as given), the stops
 and stations, the routes, and the stop-to-stop rules of ``transfers.txt``. Service is
 described in ``calendar_dates.txt``: the service ``day`` runs on the timetable's date;
 trips of the previous service day that run after midnight (``day_offset`` -1, ids ending
@@ -202,6 +204,9 @@ def write_gtfs(
         }
     )
 
+    trip_frame, stop_time_frame, frequencies = _headway_entries(
+        tt, trips, trip_frame, stop_time_frame, previous
+    )
     trip_frame, stop_time_frame = _merge_days(trip_frame, stop_time_frame)
     repeated = trip_frame["trip_id"].duplicated(keep=False).to_numpy()
     if repeated.any():
@@ -237,6 +242,8 @@ def write_gtfs(
         "stop_times.txt": stop_time_frame,
         "calendar_dates.txt": calendar_dates,
     }
+    if frequencies is not None:
+        files["frequencies.txt"] = frequencies
     transfers = _transfers(tt, stop_ids)
     if transfers is not None:
         files["transfers.txt"] = transfers
@@ -254,6 +261,65 @@ def write_gtfs(
         len(stop_time_frame),
     )
     return path
+
+
+def _headway_entries(
+    tt: Timetable,
+    trips: pd.DataFrame,
+    trip_frame: pd.DataFrame,
+    stop_times: pd.DataFrame,
+    previous: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """The service day's headway-based entries as what they are: one template trip
+    (named as in the source, ``gtfs_trip_id``) with its run times, and a
+    ``frequencies.txt`` row per entry (``exact_times=0``); their expanded trips are
+    dropped. The previous day's entries stay timed trips (their runs after midnight)."""
+    if tt.pattern_headway is None or not (tt.pattern_headway > 0).any():
+        return trip_frame, stop_times, None
+    pattern = trips["pattern"].to_numpy(np.int64)
+    based = (tt.pattern_headway[pattern] > 0) & ~previous
+    if not based.any():
+        return trip_frame, stop_times, None
+    rows = np.flatnonzero(based)
+    first_of = tt.pattern_trips[tt.pattern_trip_ptr[:-1]].astype(np.int64)  # per pattern
+    position = trips.index.to_numpy()  # the trips' rows of timetable.trips
+    is_first = position[rows] == first_of[pattern[rows]]
+    source = trips["gtfs_trip_id"] if "gtfs_trip_id" in trips.columns else trips["trip_id"]
+    template = source.astype(str).to_numpy(object)[rows]
+    firsts = rows[is_first]
+    entries = pd.DataFrame(
+        {
+            "trip_id": template[is_first],
+            "p": pattern[firsts],
+            "start": tt.departures[tt.time_ptr[pattern[firsts]]].astype(np.int64),
+        }
+    )
+    entries["end"] = tt.pattern_end[entries["p"].to_numpy()] if tt.pattern_end is not None else 0
+    entries["headway_secs"] = tt.pattern_headway[entries["p"].to_numpy()]
+    entries = entries.sort_values(["trip_id", "start"], kind="stable")
+    # One template per source trip: the first trip of its earliest entry.
+    keep_row = firsts[entries.drop_duplicates("trip_id").index.to_numpy()]
+    drop = np.zeros(len(trip_frame), bool)
+    drop[rows] = True
+    drop[keep_row] = False
+    old_ids = trip_frame["trip_id"].to_numpy(object)
+    new_ids = old_ids.copy()
+    new_ids[keep_row] = source.astype(str).to_numpy(object)[keep_row]
+    rename = dict(zip(old_ids[keep_row], new_ids[keep_row], strict=True))
+    gone = set(old_ids[drop])
+    trip_frame = trip_frame.assign(trip_id=new_ids)[~drop]
+    stop_times = stop_times[~stop_times["trip_id"].isin(gone)].copy()
+    stop_times["trip_id"] = stop_times["trip_id"].map(lambda t: rename.get(t, t))
+    frequencies = pd.DataFrame(
+        {
+            "trip_id": entries["trip_id"].to_numpy(),
+            "start_time": _hms(entries["start"].to_numpy()),
+            "end_time": _hms(entries["end"].to_numpy()),
+            "headway_secs": entries["headway_secs"].to_numpy(np.int64),
+            "exact_times": 0,
+        }
+    )
+    return trip_frame.reset_index(drop=True), stop_times, frequencies
 
 
 def _merge_days(trips: pd.DataFrame, stop_times: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
