@@ -109,8 +109,9 @@ def rnv_as_frequencies(tt, folder: Path) -> Path:
         headway = max(60, round((last - first) / (arr.shape[0] - 1)))
         trip = f"p{p}"
         rows_t.append((str(tt.routes["route_id"].iloc[tt.pattern_route[p]]), "S", trip))
+        zero = int(min(arr[0].min(), dep[0].min()))  # times of the template from 00:00
         for i, s in enumerate(seq):
-            rows_st.append((trip, int(arr[0, i]) - first, int(dep[0, i]) - first, int(s), i + 1))
+            rows_st.append((trip, int(arr[0, i]) - zero, int(dep[0, i]) - zero, int(s), i + 1))
         rows_f.append((trip, first, last + 1, headway, 0))
 
     def hms(t):
