@@ -1231,6 +1231,22 @@ def test_cli_transit_ranks_the_satellite_route_first(tmp_path, capsys):
     # only the satellite is a zone, so the tram carries none of its trips: no candidate
     assert [r["key"] for r in rows] == ["S"]
     assert float(rows[0]["cut_off"]) == 0 and float(rows[0]["person_hours"]) > 0
+    # Beside it, the lines by riders to the core (08:00 + 10 min): the core town walks,
+    # every person of the satellite rides the S 1, the only line they can take.
+    from connectivity import estimate_population, load_streets
+
+    with open(out / "usage_routes.csv", newline="", encoding="utf-8") as f:
+        usage = list(csv.DictReader(f))
+    assert [r["route"] for r in usage] == ["S 1"] and float(usage[0]["share"]) == 1.0
+    walk = load_streets(tmp_path / "towns.osm.pbf", mode="walk")
+    people, _ = estimate_population(tmp_path / "towns.osm.pbf", walk)
+    satellite = walk.nodes["x"].to_numpy() > X0 + SAT_X - 100
+    assert float(usage[0]["boardings"]) == pytest.approx(people[satellite].sum(), rel=1e-3)
+    with open(out / "usage_stops.csv", newline="", encoding="utf-8") as f:
+        stops_used = {r["stop_name"]: r for r in csv.DictReader(f)}
+    assert float(stops_used["Satellite"]["boardings"]) == pytest.approx(
+        float(usage[0]["boardings"]), rel=1e-3
+    )
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,9 @@
 ``walk``) in which boarding a pattern costs half its mean headway and rides carry a
 capacity (vehicles per hour x :data:`DEFAULT_VEHICLE_CAPACITY`); on it the structure
 measures and :func:`connectivity.bottlenecks.study.find_bottlenecks` rank routes and stops
-(``kind="route"`` or ``kind="stop"``).
+(``kind="route"`` or ``kind="stop"``). :func:`usage_ranking` ranks the same lines by the
+people the schedule's optimal journeys carry to the core (:func:`connectivity.route_usage`),
+to write beside it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
     from connectivity.network.intermodal import IntermodalNetwork
     from connectivity.streets.graph import StreetNetwork
 
-__all__ = ["DEFAULT_VEHICLE_CAPACITY", "transit_view"]
+__all__ = ["DEFAULT_VEHICLE_CAPACITY", "transit_view", "usage_ranking"]
 
 #: Passengers per vehicle by GTFS ``route_type`` (extended types by their hundreds:
 #: 100s rail, 400s urban rail, 700s bus, 900s tram, 1000s water).
@@ -310,4 +312,101 @@ def transit_view(
         nodes=nodes,
         edges=edges,
         meta={"view": "transit", "walk_speed": network.walk_speed},
+    )
+
+
+def usage_ranking(
+    network: IntermodalNetwork,
+    population: np.ndarray,
+    core: Any,
+    *,
+    departure: Any,
+    window: float = 600,
+    cell: float = 1000.0,
+    **routing: Any,
+) -> Any:
+    """The lines that carry the people to the core: :func:`connectivity.route_usage`
+    of the schedule's optimal journeys, weighted by population, beside the static
+    ranking of :func:`transit_view`.
+
+    The walk network's population is gathered into square cells of ``cell`` metres;
+    each cell's people leave from its street node nearest to their weighted centre, over
+    every minute of the window, for the core's point.
+
+    Parameters
+    ----------
+    network
+        The intermodal network (with a timetable).
+    population
+        Weights per node of ``network.streets``.
+    core
+        The core (anything :func:`connectivity.accessibility.zones.read_core`
+        accepts; its point is the destination).
+    departure, window
+        The first departure and the window in seconds.
+    cell
+        Metres of the origins' grid.
+    **routing
+        Passed to :func:`connectivity.route_usage` (``max_time``, ``boarding`` ...).
+
+    Returns
+    -------
+    RouteUsage
+        Its ``routes`` ranked by riders (``boardings``: people per departure minute;
+        ``share`` of those who ride), ``stops`` by boardings (``transfers`` among them).
+
+    Raises
+    ------
+    ParameterError
+        Population of another length than the streets' nodes, or none at all.
+    """
+    from connectivity.accessibility.zones import read_core
+    from connectivity.routing.usage import route_usage
+
+    streets = network.streets
+    weights = np.asarray(population, float)
+    if weights.shape != (streets.n_nodes,):
+        raise ParameterError(
+            f"population has {weights.shape[0]} values for {streets.n_nodes} street nodes"
+        )
+    if not (weights > 0).any():
+        raise ParameterError("no population on the streets: nobody to route to the core")
+    x = streets.nodes["x"].to_numpy(float)
+    y = streets.nodes["y"].to_numpy(float)
+    has = weights > 0
+    key = pd.DataFrame(
+        {
+            "i": np.floor(x[has] / cell).astype(np.int64),
+            "j": np.floor(y[has] / cell).astype(np.int64),
+            "w": weights[has],
+            "wx": weights[has] * x[has],
+            "wy": weights[has] * y[has],
+        }
+    )
+    cells = key.groupby(["i", "j"], sort=True)[["w", "wx", "wy"]].sum()
+    cx_, cy_ = cells["wx"] / cells["w"], cells["wy"] / cells["w"]
+    from scipy.spatial import cKDTree
+
+    nodes = np.flatnonzero(has)
+    _, nearest = cKDTree(np.column_stack([x[nodes], y[nodes]])).query(
+        np.column_stack([cx_.to_numpy(), cy_.to_numpy()])
+    )
+    at = nodes[nearest]
+    origins = pd.DataFrame(
+        {
+            "lon": streets.nodes["lon"].to_numpy(float)[at],
+            "lat": streets.nodes["lat"].to_numpy(float)[at],
+            "people": cells["w"].to_numpy(),
+        }
+    )
+    point = read_core(core)
+    destination = pd.DataFrame({"lon": [point.lon], "lat": [point.lat]})
+    return route_usage(
+        network,
+        origins,
+        destination,
+        departure=departure,
+        window=window,
+        weights="people",
+        **routing,
     )

@@ -58,6 +58,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--date", help="service date of the feeds, YYYY-MM-DD (default: the busiest date)"
     )
     parser.add_argument(
+        "--departure",
+        default="08:00",
+        metavar="HH:MM",
+        help="with --mode transit: first departure of the journeys to the core whose riders "
+        "rank the lines by usage, written beside (default 08:00)",
+    )
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=10.0,
+        metavar="MIN",
+        help="with --mode transit: minutes of departures of those journeys (default 10)",
+    )
+    parser.add_argument(
         "--cutoffs", default="30,45,60", help="travel-time thresholds in minutes (default 30,45,60)"
     )
     parser.add_argument(
@@ -92,6 +106,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, type=Path, help="folder of the outputs")
     add_clip_options(parser)
     parser.set_defaults(func=run)
+
+
+def _clock(text: str) -> int:
+    """``HH:MM`` -> seconds after midnight (hours may pass 23, as in GTFS)."""
+    hours, _, minutes = str(text).strip().partition(":")
+    try:
+        h, m = int(hours), int(minutes)
+    except ValueError:
+        h, m = -1, -1
+    if not (0 <= h < 48 and 0 <= m < 60):
+        raise ParameterError(f"--departure {text!r}: give a time HH:MM, e.g. --departure 08:00")
+    return h * 3600 + m * 60
 
 
 def _core(text: str) -> object:
@@ -149,14 +175,18 @@ def run(args: argparse.Namespace) -> int:
         if not args.gtfs:
             raise ParameterError("--mode transit needs the feeds: add --gtfs FEED [FEED ...]")
         from connectivity.bottlenecks.transit import transit_view
+        from connectivity.cli.isochrones import parse_window
         from connectivity.network.intermodal import build_network
         from connectivity.transit.gtfs import load_timetable
 
         kind = args.kind or "route"
+        departure = _clock(args.departure)
+        window = parse_window(args.window) or 0.0
         _check_inputs(args)
         timetable = load_timetable(args.gtfs, date=args.date)
         walk = load_streets(args.osm, mode="walk", **clip_options(args))
-        network = transit_view(build_network(walk, timetable))
+        intermodal = build_network(walk, timetable)
+        network = transit_view(intermodal)
         label = "transit"
     else:
         mode = Mode.parse(mode_text)
@@ -199,10 +229,32 @@ def run(args: argparse.Namespace) -> int:
         progress=False if args.quiet else None,
     )
     result.population_note = population_text
+    usage = None
+    if mode_text == "transit":
+        import numpy as np
+
+        from connectivity.bottlenecks.transit import usage_ranking
+
+        people = weights[: walk.n_nodes] if weights is not None else np.ones(walk.n_nodes)
+        usage = usage_ranking(
+            intermodal, people, core, departure=departure, window=window, progress=False
+        )
     from connectivity._files import staged_folder
 
     with staged_folder(args.out) as stage:  # the outputs appear together, or none
         written = write_bottlenecks(result, stage, offline=args.offline)
+        if usage is not None:
+            from connectivity._files import atomic_path
+
+            for name, frame in (
+                ("usage_routes.csv", usage.routes),
+                ("usage_stops.csv", usage.stops),
+            ):
+                with atomic_path(stage / name) as tmp:
+                    frame.drop(columns="geometry", errors="ignore").to_csv(
+                        tmp, index=False, float_format="%.4g"
+                    )
+                written.append(stage / name)
     paths = [args.out / Path(p).relative_to(stage) for p in written]
     table = result.table
     print(population_text)
@@ -215,4 +267,12 @@ def run(args: argparse.Namespace) -> int:
             f"{row.rank:>3}. {label}: cut off {row.cut_off:,.0f}, "
             f"+{row.person_hours:,.1f} person-hours, loss {row.loss_hours:,.1f} h"
         )
+    if usage is not None:
+        share = usage.by_transit / usage.total if usage.total > 0 else 0.0
+        print(
+            f"Lines by riders to the core, leaving {args.departure} + {args.window:g} min "
+            f"({share:.0%} of the people reaching it ride; usage_routes.csv):"
+        )
+        for k, row in enumerate(usage.routes.head(10).itertuples(index=False), start=1):
+            print(f"{k:>3}. {row.mode} {row.route}: {row.share:.1%} of the riders")
     return 0

@@ -396,9 +396,9 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
                 stem, prev = (
                     (first_id[:-4], "@-1d") if first_id.endswith("@-1d") else (first_id, "")
                 )
-                template = f"{stem.split('#')[0]}~{e}"
-                row["gtfs_trip_id"] = template
-                row["trip_id"] = f"{template}#{_hms(int(dep) + (86_400 if prev else 0))}{prev}"
+                entry_name = f"{stem.split('#')[0]}~{e}"
+                row["gtfs_trip_id"] = entry_name
+                row["trip_id"] = f"{entry_name}#{_hms(int(dep) + (86_400 if prev else 0))}{prev}"
             elif "headway_entry" in row.index:
                 row["headway_entry"], row["headway"], row["headway_end"] = -1, 0, 0
                 row["exact_times"] = 1
