@@ -167,6 +167,12 @@ def test_cli_writes_every_output(study):
         hours = float((hours["b"] - hours["a"]).sum()) / 3600
         assert row["added_vehicle_hours"] == pytest.approx(hours)
         assert row["gain_per_vehicle_hour_10min"] == pytest.approx(newly["net_change"][1] / hours)
+        # Who rides: with no baseline transit, every rider to the core is the new line's.
+        usage = pd.read_csv(out / name.replace(" ", "-") / "usage.csv")
+        assert list(usage["route_id"]) == ["T<9>"] and bool(usage["new"][0])
+        assert usage["riders_before"][0] == 0 and 0 < usage["riders_after"][0] <= people.sum()
+        assert usage["share_after"][0] == pytest.approx(1.0)
+        assert row["new_line_riders_share"] == pytest.approx(1.0)
         # The GTFS zip: passes the audit, loads back into the same timetable.
         zip_path = out / name.replace(" ", "-") / "gtfs.zip"
         problems = audit(zip_path, date=DATE)
@@ -324,3 +330,24 @@ def test_cli_file_errors(tmp_path, capsys):
     )
     assert cli.main(["scenario", str(nomods), "--out", str(tmp_path)]) == 2
     assert "no modifications for 'scenario'" in capsys.readouterr().err
+
+
+def test_usage_change_names_who_rides_the_new_line_and_who_loses():
+    from types import SimpleNamespace
+
+    from connectivity.studies.scenario import usage_change
+
+    def use(rows, by_transit):
+        frame = pd.DataFrame(rows, columns=["route_id", "route", "mode", "boardings"])
+        return SimpleNamespace(routes=frame, by_transit=by_transit)
+
+    before = use([("A", "1", "tram", 10.0), ("B", "2", "bus", 5.0)], 15.0)
+    after = use([("A", "1", "tram", 6.0), ("B", "2", "bus", 5.0), ("N", "9", "tram", 4.0)], 14.0)
+    table = usage_change(before, after, ["N"])
+    assert list(table["route_id"]) == ["N", "A", "B"]  # the new line, then the losses
+    assert table["new"].tolist() == [True, False, False]
+    assert table["riders_before"].tolist() == [0.0, 10.0, 5.0]
+    assert table["change"].tolist() == [4.0, -4.0, 0.0]
+    assert table["share_after"].tolist() == pytest.approx([4 / 14, 6 / 14, 5 / 14])
+    empty = usage_change(None, after, ["N"])
+    assert empty["riders_before"].sum() == 0 and empty["riders_after"].sum() == 15.0

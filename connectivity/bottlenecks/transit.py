@@ -321,7 +321,7 @@ def usage_ranking(
     core: Any,
     *,
     departure: Any,
-    window: float = 600,
+    window: float | None = 600,
     cell: float = 1000.0,
     **routing: Any,
 ) -> Any:
@@ -343,7 +343,7 @@ def usage_ranking(
         The core (anything :func:`connectivity.accessibility.zones.read_core`
         accepts; its point is the destination).
     departure, window
-        The first departure and the window in seconds.
+        The first departure and the window in seconds (None or 0: the one departure).
     cell
         Metres of the origins' grid.
     **routing

@@ -28,7 +28,11 @@ to the core. It writes, into ``OUT``:
   them counts the other as the largest cutoff), ``difference.geojson`` (the same as
   polygons of classes, in minutes), ``lines.geojson`` (the new lines), ``map.html``
   (the new lines, the change per zone as a diverging choropleth, the isochrones to the
-  core before and after as layers to toggle) and ``gtfs.zip`` (the variant's timetable as a GTFS feed).
+  core before and after as layers to toggle), ``usage.csv`` (per route the people its
+  optimal journeys to the core carry, baseline and variant: who rides the new line and
+  which routes lose riders, :func:`usage_change`) and ``gtfs.zip`` (the variant's
+  timetable as a GTFS feed); ``variants.csv`` has ``new_line_riders_share``, the share of
+  the variant's riders who board one of its new lines.
 
 Everything goes under ``OUT``: nothing is written to ``connectivity.settings.gtfs_folder``.
 
@@ -476,6 +480,59 @@ _ASCENDING = (
 )
 
 
+#: The usage of the lines: the first minutes of the window, a few draws of the phases
+#: (people leave from 1 km cells; the usage is a summary, the times are the study's).
+USAGE_WINDOW = 600
+USAGE_DRAWS = 5
+
+
+def _usage(network: Any, pop: np.ndarray, core: Any, spec: ScenarioSpec) -> Any:
+    """Who rides what to the core: :func:`connectivity.bottlenecks.transit.usage_ranking`
+    over the first :data:`USAGE_WINDOW` seconds of the study's window, or None without
+    a timetable."""
+    from connectivity.bottlenecks.transit import usage_ranking
+
+    if network.timetable is None or network.n_stops == 0 or not (pop > 0).any():
+        return None
+    return usage_ranking(
+        network,
+        pop,
+        core,
+        departure=spec.departure,
+        window=min(USAGE_WINDOW, spec.window) or None,
+        draws=USAGE_DRAWS,
+        progress=False,
+    )
+
+
+def usage_change(before: Any, after: Any, new_routes: Any = ()) -> pd.DataFrame:
+    """Per route, the people its journeys to the core carry in the baseline and in the
+    variant (:class:`~connectivity.RouteUsage` ``routes`` tables, or None):
+    ``route_id``, ``route``, ``mode``, ``new`` (a line the variant adds),
+    ``riders_before``, ``riders_after``, ``change`` and ``share_after`` (of the variant's
+    riders), the new lines first, then by the change, losses first."""
+    cols = ["route_id", "route", "mode"]
+    parts = []
+    for frame, name in ((before, "riders_before"), (after, "riders_after")):
+        if frame is None or not len(frame.routes):
+            parts.append(pd.DataFrame(columns=[*cols, name]))
+        else:
+            parts.append(frame.routes[cols].assign(**{name: frame.routes["boardings"]}))
+    table = parts[0].merge(parts[1], on=cols, how="outer")
+    for name in ("riders_before", "riders_after"):
+        table[name] = pd.to_numeric(table[name], errors="coerce").fillna(0.0)
+    table["change"] = table["riders_after"] - table["riders_before"]
+    riders = after.by_transit if after is not None else 0.0
+    table["share_after"] = table["riders_after"] / riders if riders > 0 else np.nan
+    # People to a thousandth (sums over journeys leave float noise such as -2e-11).
+    for name in ("riders_before", "riders_after", "change"):
+        table[name] = table[name].round(3) + 0.0
+    table["share_after"] = table["share_after"].round(6)
+    table.insert(3, "new", table["route_id"].astype(str).isin({str(r) for r in new_routes}))
+    table = table.sort_values(["new", "change", "route_id"], ascending=[False, True, True])
+    return table.reset_index(drop=True)
+
+
 def _table_columns(cutoffs: Any) -> list[str]:
     cols = [c for c in TABLE_COLUMNS if c != "modifications"]
     for c in cutoffs:
@@ -574,6 +631,7 @@ def run_scenario(
         )
 
     ind_before = indicators(base_times)
+    usage_before = _usage(net, pop, core, spec)
     iso_before = isochrones(streets, before, cutoffs=spec.cutoffs) if maps else None
     frames = baseline_frames(net)
     line_streets = _line_streets(spec)
@@ -632,6 +690,10 @@ def run_scenario(
             )
             files["map"] = save_map(m, folder / "map.html", offline=offline)
         files["gtfs"] = write_gtfs(timetable, folder / "gtfs.zip", date=day)
+        usage_after = _usage(scen, pop, core, spec)
+        new_routes = [str(line["name"]) for line in scen.meta["lines"]]
+        usage = usage_change(usage_before, usage_after, new_routes)
+        files["usage"] = _write_csv(usage, folder / "usage.csv")
         study.files[name] = files
         km = float(lines["km"].sum()) if len(lines) else 0.0
         service = service_change(net.timetable, timetable, touched_routes(mods))
@@ -651,6 +713,16 @@ def run_scenario(
             "reused_stops": int(sum(line.get("reused_stops", 0) for line in scen.meta["lines"])),
             **service,
             "mean_change_min": mean_change,
+            "new_line_riders_share": (
+                float(
+                    usage_after.routes.loc[
+                        usage_after.routes["route_id"].astype(str).isin(new_routes), "boardings"
+                    ].sum()
+                )
+                / usage_after.by_transit
+                if usage_after is not None and usage_after.by_transit > 0
+                else math.nan
+            ),
         }
         for _, w in within.iterrows():
             tag = f"{w['cutoff_min']:g}min"
