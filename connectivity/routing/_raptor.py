@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 UNREACHED = np.int64(2**31 - 1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def range_raptor(
     pattern_stop_ptr,
     pattern_stops,
@@ -433,7 +433,7 @@ def egress(
             _walk_tree(s, t, tree_ptr, tree_node, tree_dist, max_dist, seconds_per_metre, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def range_egress(
     vehicle,
     departure_times,

@@ -247,6 +247,20 @@ def _engine(network: IntermodalNetwork, reverse: bool) -> _Engine:
     return eng
 
 
+def _draw_threads() -> int:
+    """Threads for the draws of one query: the cores this process may use, or 1 in a
+    worker process (of a matrix or a surface: the processes already fill the cores)."""
+    import multiprocessing
+    import os
+
+    if multiprocessing.parent_process() is not None:
+        return 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def drawn_engines(network: IntermodalNetwork, reverse: bool, boarding: Boarding) -> list[_Engine]:
     """The engines of a query: one, or with random boarding on headway-based services
     one per draw, its timetable moved by the draw's phases. The last set of each
@@ -477,8 +491,10 @@ def _route_point(
         bounds = boarding_arrays(tt, boarding.kind, tt.n_patterns, reverse=reverse)
         engines = drawn_engines(network, reverse, boarding)
         node_times = np.empty((n_dep * len(engines), n), np.float32)
-        stop_parts = []
-        for d, e in enumerate(engines):
+        stop_parts: list[np.ndarray] = [np.empty(0)] * len(engines)
+
+        def one_draw(d: int) -> None:
+            e = engines[d]
             arrive, vehicle = _transit(network, e, q, walk_m, deps, bounds)
             range_egress(
                 vehicle,
@@ -493,7 +509,19 @@ def _route_point(
                 reverse,
             )
             part = np.where(arrive < UNREACHED, arrive - deps[:, None], np.inf)
-            stop_parts.append(part.astype(np.float32))
+            stop_parts[d] = part.astype(np.float32)
+
+        # The draws are independent: the compiled kernels release the GIL, so threads
+        # route them on every core (each writes its own rows: the same bytes as in turn).
+        workers = min(len(engines), _draw_threads())
+        if workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(one_draw, range(len(engines))))
+        else:
+            for d in range(len(engines)):
+                one_draw(d)
         stop_times = np.concatenate(stop_parts) if len(stop_parts) > 1 else stop_parts[0]
     if np.isfinite(q.max_time):
         node_times[node_times > q.max_time] = np.inf
