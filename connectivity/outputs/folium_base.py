@@ -279,7 +279,14 @@ def _title_element(title: str, *, left: bool = False) -> Any:
         + (" left" if left else "")
         + '">'
         + text
-        + "</div>{% endmacro %}"
+        + "</div>"
+        # The controls of the top right corner (the layers, a colour scale) start below
+        # the title: a long title and an open layer list overlapped, hiding both.
+        + "<script>(function () { var t = document.currentScript.previousElementSibling;"
+        " window.addEventListener('load', function () {"
+        " var c = document.querySelector('.leaflet-top.leaflet-right');"
+        " if (c) { c.style.top = (t.offsetTop + t.offsetHeight) + 'px'; } }); })();</script>"
+        "{% endmacro %}"
     )
     return element
 
