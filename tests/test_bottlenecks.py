@@ -611,9 +611,16 @@ def test_write_outputs_with_escaped_names(tmp_path):
         "bottlenecks.csv",
         "bottlenecks.geojson",
         "bottlenecks.html",
+        "bottlenecks.png",
         "cuts.csv",
         "indicators.csv",
     ]
+    # The same view as a picture: the first rank drawn in its colour, the zones shaded.
+    from PIL import Image
+
+    image = np.asarray(Image.open(tmp_path / "out" / "bottlenecks.png").convert("RGB"), int)
+    first = (np.abs(image - np.array([0xBD, 0x00, 0x26])).max(axis=2) <= 12).sum()
+    assert first > 50, first
     with open(tmp_path / "out" / "bottlenecks.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["rank"]) for r in rows] == [1, 2, 3]

@@ -22,8 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "betweenness picks the candidates, each is removed in turn and the travel times "
             "recomputed exactly. Writes bottlenecks.csv, bottlenecks.geojson, cuts.csv "
             "(minimum cuts per zone), baseline.csv, indicators.csv (per zone) and "
-            "bottlenecks.html (a map) into --out. --mode transit joins the walk network "
-            "and the feeds (averaged headways) and ranks routes or stops."
+            "bottlenecks.html (a map) and bottlenecks.png (the same view) into --out. "
+            "--mode transit joins the walk network and the feeds (averaged headways), "
+            "ranks routes or stops, and writes beside them the lines by riders to the core "
+            "(usage_routes.csv, usage_stops.csv)."
         ),
     )
     parser.add_argument("--osm", required=True, type=Path, help=".osm.pbf, .osm or .osm.bz2 file")

@@ -189,7 +189,8 @@ def write_bottlenecks(
     paths
         The tables of :meth:`~connectivity.bottlenecks.study.Bottlenecks.write` (``bottlenecks.csv``,
         ``bottlenecks.geojson``, ``cuts.csv``, ``baseline.csv``, ``indicators.csv``), then
-        ``bottlenecks.html`` (:func:`bottleneck_map`).
+        ``bottlenecks.html`` (:func:`bottleneck_map`) and ``bottlenecks.png`` (the same
+        view, :func:`connectivity.outputs.static_map.bottleneck_png`).
     """
     paths = result.write(folder, html=False)
     target = Path(folder) / "bottlenecks.html"
@@ -200,4 +201,7 @@ def write_bottlenecks(
         leaflet=None if leaflet is None else Path(leaflet),
     )
     paths.append(target)
+    from connectivity.outputs.static_map import bottleneck_png
+
+    paths.append(bottleneck_png(result, Path(folder) / "bottlenecks.png", top=top))
     return paths

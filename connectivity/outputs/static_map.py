@@ -19,7 +19,7 @@ from connectivity._files import atomic_path
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["static_map"]
+__all__ = ["bottleneck_png", "static_map"]
 
 log = logging.getLogger(__name__)
 
@@ -179,3 +179,96 @@ def _cos_lat(ax: Any) -> float:
 
     lo, hi = ax.get_ylim()
     return math.cos(math.radians((lo + hi) / 2))
+
+
+def bottleneck_png(
+    result: Any,
+    path: str | Path,
+    *,
+    top: int | None = None,
+    size: tuple[float, float] = (10.0, 8.0),
+    dpi: int = 120,
+) -> Path:
+    """The bottleneck map's view as a PNG: the zones shaded by population, the core
+    outlined, each bottleneck thicker and redder the higher its rank, the first five
+    named on the map, and the title of :func:`connectivity.outputs.bottleneck_map.bottleneck_map`.
+
+    Parameters
+    ----------
+    result
+        The output of :func:`connectivity.find_bottlenecks`.
+    path
+        The ``.png`` file to write (atomically).
+    top
+        Draw only the first ``top`` ranks (None: all).
+    size, dpi
+        As :func:`static_map`.
+
+    Returns
+    -------
+    path
+        The file written.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import geopandas as gpd
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LinearSegmentedColormap
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    table = result.table if top is None else result.table[result.table["rank"] <= top]
+    ramp = LinearSegmentedColormap.from_list("rank", ["#fed976", "#fd8d3c", "#bd0026"])
+    n = max(1, len(table))
+    fig, ax = plt.subplots(figsize=size, dpi=dpi)
+    try:
+        zones = result.zones.to_crs("EPSG:4326")
+        pop_max = float(zones["population"].max()) or 1.0
+        for geom, people in zip(zones.geometry, zones["population"], strict=True):
+            gpd.GeoSeries([geom], crs="EPSG:4326").plot(
+                ax=ax, color="#3182bd", alpha=0.05 + 0.25 * float(people) / pop_max,
+                edgecolor="#555555", linewidth=0.6,
+            )  # fmt: skip
+        gpd.GeoSeries([result.study.core], crs="EPSG:4326").boundary.plot(
+            ax=ax, color="#000000", linewidth=1.5
+        )
+        for row in table.sort_values("rank", ascending=False).to_dict("records"):
+            rank = int(row["rank"])
+            colour = ramp((n - rank) / max(1, n - 1)) if n > 1 else "#bd0026"
+            width = 1.5 + 4.5 * (n - rank) / max(1, n - 1)
+            series = gpd.GeoSeries([row["geometry"]], crs="EPSG:4326")
+            if row["geometry"].geom_type == "Point":
+                series.plot(ax=ax, color=colour, markersize=20 + 10 * width)
+            else:
+                series.plot(ax=ax, color=colour, linewidth=width)
+            if rank <= 5:
+                name = row.get("name") or row.get("ref") or row.get("highway") or ""
+                at = row["geometry"].representative_point()
+                ax.annotate(
+                    f"{rank}. {name}", (at.x, at.y), fontsize=8, xytext=(4, 4),
+                    textcoords="offset points",
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.8},
+                )  # fmt: skip
+        handles = [
+            Line2D([], [], color="#bd0026", linewidth=4, label="1: most critical"),
+            Line2D([], [], color="#fed976", linewidth=1.5, label=f"{n}: least of those ranked"),
+            Line2D([], [], color="#000000", linewidth=1.5, label="core"),
+            Patch(
+                facecolor="#3182bd", alpha=0.3, edgecolor="#555555", label="zones (by population)"
+            ),
+        ]
+        ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.9)
+        title = f"Bottlenecks of the {result.mode} network: {len(table)} ranked by loss"
+        if result.population_note:
+            title += f"\n{result.population_note}"
+        ax.set_title(title, fontsize=9, wrap=True)
+        ax.set_xlabel("longitude")
+        ax.set_ylabel("latitude")
+        ax.set_aspect(1 / max(0.1, _cos_lat(ax)))
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    log.info("wrote the bottleneck picture to %s", path)
+    return Path(path)
