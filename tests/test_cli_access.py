@@ -315,6 +315,9 @@ def test_settlements_and_rings_in_one_run(cache, tmp_path, capsys):
     report = (both / "report.txt").read_text()
     assert "Kluuvi" in report and "The same by rings of 0.5 km around" in report
     assert "\n- 0-0.5 km: population " in report and "\n- Kluuvi: population " in report
+    # the core, given as LAT,LON, is named by the settlement it lies in
+    assert report.startswith("Core-periphery indicators around Kluuvi (60.17100,24.94140)")
+    assert "rings of 0.5 km around Kluuvi (60.17100,24.94140)" in report
     assert f"wrote {both / 'rings.geojson'}" in printed
 
 

@@ -188,6 +188,13 @@ def run(args: argparse.Namespace) -> int:
         check_zones(zones, walk, "--zones")
     else:
         zones, rings = rings, None
+    if places and core.is_point and core.name == f"{core.lat:.5f},{core.lon:.5f}":
+        # A core given as LAT,LON takes the name of the settlement it lies in.
+        inside = zones[zones.geometry.covers(core.geometry)]
+        if len(inside):
+            from connectivity.accessibility.zones import Core
+
+            core = Core(core.geometry, f"{inside['name'].iloc[0]} ({core.name})")
     population, population_text = population_weights(args, walk)
 
     times: dict[str, Any] = {}
