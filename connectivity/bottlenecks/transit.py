@@ -60,7 +60,7 @@ def _view_patterns(tt: Any) -> list[list[int]]:
     frequency entry) make one, as they did before they were kept apart."""
     groups: dict[Any, list[int]] = {}
     out: list[list[int]] = []
-    headway = tt.pattern_headway if tt.pattern_headway is not None else None
+    headway = tt.pattern_headway
     for p in range(tt.n_patterns):
         if headway is None or headway[p] <= 0:
             out.append([p])

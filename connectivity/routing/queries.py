@@ -434,8 +434,8 @@ def latest_departures(
     arrival
         As ``departure`` of :func:`travel_times`.
     window, percentiles, max_transfers, max_walk_time, transfer_slack, walk_speed, max_time, mode, snap_distance, boarding, draws, seed
-        As for :func:`travel_times` (modes ``"transit"`` and ``"walk"``; the boarding
-        bounds are for forward queries only).
+        As for :func:`travel_times` (modes ``"transit"`` and ``"walk"``; a boarding
+        bound's wait counts where the forward journey boards).
 
     Returns
     -------

@@ -303,48 +303,48 @@ def period_departures(periods: list[tuple[int, int, float]]) -> np.ndarray:
     return np.unique(np.asarray(times, np.int64))
 
 
-def line_entries(line: AddLine) -> list[tuple[int, int, int]]:
-    """The headway-based entries of ``line``: ``(start, end, headway)`` seconds per
-    period of a ``headway`` (over ``span``) or ``headways``; none for ``departures``
-    (a timetable). Call after :func:`line_departures`, which checks them."""
-    if line.departures is not None:
-        return []
-    if line.headway is not None:
-        spans = [(line.span[0], line.span[1], line.headway)]
-    else:
-        assert line.headways is not None
-        spans = list(period_headways(line.headways, f"line {line.name!r}"))
-    where = f"line {line.name!r} span"
-    return [
-        (parse_seconds(a, where), parse_seconds(b, where), int(round(float(h))))
-        for a, b, h in spans
-    ]
-
-
-def line_departures(line: AddLine) -> np.ndarray:
-    """The departures of ``line`` from its first stop, seconds, sorted and unique."""
+def _line_periods(line: AddLine) -> list[tuple[int, int, float]]:
+    """``(start, end, headway)`` seconds of each period of a ``headway`` (over ``span``)
+    or ``headways``, checked; none for ``departures``."""
     where = f"line {line.name!r}"
     given = [x is not None for x in (line.headway, line.headways, line.departures)]
     if sum(given) != 1:
         raise ScenarioError(
             f"{where}: give exactly one of headway (with span), headways (by period) or departures"
         )
-    times: list[int] = []
+    if line.departures is not None:
+        return []
+    if line.headway is not None:
+        periods = [(tuple(line.span), line.headway, "span")]
+    else:
+        assert line.headways is not None
+        periods = [((a, b), h, "period") for a, b, h in period_headways(line.headways, where)]
+    out = []
+    for span, headway, what in periods:
+        h = _positive(headway, f"{where}: the headway of {what}", " seconds")
+        start = parse_seconds(span[0], f"{where} span")
+        end = parse_seconds(span[1], f"{where} span")
+        if end <= start:
+            raise ScenarioError(f"{where}: the span {span!r} ends before it starts")
+        out.append((start, end, h))
+    return out
+
+
+def line_entries(line: AddLine) -> list[tuple[int, int, int]]:
+    """The headway-based entries of ``line``: ``(start, end, headway)`` whole seconds per
+    period of a ``headway`` (over ``span``) or ``headways``; none for ``departures``
+    (a timetable)."""
+    return [(start, end, int(round(float(h)))) for start, end, h in _line_periods(line)]
+
+
+def line_departures(line: AddLine) -> np.ndarray:
+    """The departures of ``line`` from its first stop, seconds, sorted and unique."""
+    where = f"line {line.name!r}"
+    periods = _line_periods(line)
     if line.departures is not None:
         times = [parse_seconds(t, f"{where} departures") for t in line.departures]
     else:
-        if line.headway is not None:
-            periods = [(tuple(line.span), line.headway, "span")]
-        else:
-            assert line.headways is not None
-            periods = [((a, b), h, "period") for a, b, h in period_headways(line.headways, where)]
-        for span, headway, what in periods:
-            h = _positive(headway, f"{where}: the headway of {what}", " seconds")
-            start = parse_seconds(span[0], f"{where} span")
-            end = parse_seconds(span[1], f"{where} span")
-            if end <= start:
-                raise ScenarioError(f"{where}: the span {span!r} ends before it starts")
-            times += [int(round(t)) for t in np.arange(start, end, h)]
+        times = [int(round(t)) for start, end, h in periods for t in np.arange(start, end, h)]
     out = np.unique(np.asarray(times, np.int64))
     if len(out) == 0:
         raise ScenarioError(f"{where}: no departures (an empty list or span)")

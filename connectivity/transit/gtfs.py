@@ -61,7 +61,7 @@ __all__ = ["TransitMode", "load_timetable", "service_dates"]
 log = logging.getLogger(__name__)
 
 #: Bump when the Timetable built from the same feeds changes, to leave old caches unused.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: headway-based entries kept as patterns
 
 FeedPath = str | os.PathLike[str]
 Feeds = FeedPath | Sequence[FeedPath]

@@ -256,7 +256,8 @@ class Timetable:
         seq_keys[:] = [codes[starts[t] : starts[t + 1]].tobytes() for t in usable]
         seq_id = pd.factorize(seq_keys)[0].astype(np.int64) if len(usable) else seq_keys
         combined = route_of[usable] * (int(seq_id.max(initial=0)) + 1) + seq_id
-        entry_of = _headway_entries(trips)
+        # Per trip its headway-based entry (unique within its route), -1 if timed.
+        entry_of = _whole(trips, "headway_entry", missing=-1)
         if (entry_of[usable] >= 0).any():
             # A headway-based entry is a pattern of its own, so a phase moves it whole.
             pair = np.stack([combined, entry_of[usable]], axis=1)
@@ -382,20 +383,12 @@ class Timetable:
         )
 
 
-def _headway_entries(trips: pd.DataFrame) -> np.ndarray:
-    """Per trip its headway-based frequency entry (an id unique within the trip's route),
-    -1 for a trip that runs to its timetable."""
-    if "headway_entry" not in trips.columns:
-        return np.full(len(trips), -1, np.int64)
-    entry = pd.to_numeric(trips["headway_entry"], errors="coerce").fillna(-1)
-    return entry.to_numpy(np.int64)
-
-
-def _whole(trips: pd.DataFrame, column: str) -> np.ndarray:
-    """A trips column of whole seconds, 0 where it is missing (trips added without it)."""
+def _whole(trips: pd.DataFrame, column: str, missing: int = 0) -> np.ndarray:
+    """A trips column of whole numbers, ``missing`` where it is absent (trips added
+    without it, such as a scenario's)."""
     if column not in trips.columns:
-        return np.zeros(len(trips), np.int64)
-    return pd.to_numeric(trips[column], errors="coerce").fillna(0).to_numpy(np.int64)
+        return np.full(len(trips), missing, np.int64)
+    return pd.to_numeric(trips[column], errors="coerce").fillna(missing).to_numpy(np.int64)
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:

@@ -309,7 +309,8 @@ def _headway_entries(
     gone = set(old_ids[drop])
     trip_frame = trip_frame.assign(trip_id=new_ids)[~drop]
     stop_times = stop_times[~stop_times["trip_id"].isin(gone)].copy()
-    stop_times["trip_id"] = stop_times["trip_id"].map(lambda t: rename.get(t, t))
+    renamed = stop_times["trip_id"].isin(rename.keys())
+    stop_times.loc[renamed, "trip_id"] = stop_times.loc[renamed, "trip_id"].map(rename)
     frequencies = pd.DataFrame(
         {
             "trip_id": entries["trip_id"].to_numpy(),
