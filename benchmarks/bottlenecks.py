@@ -87,10 +87,7 @@ def compare_population(top: int, jobs: int) -> int:
             progress=False,
         )
         print(f"{label}: find_bottlenecks top {top} in {time.perf_counter() - start:.1f} s")
-        table = result.table.head(10).copy()
-        refs = way_refs(PBF, table["osm_ways"])
-        table["ref"] = [refs.get(w, "") for w in table["osm_ways"]]
-        tables[label] = table
+        tables[label] = result.table.head(10).copy()
     print(f"{'rank':<5}{'node counts (before)':<46}{'OSM estimate (now)':<46}")
     for i in range(10):
         cells = []
@@ -100,29 +97,10 @@ def compare_population(top: int, jobs: int) -> int:
                 cells.append("")
                 continue
             r = t.iloc[i]
-            name = str(r["name"] or r["highway"])[:24]
-            ref = f" {r['ref']}" if r["ref"] else ""
             bridge = " bridge" if bool(r["bridge"]) else ""
-            cells.append(f"{name}{ref}{bridge} ({r['loss_hours']:,.0f} h)"[:44])
+            cells.append(f"{r['road']}{bridge} ({r['loss_hours']:,.0f} h)"[:44])
         print(f"{i + 1:<5}{cells[0]:<46}{cells[1]:<46}")
     return 0
-
-
-def way_refs(pbf: Path, ways: object) -> dict[str, str]:
-    """The ``ref`` tags of the OSM ways listed ("id; id; ..." per row), read with osmium
-    (the street network keeps names, not refs)."""
-    import osmium
-
-    wanted = {int(w) for text in ways for w in str(text).split("; ") if w}  # type: ignore[attr-defined]
-    found: dict[int, str] = {}
-    for obj in osmium.FileProcessor(str(pbf), osmium.osm.WAY):
-        if obj.id in wanted and "ref" in obj.tags:
-            found[obj.id] = obj.tags["ref"]
-    out = {}
-    for text in ways:  # type: ignore[attr-defined]
-        refs = sorted({found[int(w)] for w in str(text).split("; ") if w and int(w) in found})
-        out[str(text)] = "; ".join(refs)
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,13 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         f"find_bottlenecks, top {args.top}, {args.jobs} jobs      {t_full:8.2f} s  "
         f"(goal <= 300 s for 50 on 2 cores: {goal})\n"
     )
-    refs = way_refs(PBF, result.table["osm_ways"].head(10))
-    result.table["ref"] = [refs.get(w, "") for w in result.table["osm_ways"]]
     with pd.option_context("display.width", 250, "display.max_columns", 20):
-        cols = ["rank", "name", "ref", "highway", "loss_hours", "cut_off", "person_hours"]
-        cols += ["mean_delay_out_s", "mean_delay_in_s", "od_trips", "bridge", "min_cut_zones"]
+        cols = ["rank", "road", "road_kind", "loss_hours", "cut_off", "person_hours"]
+        cols += ["mean_delay_out_s", "mean_delay_in_s", "od_trips", "graph_bridge"]
+        cols += ["min_cut_zones"]
         top = result.table[cols].head(10).copy()
-        top["name"] = top["name"].str.slice(0, 40)
+        top["road"] = top["road"].str.slice(0, 40)
         print(top.to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
         print()
         print(result.baseline.to_string(float_format=lambda x: f"{x:,.1f}"))

@@ -194,7 +194,8 @@ def test_removing_the_single_bridge_cuts_off_exactly_the_far_side():
         betweenness_k=None,
     )
     top = result.table.iloc[0]
-    assert top["rank"] == 1 and top["name"] == "Rheinbrücke" and bool(top["bridge"])
+    assert top["rank"] == 1 and top["name"] == "Rheinbrücke" and bool(top["graph_bridge"])
+    assert not top["bridge"]  # a bridge of the graph; no OSM bridge=* on hand-built edges
     assert top["cut_off"] == pytest.approx(east_pop)
     assert top["cut_off_out"] == pytest.approx(east_pop)
     assert top["cut_off_in"] == pytest.approx(east_pop)
@@ -867,7 +868,7 @@ def test_cli_ranks_the_bridge_first(tmp_path, capsys):
     out = tmp_path / "out"
     assert _river_cli(tmp_path, out, "--population", "nodes") == 0
     printed = capsys.readouterr().out
-    assert "1. Rheinbrücke: cut off 9" in printed
+    assert "1. Rheinbrücke, primary bridge: cut off 9" in printed
     note = "Population: not estimated; every drive network node counts 1."
     assert note in printed and note in (out / "bottlenecks.html").read_text(encoding="utf-8")
     with open(out / "bottlenecks.csv", newline="", encoding="utf-8") as f:
@@ -875,7 +876,12 @@ def test_cli_ranks_the_bridge_first(tmp_path, capsys):
     assert len(rows) == 3
     # no population given: every node of a zone counts 1; the east bank has 9 nodes
     assert rows[0]["name"] == "Rheinbrücke" and float(rows[0]["cut_off"]) == 9
-    assert rows[0]["highway"] == "primary" and rows[0]["bridge"] == "True"
+    assert rows[0]["highway"] == "primary" and rows[0]["bridge"] == "True"  # OSM's tag
+    assert rows[0]["graph_bridge"] == "True" and rows[0]["road_kind"] == "primary bridge"
+    assert rows[0]["road"] == "Rheinbrücke"
+    assert [r["bridge"] for r in rows[1:]] == ["False", "False"]  # streets without the tag
+    page = (out / "bottlenecks.html").read_text(encoding="utf-8")
+    assert "#1 Rheinbrücke, primary bridge" in page
     assert "beyond_60s_out" in rows[0] and "beyond_120s_in" in rows[0]
     with open(out / "cuts.csv", newline="", encoding="utf-8") as f:
         cuts = {(r["zone"], r["direction"]): r for r in csv.DictReader(f)}
@@ -1232,7 +1238,7 @@ def test_cli_transit_ranks_the_satellite_route_first(tmp_path, capsys):
     args += ["--gtfs", str(feed), "--date", "2024-01-10", "--core", f"{lat},{lon}"]
     args += ["--zones", str(tmp_path / "zones.geojson"), "--core-radius", "50", "--top", "2"]
     assert main([*args, "--out", str(out)]) == 0
-    assert "1. S 1:" in capsys.readouterr().out
+    assert "1. S 1, bus:" in capsys.readouterr().out
     with open(out / "bottlenecks.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     # only the satellite is a zone, so the tram carries none of its trips: no candidate

@@ -114,6 +114,33 @@ def test_map_of_the_journeys(feed, tmp_path, capsys):
     html = page.read_text()
     assert "Journeys departing 2022-02-22 08:00 to 10 min later" in html
     assert '"Journey 1: 08:00, ' in html and "tram 7" in html
+    # Its view as a picture beside it: the tram leg in the tram colour, walks in grey.
+    import numpy as np
+    from PIL import Image
+
+    from connectivity.outputs.journey_map import MODE_COLOURS
+
+    assert f"wrote its picture to {page.with_suffix('.png')}" in text
+    image = np.asarray(Image.open(page.with_suffix(".png")).convert("RGB"), float)
+
+    def near(colour: str) -> int:
+        rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], float)
+        return int((np.abs(image - rgb).max(axis=2) <= 8).sum())
+
+    assert near(MODE_COLOURS["tram"]) > 500
+    assert near(MODE_COLOURS["walk"]) > 20
+    assert near(MODE_COLOURS["bus"]) == 0  # no bus in this journey
+
+
+def test_map_must_be_html(feed, tmp_path, capsys):
+    code, _, err = _run(
+        capsys, "-q", "journeys", "--osm", PBF, "--gtfs", str(feed),
+        "--from", "60.1689,24.9350", "--to", "60.1752,24.9478",
+        "--departure", "2022-02-22T08:00", "--out", str(tmp_path / "legs.geojson"),
+        "--map", str(tmp_path / "legs.png"),
+    )  # fmt: skip
+    assert code == 2 and "--map" in err and "give an .html file name" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_matrix_breakdown_columns(feed, tmp_path, capsys):

@@ -241,6 +241,14 @@ def test_indicator_scales_and_labels():
     counts = indicator_scale("population", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     assert counts.bounds == (2.0, 4.0, 6.0, 8.0)  # quintiles (inverted CDF)
     assert counts.colour(1) == counts.colours[0] and counts.colour(10) == counts.colours[-1]
+    # Edges alike to three digits get the digits that tell them apart (the access map of
+    # central Helsinki showed a class "0.169-0.169"); a class of one value shows it once.
+    close = indicator_scale("population", [0.16912, 0.16934, 0.16951, 0.16978, 0.5, 0.9])
+    assert close.labels == (
+        "0.1691-0.1693", "0.1693-0.1695", "0.1695-0.1698", "0.1698-0.5", "0.5-0.9"
+    )  # fmt: skip
+    assert indicator_scale("population", [0, 0, 0, 1, 2]).labels == ("0", "0-1", "1-2")
+    assert indicator_scale("population", [5.0]).labels == ("5",)
     assert format_indicator("transit_to_core_p50", math.inf) == "unreached"
     assert format_indicator("transit_to_core_p50", 1830) == "30 min"
     assert format_indicator("transit_share_30min", 0.254) == "25 %"

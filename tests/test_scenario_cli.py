@@ -220,6 +220,17 @@ def test_difference_layer_and_map(study):
     assert html.count('"pane": "gain"') == 1 and html.count('"pane": "lines"') == 1
     for layer in ("Change of the time to the core", "New and changed lines"):
         assert layer in html
+    # The same view as a picture: the new line in its colour, the core in red.
+    from PIL import Image
+
+    image = np.asarray(Image.open(folder / "map.png").convert("RGB"), float)
+
+    def near(colour: str) -> int:
+        rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], float)
+        return int((np.abs(image - rgb).max(axis=2) <= 8).sum())
+
+    assert near(LINE_COLOUR) > 300
+    assert near("#e31a1c") > 20
 
 
 def test_zones_places_compares_the_settlements(tmp_path, capsys):

@@ -1054,3 +1054,43 @@ def test_rhine_neckar_sidepaths_reconnect_the_walk_network():
     assert after.meta["dropped_nodes"] < before.meta["dropped_nodes"] / 5
     assert in_box(after) > 4 * in_box(before)
     assert _far_stops(after, stops) < _far_stops(before, stops) / 20
+
+
+def _way_tags(path, keys) -> dict[int, dict[str, str]]:
+    """Every way's ``keys`` tags, read with osmium, independently of the loader."""
+    import osmium
+
+    out: dict[int, dict[str, str]] = {}
+    for way in osmium.FileProcessor(str(path)).with_filter(osmium.filter.KeyFilter("highway")):
+        if way.is_way():
+            out[way.id] = {k: way.tags[k] for k in keys if k in way.tags}
+    return out
+
+
+@pytest.mark.parametrize("source", ["helsinki", "rhein-neckar"])
+def test_edges_keep_the_road_tags_of_their_way(source):
+    """Every edge carries its way's name, ref, bridge, tunnel, maxspeed and lanes, as OSM
+    has them (issue 21: refs were dropped on load, so "A 656" showed as "motorway")."""
+    from conftest import shared_data
+
+    from connectivity import demo_pbf, load_streets
+
+    path = demo_pbf() if source == "helsinki" else shared_data("rhein-neckar/rnv.osm.pbf")
+    keys = ("name", "ref", "bridge", "tunnel", "maxspeed", "lanes")
+    tags = _way_tags(path, keys)
+    net = load_streets(path, mode="drive", use_cache=False)
+    e = net.edges
+    for key in keys:
+        got = np.array([None if v is None or v != v else v for v in e[key]], object)  # NaN
+        want = np.array([tags[int(w)].get(key) for w in e["osmid"]], object)
+        assert (got == want).all(), (key, got[got != want][:5], want[got != want][:5])
+    kept = e.drop_duplicates("osmid")
+    bridges = int(kept["bridge"].isin(["yes", "viaduct", "movable"]).sum())
+    if source == "rhein-neckar":
+        # 1,869 of the 1,888 motorway and trunk ways carry a ref (counted with osmium)
+        major = kept[kept["highway"].isin(["motorway", "trunk"])]
+        assert major["ref"].notna().mean() > 0.98
+        assert {"A 6", "A 656", "B 37"} <= set(major["ref"].dropna())
+        assert bridges > 500
+    else:
+        assert bridges >= 1

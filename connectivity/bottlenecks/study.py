@@ -52,7 +52,10 @@ from connectivity.streets.graph import DEFAULT_SNAP_DISTANCE
 if TYPE_CHECKING:
     from connectivity.streets.graph import StreetNetwork
 
-__all__ = ["Bottlenecks", "StudyArea", "find_bottlenecks", "study_area"]
+__all__ = [
+    "Bottlenecks", "StudyArea", "find_bottlenecks", "road_kind", "road_label", "road_text",
+    "study_area",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -272,10 +275,14 @@ class Bottlenecks:
     ----------
     table
         Ranked candidates (GeoDataFrame, EPSG:4326): ``rank``, ``kind``, ``key``,
-        ``name``, ``ref``, ``highway``, ``osm_ways``, ``edges``, ``od_trips`` (core-
-        periphery betweenness), ``betweenness`` (all-pairs, estimated or exact),
-        ``bridge``, ``min_cut_zones``, ``merged_roads``, and every column of
-        :func:`criticality`.
+        ``road`` (``"name (ref)"``, e.g. "Konrad-Adenauer-Brücke (B 37)", or "unnamed
+        residential"), ``road_kind`` (the class and the structure: "motorway",
+        "primary bridge", "trunk tunnel"), ``name``, ``ref``, ``highway``, ``bridge`` and
+        ``tunnel`` (OSM's ``bridge=*`` / ``tunnel=*`` on one of its ways), ``osm_ways``,
+        ``edges``, ``od_trips`` (core-periphery betweenness), ``betweenness``
+        (all-pairs, estimated or exact), ``graph_bridge`` (a bridge of the graph: closing
+        it splits the network, whatever OSM calls it), ``min_cut_zones``,
+        ``merged_roads``, and every column of :func:`criticality`.
     cuts
         Minimum cuts per zone and direction (see :func:`min_cuts`).
     zones
@@ -559,13 +566,17 @@ def find_bottlenecks(
         row: dict[str, Any] = {
             "kind": kind,
             "key": key,
+            "road": "",  # set below, once the name is final
+            "road_kind": "",
             "name": _first_text(sub["name"]) if "name" in sub else "",
             "ref": _first_text(sub["ref"]) if "ref" in sub else "",
             "highway": _first_text(sub["highway"]) if "highway" in sub else "",
+            "bridge": _tagged(sub, "bridge"),
+            "tunnel": _tagged(sub, "tunnel"),
             "osm_ways": _first_text(sub["osmid"]),
             "edges": tuple(int(i) for i in members),
             "od_trips": scores[key],
-            "bridge": bool(any(int(i) in bridge_edges for i in members)),
+            "graph_bridge": bool(any(int(i) in bridge_edges for i in members)),
             "min_cut_zones": "; ".join(
                 sorted({z for i in members for z in cut_zones.get(int(i), [])})
             ),
@@ -582,6 +593,9 @@ def find_bottlenecks(
                 math.nan if between_e is None else _busiest(between_e, pair, members)
             )
             geom = shapely.line_merge(shapely.union_all(geoms[members]))
+        row["road"] = road_text(row["name"], row["ref"], row["highway"])
+        modes = _first_text(sub["mode"]) if "mode" in sub else ""  # a line of the transit view
+        row["road_kind"] = modes or road_kind(row["highway"], row["bridge"], row["tunnel"])
         row.update(loss.loc[key].to_dict())
         row["geometry"] = geom
         rows.append(row)
@@ -613,6 +627,50 @@ def find_bottlenecks(
             "Population: not given; every street node counts 1." if population is None else ""
         ),
     )
+
+
+#: Values of ``bridge=*`` / ``tunnel=*`` that do not make the road a bridge or a tunnel
+#: (a passage through a building, a culvert carrying water under the road).
+_NOT_A_STRUCTURE = frozenset({"no", "building_passage", "culvert"})
+
+
+def _tagged(edges: pd.DataFrame, tag: str) -> bool:
+    """Whether one of ``edges`` carries OSM ``tag`` (``bridge``, ``tunnel``) as a structure."""
+    if tag not in edges.columns:
+        return False
+    return any(
+        value is not None
+        and value == value  # not NaN
+        and str(value).strip().lower() not in _NOT_A_STRUCTURE | {"", "none", "nan"}
+        for value in edges[tag]
+    )
+
+
+def road_text(name: str, ref: str, highway: str = "") -> str:
+    """How a table, a popup and a picture name a road: ``"name (ref)"``, the name or
+    the ref alone, or "unnamed <class>" ("Konrad-Adenauer-Brücke (B 37)", "A 656",
+    "unnamed residential")."""
+    ref = "; ".join(r.strip() for r in ref.split(";") if r.strip())  # "B 37;B 38"
+    if name and ref:
+        return f"{name} ({ref})"
+    if name or ref:
+        return name or ref
+    return f"unnamed {highway.split(';')[0]}".strip() if highway else "unnamed road"
+
+
+def road_kind(highway: str, bridge: bool, tunnel: bool) -> str:
+    """The road's class and structure: "motorway", "primary bridge", "trunk tunnel"."""
+    cls = highway.split(";")[0].strip()
+    structure = " ".join(w for w, on in (("bridge", bridge), ("tunnel", tunnel)) if on)
+    return " ".join(w for w in (cls, structure) if w) or "road"
+
+
+def road_label(row: Mapping[str, Any]) -> str:
+    """A row's road and kind: "Konrad-Adenauer-Brücke (B 37), primary bridge" (tables
+    made before ``road`` existed fall back on the name, the ref or the class)."""
+    road = row.get("road") or row.get("name") or row.get("ref") or row.get("highway") or ""
+    kind = row.get("road_kind") or ""
+    return f"{road}, {kind}" if road and kind and kind not in str(road) else str(road or kind)
 
 
 def _zone_indicators(

@@ -19,7 +19,7 @@ import pandas as pd
 
 from connectivity._errors import ParameterError
 from connectivity._modes import Mode
-from connectivity.transit.modes import basic_route_type
+from connectivity.transit.modes import basic_route_type, route_modes
 
 if TYPE_CHECKING:
     from connectivity.network.intermodal import IntermodalNetwork
@@ -170,6 +170,7 @@ def transit_view(
                 "name": cols.pop("name", None),
                 "kind": kind,
                 "route_id": cols.pop("route_id", None),
+                "mode": cols.pop("mode", None),
                 "capacity": cols.pop("capacity", 0.0),
             }
         )
@@ -293,6 +294,7 @@ def transit_view(
             "transit",
             name=short.reindex(route_of).to_numpy(),
             route_id=route_of,
+            mode=route_modes(routes["route_type"].reindex(route_of).fillna(-1).to_numpy()),
             capacity=np.asarray(ride_cap, float),
         )
     )

@@ -258,13 +258,15 @@ def run(args: argparse.Namespace) -> int:
                     )
                 written.append(stage / name)
     paths = [args.out / Path(p).relative_to(stage) for p in written]
+    from connectivity.bottlenecks.study import road_label
+
     table = result.table
     print(population_text)
     print(f"ranked {len(table)} {kind} candidates ({label}); wrote {args.out}:")
     for path in paths:
         print(f"  {path}")
     for row in table.head(10).itertuples(index=False):
-        label = row.name or row.ref or row.highway or f"{row.kind} {row.key}"
+        label = road_label(row._asdict()) or f"{row.kind} {row.key}"
         print(
             f"{row.rank:>3}. {label}: cut off {row.cut_off:,.0f}, "
             f"+{row.person_hours:,.1f} person-hours, loss {row.loss_hours:,.1f} h"

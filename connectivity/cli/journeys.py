@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from connectivity._errors import ParameterError
 from connectivity.cli._headways import add_boarding_options
 from connectivity.cli.clip import add_clip_options
 from connectivity.cli.isochrones import _map_options
@@ -64,7 +65,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", type=Path, default=Path("journeys.geojson"), help="GeoJSON file of the legs"
     )
-    p.add_argument("--map", type=Path, help="HTML map of the journeys to write")
+    p.add_argument(
+        "--map",
+        type=Path,
+        help="HTML map of the journeys to write (and its view as a .png beside it)",
+    )
     _map_options(p)
     add_boarding_options(p)
     p.set_defaults(func=run, mode="transit", percentiles="50")
@@ -135,12 +140,15 @@ def run(args: argparse.Namespace) -> int:
     o_lat, o_lon = parse_latlon(args.origin, option="--from")
     d_lat, d_lon = parse_latlon(args.destination, option="--to")
     if args.out.suffix.lower() not in (".geojson", ".json"):
-        from connectivity._errors import ParameterError
-
         raise ParameterError(f"--out {args.out}: give a .geojson file name")
     check_output_file(args.out, "--out")
     if args.map is not None:
+        if args.map.suffix.lower() not in (".html", ".htm"):
+            raise ParameterError(
+                f"--map {args.map}: give an .html file name (its picture goes beside it as .png)"
+            )
         check_output_file(args.map, "--map")
+        check_output_file(args.map.with_suffix(".png"), "--map (its picture)")
     from connectivity.outputs.folium_base import find_leaflet
 
     leaflet = find_leaflet(args.leaflet) if args.offline and args.map is not None else None
@@ -171,12 +179,14 @@ def run(args: argparse.Namespace) -> int:
         from connectivity.outputs.folium_base import save_map
         from connectivity.outputs.journey_map import journey_map
 
-        m = journey_map(
-            legs,
-            offline=args.offline,
-            leaflet=leaflet,
-            title=f"Journeys departing {when:%Y-%m-%d %H:%M}"
-            + (f" to {args.window:g} min later" if args.window else ""),
+        title = f"Journeys departing {when:%Y-%m-%d %H:%M}" + (
+            f" to {args.window:g} min later" if args.window else ""
         )
+        m = journey_map(legs, offline=args.offline, leaflet=leaflet, title=title)
         print(f"wrote the map to {save_map(m, args.map, offline=args.offline, leaflet=leaflet)}")
+        from connectivity.outputs.static_map import journey_png
+
+        print(
+            f"wrote its picture to {journey_png(legs, args.map.with_suffix('.png'), title=title)}"
+        )
     return 0

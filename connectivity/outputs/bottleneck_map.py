@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from connectivity.bottlenecks.study import road_label
 from connectivity.outputs.folium_base import _blank_map, add_title, save_map
 
 if TYPE_CHECKING:
@@ -28,9 +29,8 @@ __all__ = ["bottleneck_map", "write_bottlenecks"]
 
 _POPUP_COLUMNS = (
     ("rank", "Rank", "{:d}"),
-    ("name", "Name", "{}"),
-    ("ref", "Ref", "{}"),
-    ("highway", "Class", "{}"),
+    ("road", "Road", "{}"),
+    ("road_kind", "Kind", "{}"),
     ("cut_off", "Population cut off", "{:,.0f}"),
     ("loss_hours", "Loss (person-hours, with cut-off trips)", "{:,.1f}"),
     ("person_hours", "Added person-hours", "{:,.1f}"),
@@ -38,7 +38,7 @@ _POPUP_COLUMNS = (
     ("mean_delay_in_s", "Mean delay in (s)", "{:,.1f}"),
     ("od_trips", "Core-periphery trips", "{:,.0f}"),
     ("betweenness", "Betweenness", "{:,.0f}"),
-    ("bridge", "Bridge", "{}"),
+    ("graph_bridge", "Only link (closing it splits the network)", "{}"),
     ("min_cut_zones", "In minimum cut of", "{}"),
 )
 
@@ -129,7 +129,7 @@ def bottleneck_map(
         colour = colours(n + 1 - rank) if n > 1 else "#bd0026"
         weight = 3 + 7 * (n - rank) / max(1, n - 1)
         popup = folium.Popup(_popup_html(row), max_width=400)
-        tooltip = html.escape(f"#{rank} {row.get('name') or row.get('highway') or ''}")
+        tooltip = html.escape(f"#{rank} {road_label(row)}")
         geom = row["geometry"]
         if geom.geom_type == "Point":
             folium.CircleMarker(

@@ -130,12 +130,27 @@ def indicator_scale(column: str, values: Any) -> Scale:
     qs = qs[qs < finite.max()]
     colours = _COUNT_COLOURS[len(_COUNT_COLOURS) - len(qs) - 1 :]
     edges = [finite.min(), *qs, finite.max()]
-    labels = [f"{_number(a)}-{_number(b)}" for a, b in zip(edges, edges[1:], strict=False)]
+    labels = _range_labels(edges)
     return Scale(tuple(float(q) for q in qs), tuple(colours), tuple(labels), kind)
 
 
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+def _number(value: float, digits: int = 3) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.{digits}g}"
+
+
+def _range_labels(edges: list[float]) -> list[str]:
+    """``"a-b"`` per class, all with the digits it takes to tell every edge apart
+    (0.1691 and 0.1694 are "0.1691-0.1694", not "0.169-0.169"); one value where a class
+    holds only it."""
+    distinct = sorted(set(edges))
+    digits = next(
+        (d for d in range(3, 17) if len({_number(e, d) for e in distinct}) == len(distinct)),
+        17,
+    )
+    return [
+        _number(a, digits) if a == b else f"{_number(a, digits)}-{_number(b, digits)}"
+        for a, b in zip(edges, edges[1:], strict=False)
+    ]
 
 
 def format_indicator(column: str, value: Any) -> str:

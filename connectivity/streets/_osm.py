@@ -97,7 +97,12 @@ _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(km/h|kmh|kph|mph|knots)?\s*$")
 _ZONE = re.compile(r"^(?:([A-Za-z]{2}):)?([a-z_]+?)(\d+)?$")
 
 #: Tag columns read from OSM (besides way id, geometry and node ids).
-_TAGS = ["highway", "name", "maxspeed", "lanes", "oneway", "junction", "oneway:bicycle"]
+_TAGS = [
+    "highway", "name", "ref", "bridge", "tunnel", "maxspeed", "lanes", "oneway", "junction",
+    "oneway:bicycle",
+]  # fmt: skip
+#: The tags every mode's edges keep as columns, to name and describe a road.
+ROAD_TAGS = ("ref", "bridge", "tunnel", "maxspeed", "lanes")
 _PYROSM_NETWORK = {Mode.WALK: "walking", Mode.BIKE: "cycling", Mode.DRIVE: "driving"}
 
 #: Per mode: the highway classes of off-road ways; an extract holding none of them is
@@ -302,7 +307,8 @@ def _read_pbf(
     from pyrosm.exceptions import PBFException
 
     sidepaths = sidepaths and mode in SIDEPATH_CLASSES
-    extra = ["junction", "oneway:bicycle"]
+    keep = ["highway", "name", "maxspeed", "lanes", "oneway"]
+    extra = [tag for tag in _TAGS if tag not in keep]  # ref, bridge, tunnel, junction...
     mode_filter: dict[str, Any] = {}
     if sidepaths:
         # Read every way ("all": no areas, no always-excluded classes) with the tags of
@@ -327,7 +333,7 @@ def _read_pbf(
             nodes, edges = osm.get_network(
                 network_type="all" if sidepaths else _PYROSM_NETWORK[mode],
                 nodes=True,
-                tags_to_keep=["highway", "name", "maxspeed", "lanes", "oneway"],
+                tags_to_keep=keep,
                 extra_attributes=extra,
             )
     except PBFException as exc:
@@ -541,8 +547,12 @@ def assemble(
     )
     if mode is Mode.DRIVE:
         table["speed"] = speed[keep_edge]
-        table["maxspeed"] = e["maxspeed"].map(_first).astype(object).to_numpy(object)
-        table["lanes"] = e["lanes"].map(_first).astype(object).to_numpy(object)
+    for tag in ROAD_TAGS:
+        table[tag] = (
+            e[tag].map(_first).astype(object).to_numpy(object)
+            if tag in e.columns
+            else np.full(len(e), None, object)
+        )
     node_table = pd.DataFrame(
         {
             "osmid": kept_nodes["id"].to_numpy(np.int64),

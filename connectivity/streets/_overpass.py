@@ -27,7 +27,7 @@ from connectivity._errors import (
 )
 from connectivity._files import sweep_cache, write_text_atomic
 from connectivity._modes import Mode
-from connectivity.streets._osm import assemble, check_bbox
+from connectivity.streets._osm import ROAD_TAGS, assemble, check_bbox
 from connectivity.streets.graph import StreetNetwork, check_lonlat
 
 log = logging.getLogger(__name__)
@@ -243,8 +243,7 @@ def from_osmnx_graph(
             "length": np.array(column("length"), float),
             "highway": column("highway"),
             "name": column("name"),
-            "maxspeed": column("maxspeed"),
-            "lanes": column("lanes"),
+            **{tag: column(tag) for tag in ROAD_TAGS},
         }
     )
     return assemble(

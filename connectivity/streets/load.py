@@ -50,7 +50,8 @@ __all__ = ["demo_pbf", "download_streets", "load_streets"]
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the way networks are built changes, so old cache entries are not read.
-_BUILD_VERSION = 1
+#: 2: every mode's edges keep ``ref``, ``bridge``, ``tunnel``, ``maxspeed``, ``lanes``.
+_BUILD_VERSION = 2
 
 
 def _speed(name: str, value: float) -> float:

@@ -28,7 +28,8 @@ to the core. It writes, into ``OUT``:
   them counts the other as the largest cutoff), ``difference.geojson`` (the same as
   polygons of classes, in minutes), ``lines.geojson`` (the new lines), ``map.html``
   (the new lines, the change per zone as a diverging choropleth, the isochrones to the
-  core before and after as layers to toggle), ``usage.csv`` (per route the people its
+  core before and after as layers to toggle) and ``map.png`` (the same view as a
+  picture: the scenario's isochrones, the change per zone, the new lines), ``usage.csv`` (per route the people its
   optimal journeys to the core carry, baseline and variant: who rides the new line and
   which routes lose riders, :func:`usage_change`) and ``gtfs.zip`` (the variant's
   timetable as a GTFS feed); ``variants.csv`` has ``new_line_riders_share``, the share of
@@ -439,12 +440,88 @@ def scenario_map(
     root: Any = m.get_root()
     root.html.add_child(
         folium.Element(
-            '<div style="position:fixed;bottom:24px;right:12px;z-index:1000;background:#fff;'
+            '<div class="connectivity-change-legend" '
+            'style="position:fixed;bottom:24px;right:12px;z-index:1000;background:#fff;'
             'padding:8px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif">'
             f"<b>{escape('Change of the time to the core')}</b>{rows}</div>"
         )
     )
     return m
+
+
+def scenario_png(
+    changes: Any,
+    column: str,
+    iso_after: Any,
+    lines: Any,
+    path: str | Path,
+    *,
+    core: tuple[float, float],
+    title: str,
+    size: tuple[float, float] = (10.0, 8.0),
+    dpi: int = 120,
+) -> Path:
+    """The view of :func:`scenario_map` as a PNG: the scenario's isochrones to the core
+    (light), the change of ``column`` per zone in the classes of :data:`DIFF_LABELS`
+    above them, the zones named, the new lines in :data:`LINE_COLOUR` and the core.
+
+    Parameters
+    ----------
+    changes, column, iso_after, lines, core, title
+        As :func:`scenario_map` (``core`` is ``(lat, lon)``).
+    path
+        The ``.png`` file to write (atomically).
+    size, dpi
+        As :func:`connectivity.outputs.static_map.static_map`.
+
+    Returns
+    -------
+    path
+        The file written.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from connectivity.outputs.static_map import draw_isochrones, finish
+
+    fig, ax = plt.subplots(figsize=size, dpi=dpi)
+    handles: list[Any] = []
+    try:
+        if iso_after is not None and len(iso_after):
+            handles += draw_isochrones(ax, iso_after, "time to the core, scenario", alpha=0.6)
+        zones = changes.to_crs("EPSG:4326")
+        change = zones[f"{column}_change"].to_numpy(float) / 60
+        colours = [_diff_colour(v) for v in change]
+        zones.plot(ax=ax, color=colours, edgecolor="#333333", linewidth=0.8, alpha=0.55)
+        for name, geom in zip(zones["name"], zones.geometry, strict=True):
+            if geom is not None and not geom.is_empty:
+                at = geom.representative_point()
+                ax.annotate(str(name), (at.x, at.y), fontsize=7, ha="center", color="#222222")
+        handles.append(Patch(color="none", label="change of the time to the core"))
+        present = set(colours)
+        handles += [
+            Patch(facecolor=c, edgecolor="#333333", alpha=0.55, label=t)
+            for c, t in zip(DIFF_COLOURS, DIFF_LABELS, strict=True)
+            if c in present
+        ]
+        if "#bdbdbd" in present:
+            handles.append(Patch(facecolor="#bdbdbd", edgecolor="#333333", label="unreached"))
+        if lines is not None and len(lines):
+            lines.to_crs("EPSG:4326").plot(ax=ax, color=LINE_COLOUR, linewidth=3.5)
+            handles.append(Line2D([], [], color=LINE_COLOUR, linewidth=3.5, label=LINE_LABEL))
+        ax.plot([core[1]], [core[0]], "o", color="#e31a1c", markeredgecolor="black", ms=8)
+        handles.append(
+            Line2D([], [], marker="o", color="#e31a1c", ls="", mec="black", label="core")
+        )
+        finish(fig, ax, path, handles, title, title_size=10)
+    finally:
+        plt.close(fig)
+    logger.info("wrote the scenario picture to %s", path)
+    return Path(path)
 
 
 #: The columns of ``variants.csv`` before those per cutoff (any numeric one may be
@@ -689,6 +766,15 @@ def run_scenario(
                 offline=offline,
             )
             files["map"] = save_map(m, folder / "map.html", offline=offline)
+            files["map_png"] = scenario_png(
+                changes,
+                column,
+                iso_after,
+                lines,
+                folder / "map.png",
+                core=(core.lat, core.lon),
+                title=f"{spec.name}: {name}{relative}",
+            )
         files["gtfs"] = write_gtfs(timetable, folder / "gtfs.zip", date=day)
         usage_after = _usage(scen, pop, core, spec)
         new_routes = [str(line["name"]) for line in scen.meta["lines"]]
