@@ -179,6 +179,54 @@ def test_previous_day_trip_alone(tmp_path):
     assert "previous_day,20240108,1" in text
 
 
+def test_night_headway_entry_of_both_days_round_trips(tmp_path):
+    """An entry every 20 min from 22:00 to 26:00, 30 min a run, on weekdays: on Tuesday
+    the timetable holds the day's 12 runs and Monday's 7 that end after midnight
+    (23:40-25:40). Both are written as entries (Monday's in the service previous_day,
+    its template renamed, since one trip_id cannot run in two services), not as timed
+    trips, and load back as the same runs, still headway-based."""
+    from connectivity.routing.headways import headway_patterns
+
+    f = base_feed()
+    f["trips.txt"].append({"route_id": "R1", "service_id": "WK", "trip_id": "owl"})
+    for i, stop in enumerate("ABC"):
+        f["stop_times.txt"].append(
+            {"trip_id": "owl", "arrival_time": hms(900 * i), "departure_time": hms(900 * i),
+             "stop_id": stop, "stop_sequence": i + 1}
+        )  # fmt: skip
+    f["frequencies.txt"] = [
+        {"trip_id": "owl", "start_time": "22:00:00", "end_time": "26:00:00",
+         "headway_secs": 1200, "exact_times": 0}
+    ]  # fmt: skip
+    tt = load_timetable(write_feed(tmp_path / "n", f, as_zip=True), date=DATE, use_cache=False)
+    owl = tt.trips[tt.trips["gtfs_trip_id"] == "owl"]
+    assert len(owl) == 12 + 7 and (owl["headway_entry"] >= 0).all()
+    out = write_gtfs(tt, tmp_path / "out.zip")
+    assert not (audit(out, date=DATE)["severity"] == "error").any()
+    with zipfile.ZipFile(out) as z:
+        freq = z.read("frequencies.txt").decode().splitlines()
+        trips = z.read("trips.txt").decode()
+    assert sorted(freq[1:]) == [
+        "owl,22:00:00,26:00:00,1200,0", "owl~previous,23:40:00,26:00:00,1200,0"
+    ]  # fmt: skip
+    assert trips.count("owl") == 2 and "previous_day,owl~previous" in trips  # templates only
+    back = load_timetable(out, date=DATE, use_cache=False)
+    runs = back.trips[back.trips["gtfs_trip_id"].astype(str).str.startswith("owl")]
+    assert (runs["headway_entry"] >= 0).all() and len(runs) == len(owl)
+    ours, theirs = events(tt), events(back)
+    ours = ours[ours["trip_id"].str.startswith("owl")]
+    theirs = theirs[theirs["trip_id"].str.startswith("owl")]
+    # The same runs at the same times; Monday's carry the renamed template's id.
+    key = ["stop_id", "order", "arrival", "departure"]
+    pd.testing.assert_frame_equal(
+        ours[key].sort_values(key).reset_index(drop=True),
+        theirs[key].sort_values(key).reset_index(drop=True),
+    )
+    assert sorted(back.pattern_headway[headway_patterns(back)]) == sorted(
+        tt.pattern_headway[headway_patterns(tt)]
+    )
+
+
 def test_without_a_date(tmp_path):
     tt = load_timetable(write_feed(tmp_path / "f", base_feed(), as_zip=True), date=DATE)
     tt.date = None

@@ -451,3 +451,38 @@ def test_scenario_lines_with_a_headway_are_headway_based(tmp_path):
     hb = headway_patterns(back)
     assert sorted(back.pattern_headway[hb].tolist()) == sorted(tt.pattern_headway[hp].tolist())
     assert back.n_trips == tt.n_trips
+
+
+def test_scaling_a_frequency_keeps_its_kind_of_trips(tmp_path):
+    """ChangeFrequency(scale=...) on a headway-based line makes an entry again, over the
+    same span, every headway / scale (before, its trips came back as a timetable); on
+    a scheduled line the new trips stay timed. Counted by hand."""
+    from connectivity.scenarios.apply import apply_scenario
+    from connectivity.scenarios.modifications import ChangeFrequency
+
+    net, _ = feed(tmp_path)
+    tt = apply_scenario(net, ChangeFrequency(["1", "3"], scale=2)).timetable
+    trips = tt.trips
+    route = tt.routes["route_id"].astype(str).to_numpy()[trips["route"].to_numpy()]
+    line1 = trips[route == "1"]
+    assert (line1["headway_entry"] >= 0).all() and (line1["exact_times"] == 0).all()
+    assert set(line1["headway"]) == {H1 // 2} and set(line1["headway_end"]) == {END}
+    assert len(line1) == (END - START) // (H1 // 2)  # 06:00-12:00 every 5 min: 72
+    hp = headway_patterns(tt)
+    routes = tt.routes["route_id"].astype(str).to_numpy()[tt.pattern_route[hp]]
+    assert sorted(zip(routes.tolist(), tt.pattern_headway[hp].tolist(), strict=True)) == [
+        ("1", H1 // 2), ("2", H2)
+    ]  # fmt: skip
+    line3 = trips[route == "3"]
+    assert (line3["headway_entry"] < 0).all()  # timed, as the line was
+    # 08:03, 08:20, 08:41 at twice the service: a departure halfway through each gap.
+    first = tt.stop_times().groupby("trip")["departure"].min()
+    deps = sorted(int(first[t]) for t in line3.index)
+    base = 8 * 3600
+    assert deps == [base + 180, base + 690, base + 1200, base + 1830, base + 2460]
+    # Routed with random phases, the faster line 1 reaches B sooner at the median.
+    b = tt.stop_index("B")
+    kw = dict(window=1800, boarding="random", draws=20, seed=1)
+    after = times(apply_scenario(net, ChangeFrequency(["1"], scale=2)), **kw)
+    before = times(net, **kw)
+    assert np.median(after.stops[:, b]) < np.median(before.stops[:, b])

@@ -357,19 +357,40 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
         order = np.lexsort((m, first_dep))
         m, first_dep = m[order], first_dep[order]
         new: list[int] = []
-        # Service periods: runs of departures without a gap over SERVICE_GAP seconds.
-        cuts = np.flatnonzero(np.diff(first_dep) > SERVICE_GAP) + 1
         # A headway (or headways by period) makes headway-based entries, (start, end,
-        # headway) each; a scale keeps the timetable's kind of trips.
+        # headway) each. A scale keeps the timetable's kind of trips: a headway-based
+        # entry stays one, over the same span, every headway / scale; timed trips are
+        # timed again, every baseline gap / scale.
         entries: list[tuple[int, int, int]] = []
+        entry_of: dict[int, int] = {}  # new departure -> its entry (the others are timed)
+        timed = np.ones(len(m), bool)
         if periods is not None:
             new = period_departures(periods).tolist()
             entries = [(int(a), int(b), int(round(h))) for a, b, h in periods]
-        else:
-            for period in np.split(first_dep, cuts):
+            entry_of = {d: _entry_at(entries, d) for d in new}
+        elif scale is not None and "headway_entry" in frames.trips.columns:
+            was = frames.trips["headway_entry"].to_numpy(np.int64)[m]
+            timed = was < 0
+            for entry in pd.unique(was[~timed]):
+                first = int(np.flatnonzero(was == entry)[0])
+                start = int(first_dep[first])
+                end = int(frames.trips["headway_end"].iloc[int(m[first])])
+                step = max(
+                    1, int(round(float(frames.trips["headway"].iloc[int(m[first])]) / scale))
+                )
+                made = list(range(start, end, step))
+                entry_of.update((d, len(entries)) for d in made)
+                entries.append((start, end, step))
+                new += made
+        if periods is None and timed.any():
+            # Service periods: runs of departures without a gap over SERVICE_GAP seconds.
+            deps = first_dep[timed]
+            cuts = np.flatnonzero(np.diff(deps) > SERVICE_GAP) + 1
+            for period in np.split(deps, cuts):
                 made = _new_departures(period, scale, headway)
                 new += made
                 if headway is not None:
+                    entry_of.update((d, len(entries)) for d in made)
                     entries.append((made[0], made[-1] + 1, int(round(headway))))
         for dep in np.unique(np.asarray(new, np.int64)):
             i = int(np.searchsorted(first_dep, dep, side="right")) - 1
@@ -385,7 +406,7 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
                 row["trip_id"] = f"{stem}~{label}{prev}"
             if "gtfs_trip_id" in row.index:
                 row["gtfs_trip_id"] = row["trip_id"]
-            e = next((i for i, (a, b, _) in enumerate(entries) if a <= dep < b), -1)
+            e = entry_of.get(int(dep), -1)
             if e >= 0:
                 # One entry per group and period, named by the group's first trip; its
                 # trips as load_timetable names an entry's: template#time.
@@ -416,6 +437,11 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
     if trip_rows:
         new_trips = pd.DataFrame(trip_rows).reset_index(drop=True)
         frames.add_trips(new_trips, {c: np.concatenate(v) for c, v in events.items()})
+
+
+def _entry_at(entries: list[tuple[int, int, int]], dep: int) -> int:
+    """The entry whose span ``[start, end)`` holds ``dep`` (-1: none)."""
+    return next((i for i, (a, b, _) in enumerate(entries) if a <= dep < b), -1)
 
 
 def _new_departures(first_dep: np.ndarray, scale: float | None, headway: float | None) -> list[int]:

@@ -1,9 +1,9 @@
 """Write a :class:`~connectivity.transit.timetable.Timetable` back to a GTFS zip.
 
 The feed holds the timetable's one service day exactly: every trip with its stop times
-(a headway-based entry as its template trip and a ``frequencies.txt`` row with
-``exact_times=0``; trips expanded from ``exact_times=1`` entries, and the previous day's
-headway trips after midnight, as timed trips; interpolated times as given), the stops
+(a headway-based entry, of the day or the previous day's runs after midnight, as its
+template trip and a ``frequencies.txt`` row with ``exact_times=0``; trips expanded from
+``exact_times=1`` entries as timed trips; interpolated times as given), the stops
 and stations, the routes, and the stop-to-stop rules of ``transfers.txt``. Service is
 described in ``calendar_dates.txt``: the service ``day`` runs on the timetable's date;
 trips of the previous service day that run after midnight (``day_offset`` -1, ids ending
@@ -270,14 +270,17 @@ def _headway_entries(
     stop_times: pd.DataFrame,
     previous: np.ndarray,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    """The service day's headway-based entries as what they are: one template trip
-    (named as in the source, ``gtfs_trip_id``) with its run times, and a
-    ``frequencies.txt`` row per entry (``exact_times=0``); their expanded trips are
-    dropped. The previous day's entries stay timed trips (their runs after midnight)."""
+    """The headway-based entries as what they are: one template trip (named as in the
+    source, ``gtfs_trip_id``) with its run times, and a ``frequencies.txt`` row per entry
+    (``exact_times=0``); their expanded trips are dropped. An entry of the previous
+    day (its runs after midnight) is written the same way in the service
+    ``previous_day``, from its first run after midnight to its end, plus 24 hours: read
+    back, it gives the same runs. Its template is named ``<id>~previous`` where the day
+    has a trip of that id (one trip_id cannot belong to two services)."""
     if tt.pattern_headway is None or not (tt.pattern_headway > 0).any():
         return trip_frame, stop_times, None
     pattern = trips["pattern"].to_numpy(np.int64)
-    based = (tt.pattern_headway[pattern] > 0) & ~previous
+    based = tt.pattern_headway[pattern] > 0
     if not based.any():
         return trip_frame, stop_times, None
     rows = np.flatnonzero(based)
@@ -285,32 +288,47 @@ def _headway_entries(
     position = trips.index.to_numpy()  # the trips' rows of timetable.trips
     is_first = position[rows] == first_of[pattern[rows]]
     source = trips["gtfs_trip_id"] if "gtfs_trip_id" in trips.columns else trips["trip_id"]
-    template = source.astype(str).to_numpy(object)[rows]
+    names = source.astype(str).to_numpy(object).copy()
+    day_ids = set(names[~previous]) | set(trip_frame["trip_id"][~previous])
+    late = previous & np.isin(names, list(day_ids))
+    names[late] = names[late] + "~previous"
     firsts = rows[is_first]
+    shift = np.where(previous[firsts], DAY, 0)
     entries = pd.DataFrame(
         {
-            "trip_id": template[is_first],
+            "trip_id": names[firsts],
             "p": pattern[firsts],
-            "start": tt.departures[tt.time_ptr[pattern[firsts]]].astype(np.int64),
+            "start": tt.departures[tt.time_ptr[pattern[firsts]]].astype(np.int64) + shift,
         }
     )
-    entries["end"] = tt.pattern_end[entries["p"].to_numpy()] if tt.pattern_end is not None else 0
+    ends = tt.pattern_end[entries["p"].to_numpy()] if tt.pattern_end is not None else 0
+    entries["end"] = ends + shift
     entries["headway_secs"] = tt.pattern_headway[entries["p"].to_numpy()]
     entries = entries.sort_values(["trip_id", "start"], kind="stable")
-    # One template per source trip: the first trip of its earliest entry.
+    # One template per source trip and day: the first trip of its earliest entry.
     keep_row = firsts[entries.drop_duplicates("trip_id").index.to_numpy()]
     drop = np.zeros(len(trip_frame), bool)
     drop[rows] = True
     drop[keep_row] = False
     old_ids = trip_frame["trip_id"].to_numpy(object)
     new_ids = old_ids.copy()
-    new_ids[keep_row] = source.astype(str).to_numpy(object)[keep_row]
-    rename = dict(zip(old_ids[keep_row], new_ids[keep_row], strict=True))
-    gone = set(old_ids[drop])
+    new_ids[keep_row] = names[keep_row]
     trip_frame = trip_frame.assign(trip_id=new_ids)[~drop]
-    stop_times = stop_times[~stop_times["trip_id"].isin(gone)].copy()
-    renamed = stop_times["trip_id"].isin(rename.keys())
-    stop_times.loc[renamed, "trip_id"] = stop_times.loc[renamed, "trip_id"].map(rename)
+    # Previous-day trips share their ids with the day's (the suffix is gone): drop and
+    # rename by (id, day), not by id alone.
+    keep = np.zeros(len(old_ids), bool)
+    keep[keep_row] = True
+    on_prev = stop_times["_prev"].to_numpy(bool)
+    ids = stop_times["trip_id"].to_numpy(object)
+    written = ids.copy()
+    gone = np.zeros(len(ids), bool)
+    for day in (False, True):
+        rows_st, side = on_prev == day, previous == day
+        gone |= rows_st & pd.Index(ids).isin(old_ids[drop & side])
+        names_of = pd.Series(new_ids[keep & side], index=old_ids[keep & side])
+        at = rows_st & (names_of.index.get_indexer(ids) >= 0)
+        written[at] = names_of.reindex(ids[at]).to_numpy()
+    stop_times = stop_times.assign(trip_id=written)[~gone]
     frequencies = pd.DataFrame(
         {
             "trip_id": entries["trip_id"].to_numpy(),
