@@ -12,6 +12,8 @@ The model fixes (each test failed on the code before its fix):
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from test_routing import SPEED, grid, lonlat, make_timetable, random_case, street_dijkstra
@@ -302,3 +304,102 @@ def test_rhine_neckar_mannheim_to_heidelberg_at_eight_names_real_trips():
         assert raw[(trip_id, ids[leg.from_stop])][1] == leg.start, (trip_id, leg)
         assert raw[(trip_id, ids[leg.to_stop])][0] == leg.end, (trip_id, leg)
     assert name[legs[0].to_stop].startswith("MA ") and name[rides[-1].to_stop] == "HD Hauptbahnhof"
+
+
+@pytest.fixture(scope="module")
+def rhine_neckar():
+    """The Rhine-Neckar walk network with the RNV feed of 2016-11-04, and the raw stop
+    times of every trip read with the csv module: (trip_id, stop_id) -> [(arr, dep)]."""
+    import csv
+    import datetime as dt
+    import io
+    import zipfile
+
+    from conftest import shared_data
+
+    from connectivity import load_streets, load_timetable
+
+    folder = shared_data("rhein-neckar")
+    streets = load_streets(folder / "rnv.osm.pbf", mode="walk")
+    tt = load_timetable(folder / "rnv_gtfs.zip", date=dt.date(2016, 11, 4))
+    raw: dict[tuple[str, str], list[tuple[int, int]]] = {}
+
+    def secs(text):
+        h, m, s = (int(x) for x in text.split(":"))
+        return 3600 * h + 60 * m + s
+
+    with zipfile.ZipFile(folder / "rnv_gtfs.zip") as z, z.open("stop_times.txt") as f:
+        for r in csv.DictReader(io.TextIOWrapper(f, "utf-8-sig")):
+            raw.setdefault((r["trip_id"], r["stop_id"]), []).append(
+                (secs(r["arrival_time"]), secs(r["departure_time"]))
+            )
+    return build_network(streets, tt), raw
+
+
+@pytest.mark.parametrize("origin", ["MA Hauptbahnhof", "Bismarckplatz", "Weinheim Hauptbahnh."])
+def test_rhine_neckar_journeys_to_every_stop_are_real(rhine_neckar, origin):
+    """From three origins at 08:00, the journey to every stop reached by vehicle: each
+    ride boards and alights a trip of the raw stop_times.txt at the feed's times (the
+    previous day's trips 24 h earlier), after a wait at the boarding stop; the legs
+    follow each other without a gap and sum to the arrival the labels report; a change
+    on foot is a footpath of the network, its walk the footpath's time."""
+    from connectivity.routing.journeys import journey_to_stop, stop_labels
+
+    net, raw = rhine_neckar
+    tt = net.timetable
+    name = tt.stops["stop_name"].to_numpy()
+    ids = tt.stops["stop_id"].astype(str).to_numpy()
+    o = int(np.flatnonzero(name == origin)[0])
+    point = (float(tt.stops["lon"][o]), float(tt.stops["lat"][o]))
+    labels = stop_labels(net, point, departure=8 * 3600)
+    from connectivity.network.intermodal import FP_WALK
+
+    # The footpaths' walks in whole seconds at the network's speed, computed here.
+    src = np.repeat(np.arange(tt.n_stops), np.diff(net.fp_ptr))
+    walks: dict[tuple[int, int], set[int]] = {}
+    for a, b, kind, dist, t in zip(
+        src, net.fp_to, net.fp_kind, net.fp_dist, net.fp_time, strict=True
+    ):
+        w = math.ceil(dist / (net.walk_speed / 3.6) - 1e-6) if kind == FP_WALK else int(t)
+        walks.setdefault((int(a), int(b)), set()).add(w)
+    lon, lat = tt.stops["lon"].to_numpy(float), tt.stops["lat"].to_numpy(float)
+    reached = np.flatnonzero(labels.vehicle < 10**9)
+    assert len(reached) > 0.5 * tt.n_stops, len(reached)
+    rides = 0
+    for s in reached:
+        legs = journey_to_stop(labels, int(s))
+        assert legs[-1].kind == "ride" and legs[-1].to_stop == s
+        assert sum(leg.duration for leg in legs) == labels.vehicle[s] - 8 * 3600
+        for a, b in zip(legs, legs[1:], strict=False):
+            assert a.end == b.start, (a, b)
+        for i, leg in enumerate(legs):
+            assert leg.duration >= 0, leg
+            if leg.kind == "ride":
+                rides += 1
+                k = int(tt.pattern_trip_ptr[leg.pattern] + leg.trip)
+                trip = tt.trips.iloc[int(tt.pattern_trips[k])]
+                shift = 86_400 * int(trip["day_offset"])
+                tid = str(trip["gtfs_trip_id"])
+                board = raw[(tid, ids[leg.from_stop])]
+                alight = raw[(tid, ids[leg.to_stop])]
+                assert any(d + shift == leg.start for _, d in board), (tid, leg)
+                assert any(a + shift == leg.end for a, _ in alight), (tid, leg)
+                assert legs[i - 1].kind == "wait" and legs[i - 1].to_stop == leg.from_stop
+            if leg.kind == "transfer":
+                assert leg.duration in walks[(leg.from_stop, leg.to_stop)], leg
+                # no faster than the straight line at the walking speed (a stop beyond a
+                # street's end was: Käfertal Bahnhof, 19.3 m walked for 21.1 m apart)
+                crow = _metres(lon[leg.from_stop], lat[leg.from_stop], lon[leg.to_stop],
+                               lat[leg.to_stop])  # fmt: skip
+                assert leg.duration >= crow / (net.walk_speed / 3.6) - 0.05, (leg, crow)
+    assert rides > len(reached)
+
+
+def _metres(lon1, lat1, lon2, lat2):
+    """Great-circle metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))

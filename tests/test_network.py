@@ -256,6 +256,29 @@ def test_points_near_the_same_street_walk_straight_along_it():
     assert res.stop_times()[1] == 0 and res.stop_times()[0] == np.ceil(np.hypot(40, 40))
 
 
+def test_a_stop_beyond_the_street_end_walks_to_the_end_node_first():
+    """A stop 12 m beyond the last node of the street and 16 m south (20 m from the
+    node, its projection clamped there) and a stop 10 m before that node, 9 m south.
+    They are 23.1 m apart; the same-street line drawn from the clamped projection made
+    it 14.9 m (hypot(10, 20 - 9)), shorter than the straight line. Now: 20 m to the node,
+    then the same-street line to the other, 20 + hypot(10, 9) = 33.5 m, both ways."""
+    streets = line_streets()
+    xy = [(X0 + 412, Y0 - 16), (X0 + 390, Y0 - 9)]
+    net = build_network(streets, timetable_of(stops_frame(streets, xy)), walk_speed=SPEED)
+    assert net.stop_fraction[0] in (0.0, 1.0) and abs(net.stop_offset[0]) == pytest.approx(20)
+    fp = footpaths_of(net)
+    want = 20 + np.hypot(10, 9)
+    assert fp[(0, 1)][1] == pytest.approx(want, abs=1e-6)
+    assert fp[(1, 0)][1] == pytest.approx(want, abs=1e-6)
+    assert want >= np.hypot(22, 7)
+    # the same from a point: an origin at the first stop walks to the second so far
+    from connectivity.routing.queries import travel_times
+
+    stops = stops_frame(streets, xy)
+    res = travel_times(net, (stops["lon"][0], stops["lat"][0]), departure=0, mode="walk")
+    assert res.stop_times()[1] == pytest.approx(want, abs=1e-6)
+
+
 def one_way_corner():
     """0 - 1 two-way, then one-way 1 -> 2 (east) and 2 -> 3 (north): node 2 at the
     corner has only one-way streets."""

@@ -55,7 +55,8 @@ __all__ = ["IntermodalNetwork", "build_network"]
 logger = logging.getLogger(__name__)
 
 #: Version of the cached arrays; bump it when their meaning changes.
-_CACHE_VERSION = 4
+#: 5: a stop beyond the end of a street walks to its end node before the same-street line.
+_CACHE_VERSION = 5
 
 DEFAULT_WALK_SPEED = 5.0
 DEFAULT_MAX_LINK_DISTANCE = 300.0

@@ -35,14 +35,27 @@ def same_street_distance(
     as one walks along a street from one doorway to another (the along-street part is
     exact, the sideways part is the difference of the signed offsets, so a point on the
     other side of the street crosses it). ``inf`` for points near other streets, or
-    where the needed direction of the street does not exist."""
+    where the needed direction of the street does not exist.
+
+    A point beyond an end of the street (its projection clamped to the end node, its
+    offset the distance to that node, not across the street) walks to that node first:
+    its (fraction, offset) are no position in the street's frame, and the line drawn
+    from them could be shorter than the straight line between the two points (two
+    stops of Käfertal Bahnhof, 21.1 m apart, were 19.3 m)."""
     on_edge = other_edge == edge
     pos = np.where(on_edge, other_fraction, 1.0 - other_fraction)
     side = np.where(on_edge, other_offset, -other_offset)
     same = on_edge | ((other_edge == reverse_edge) & (reverse_edge >= 0))
     forward = (fraction >= pos) if towards else (pos >= fraction)
     ok = same & (forward | (reverse_edge >= 0))
-    dist = np.hypot((pos - fraction) * length[edge], side - offset)
+    # Beyond an end: walked to the node, then from the node (offset 0) onwards.
+    here_beyond = (fraction <= 0 or fraction >= 1) and abs(offset) > END_METRES
+    there_beyond = ((pos <= 0) | (pos >= 1)) & (np.abs(side) > END_METRES)
+    dist = np.hypot(
+        (pos - fraction) * length[edge],
+        np.where(there_beyond, 0.0, side) - (0.0 if here_beyond else offset),
+    )
+    dist = dist + np.where(there_beyond, np.abs(side), 0.0) + (abs(offset) if here_beyond else 0.0)
     return np.where(ok, dist, np.inf)
 
 
