@@ -121,6 +121,7 @@ _LAZY: dict[str, str] = {
     "ChangeFrequency": "connectivity.scenarios.modifications",
     "RemoveRoutes": "connectivity.scenarios.modifications",
     "RemoveStops": "connectivity.scenarios.modifications",
+    "Reroute": "connectivity.scenarios.modifications",
     "apply_scenario": "connectivity.scenarios.apply",
     "scenario_timetable": "connectivity.scenarios.apply",
     "compare_variants": "connectivity.scenarios.compare",

@@ -8,6 +8,7 @@ docstring, the street routing in :mod:`connectivity.scenarios.line_routing`.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,11 +28,23 @@ from connectivity.transit.modes import TransitMode
 logger = logging.getLogger("connectivity.scenarios.apply")
 
 
-def add_line(frames: Any, line: AddLine, ctx: Any) -> None:
-    """Add ``line`` to ``frames`` (the working timetable of ``ctx``'s network)."""
-    where = f"line {line.name!r}"
-    if not str(line.name):
-        raise ScenarioError("a line needs a name (its route id)")
+@dataclass
+class LinePlan:
+    """Where a line runs: its stops (positions in the working frames, the new ones
+    added), the run times between them, its points and path, for its trips and its row
+    of ``meta["lines"]``."""
+
+    stops: np.ndarray
+    runs: np.ndarray
+    dwell: float
+    mode: TransitMode
+    row: dict[str, Any]
+
+
+def plan_line(frames: Any, line: AddLine, ctx: Any, where: str) -> LinePlan:
+    """Place ``line``'s stops (reusing existing ones, adding the new ones to ``frames``)
+    and time its runs, as :func:`add_line` does; a :class:`~connectivity.scenarios.modifications.Reroute`
+    extension is planned the same way, from its terminus."""
     try:
         mode = TransitMode(str(line.mode).lower())
     except ValueError:
@@ -104,8 +117,6 @@ def add_line(frames: Any, line: AddLine, ctx: Any) -> None:
     dwell = float(line.dwell)
     if not (np.isfinite(dwell) and dwell >= 0):
         raise ScenarioError(f"{where}: dwell must be seconds >= 0 (got {line.dwell!r})")
-    departures = line_departures(line)
-    entries = line_entries(line)
     names = list(line.stop_names) if line.stop_names is not None else []
     if names and len(names) != n:
         raise ScenarioError(f"{where}: {len(names)} stop names for {n} stops")
@@ -115,26 +126,47 @@ def add_line(frames: Any, line: AddLine, ctx: Any) -> None:
         lon[fresh], lat[fresh], [f"{where}: stop {k + 1} ({names[k]})" for k in fresh]
     )
 
-    route = frames.add_route(str(line.name), mode)
     ids = [f"{line.name}:{k + 1}" for k in fresh]
     first = frames.add_stops(ids, [names[k] for k in fresh], lon[fresh], lat[fresh])
     ctx.new_stops += list(range(first, first + len(fresh)))
     stops = existing.copy()
     stops[fresh] = np.arange(first, first + len(fresh), dtype=np.int64)
-    ctx.lines.append(
-        {
-            "name": str(line.name),
-            "mode": mode.value,
-            "lon": lon,
-            "lat": lat,
-            "km": gaps.sum() / 1e3,
-            "path_lon": placed.path_lon,
-            "path_lat": placed.path_lat,
-            "new_stops": len(fresh),
-            "reused_stops": int(n - len(fresh)),
-            "stops": stops.tolist(),
-        }
-    )
+    row = {
+        "name": str(line.name),
+        "mode": mode.value,
+        "kind": "line",
+        "lon": lon,
+        "lat": lat,
+        "km": gaps.sum() / 1e3,
+        "path_lon": placed.path_lon,
+        "path_lat": placed.path_lat,
+        "new_stops": len(fresh),
+        "reused_stops": int(n - len(fresh)),
+        "stops": stops.tolist(),
+    }
+    return LinePlan(stops=stops, runs=runs, dwell=dwell, mode=mode, row=row)
+
+
+def stop_offsets(runs: np.ndarray, dwell: float) -> tuple[np.ndarray, np.ndarray]:
+    """Arrival and departure offsets (whole seconds) at each stop of a run from the first
+    stop's departure: the run times plus ``dwell`` at each intermediate stop."""
+    n = len(runs) + 1
+    arr_off = np.concatenate([[0.0], np.cumsum(runs + dwell) - dwell])
+    dep_off = arr_off + np.where((np.arange(n) > 0) & (np.arange(n) < n - 1), dwell, 0.0)
+    return np.round(arr_off).astype(np.int64), np.round(dep_off).astype(np.int64)
+
+
+def add_line(frames: Any, line: AddLine, ctx: Any) -> None:
+    """Add ``line`` to ``frames`` (the working timetable of ``ctx``'s network)."""
+    where = f"line {line.name!r}"
+    if not str(line.name):
+        raise ScenarioError("a line needs a name (its route id)")
+    plan = plan_line(frames, line, ctx, where)
+    stops, runs, dwell, n = plan.stops, plan.runs, plan.dwell, len(plan.stops)
+    departures = line_departures(line)
+    entries = line_entries(line)
+    route = frames.add_route(str(line.name), plan.mode)
+    ctx.lines.append(plan.row)
     directions = [(stops, runs, "0")]
     if line.both_directions:
         directions.append((stops[::-1], runs[::-1], "1"))
@@ -143,10 +175,7 @@ def add_line(frames: Any, line: AddLine, ctx: Any) -> None:
         c: [] for c in ("trip", "stop", "stop_sequence", "arrival", "departure")
     }
     for seq, run, direction in directions:
-        # Arrival offsets: the run times plus a dwell at each intermediate stop.
-        arr_off = np.concatenate([[0.0], np.cumsum(run + dwell) - dwell])
-        dep_off = arr_off + np.where((np.arange(n) > 0) & (np.arange(n) < n - 1), dwell, 0.0)
-        arr_off, dep_off = np.round(arr_off).astype(np.int64), np.round(dep_off).astype(np.int64)
+        arr_off, dep_off = stop_offsets(run, dwell)
         for t in departures:
             k = len(trip_rows)
             # a departure of a headway period is a vehicle every so often, not at t

@@ -34,7 +34,14 @@ The rules, as the tests check them:
 - :class:`~connectivity.scenarios.modifications.AddStop` puts the stop between two
   consecutive stops ``a`` and ``b`` of every trip of the route that visits them (in
   either order): it is reached at the time interpolated by the stop's position along the
-  straight segment ``a``-``b``, and ``dwell`` seconds are added to the rest of the trip.
+  straight segment ``a``-``b``, and ``dwell`` seconds are added to the rest of the trip;
+- :class:`~connectivity.scenarios.modifications.Reroute` removes a skipped stop's events
+  from the route's trips and takes its dwell (departure minus arrival) off the rest of
+  each trip; an extension is planned as a new line from the terminus (stops, reuse, run
+  times as above): a trip ending at the terminus stops there ``dwell`` seconds and runs
+  on; a trip starting there starts at the far end so that it reaches the terminus
+  ``dwell`` seconds before its old departure; the terminus then allows boarding and
+  alighting; trip ids stay.
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ import pandas as pd
 from connectivity._errors import ScenarioError
 from connectivity.network.intermodal import IntermodalNetwork
 from connectivity.scenarios._incremental import _Applied, _incremental_arrays
-from connectivity.scenarios._new_line import _hms, add_line
+from connectivity.scenarios._new_line import _hms, add_line, plan_line, stop_offsets
 from connectivity.scenarios.modifications import (
     ROUTE_TYPES,
     SERVICE_GAP,
@@ -59,13 +66,14 @@ from connectivity.scenarios.modifications import (
     ChangeFrequency,
     RemoveRoutes,
     RemoveStops,
+    Reroute,
     _check_lonlat,
     _id_list,
     _positive,
     period_departures,
     period_headways,
 )
-from connectivity.transit.modes import TransitMode
+from connectivity.transit.modes import TransitMode, route_modes
 from connectivity.transit.timetable import Timetable
 
 __all__ = [
@@ -540,12 +548,121 @@ def _add_stop(frames: _Frames, mod: AddStop, ctx: _Context) -> None:
     st["stop_sequence"] = np.arange(len(tr), dtype=np.int64) - run
 
 
+def _reroute(frames: _Frames, mod: Reroute, ctx: _Context) -> None:
+    where = f"Reroute of route {mod.route_id!r}"
+    route = frames.route_positions([str(mod.route_id)], where)[0]
+    skip_ids = [mod.skip] if isinstance(mod.skip, str) else [str(s) for s in mod.skip]
+    extend = list(mod.extend or ())
+    if extend and mod.terminus is None:
+        raise ScenarioError(f"{where}: extend needs terminus, the stop it starts from")
+    if mod.terminus is not None and not extend:
+        raise ScenarioError(f"{where}: terminus goes with extend; give the stops past it")
+    if not skip_ids and not extend:
+        raise ScenarioError(f"{where}: give skip (stop ids), or terminus and extend")
+    starts, counts = _trip_of_events(frames)
+    st = frames.st
+    route_of_trip = frames.trips["route"].to_numpy(np.int64)
+    trips = np.flatnonzero((route_of_trip == route) & (counts > 0))
+    if len(trips) == 0:
+        raise ScenarioError(f"{where}: the route runs no trip on the day")
+    on_route = route_of_trip[st["trip"]] == route
+    skip = frames.stop_positions(skip_ids, where) if skip_ids else np.zeros(0, np.int64)
+    served = set(st["stop"][on_route].tolist())
+    for sid, s in zip(skip_ids, skip, strict=True):
+        if int(s) not in served:
+            raise ScenarioError(f"{where}: the route does not stop at {sid!r}; skip its stops")
+    plan = None
+    if extend:
+        term = int(frames.stop_positions([str(mod.terminus)], where)[0])
+        mode = str(route_modes(frames.routes["route_type"].to_numpy()[[route]])[0])
+        line = AddLine(
+            name=f"{mod.route_id}-extension", stops=[str(mod.terminus), *extend],
+            stop_names=[str(mod.terminus)]
+            + [f"{mod.route_id} extension {k + 2}" for k in range(len(extend))],
+            mode=mode if mode in {m.value for m in ROUTE_TYPES} else "rail",
+            speed=mod.speed, run_times=mod.run_times, dwell=mod.dwell,
+            follow_streets=mod.follow_streets, reuse_stops_m=mod.reuse_stops_m,
+            bus_factor=mod.bus_factor, both_directions=False,
+        )  # fmt: skip
+        plan = plan_line(frames, line, ctx, f"{where}: extend")
+        forth = stop_offsets(plan.runs, plan.dwell)
+        back = stop_offsets(plan.runs[::-1], plan.dwell)
+    blocks: dict[str, list[np.ndarray]] = {c: [] for c in st}
+    touched = 0
+    for t in trips:
+        a, c = int(starts[t]), int(counts[t])
+        ev = {k: st[k][a : a + c].copy() for k in st}
+        if len(skip):
+            # The trip runs past a skipped stop: its dwell there is saved on the rest.
+            drop = np.isin(ev["stop"], skip)
+            saved = np.cumsum(np.where(drop, ev["departure"] - ev["arrival"], 0))
+            ev["arrival"] = ev["arrival"] - saved
+            ev["departure"] = ev["departure"] - saved
+            ev = {k: v[~drop] for k, v in ev.items()}
+            if len(ev["stop"]) < 2:
+                trip_id = frames.trips["trip_id"].iloc[int(t)]
+                raise ScenarioError(
+                    f"{where}: skipping {', '.join(map(repr, skip_ids))} leaves trip "
+                    f"{trip_id!r} fewer than 2 stops; skip fewer stops"
+                )
+        if plan is not None and term in (int(ev["stop"][-1]), int(ev["stop"][0])):
+            dwell = int(round(plan.dwell))
+            m = len(plan.stops) - 1
+            if int(ev["stop"][-1]) == term:  # runs on past the terminus
+                base = int(ev["arrival"][-1]) + dwell
+                ev["departure"][-1] = base
+                ev["pickup_type"][-1] = 0
+                add = {"stop": plan.stops[1:], "arrival": base + forth[0][1:],
+                       "departure": base + forth[1][1:]}  # fmt: skip
+                at_end = True
+            else:  # starts at the far end, earlier by the extension's time
+                arrive = int(ev["departure"][0]) - dwell
+                base = arrive - int(back[0][-1])
+                ev["arrival"][0] = arrive
+                ev["drop_off_type"][0] = 0
+                add = {"stop": plan.stops[::-1][:-1], "arrival": base + back[0][:-1],
+                       "departure": base + back[1][:-1]}  # fmt: skip
+                at_end = False
+            extra = {
+                "trip": np.full(m, t, np.int64),
+                "stop_sequence": np.zeros(m, np.int64),
+                "pickup_type": np.zeros(m, np.int8),
+                "drop_off_type": np.zeros(m, np.int8),
+                "interpolated": np.zeros(m, bool),
+                **add,
+            }
+            ev = {
+                k: np.concatenate([v, np.asarray(extra[k], v.dtype)] if at_end
+                                  else [np.asarray(extra[k], v.dtype), v])
+                for k, v in ev.items()
+            }  # fmt: skip
+            touched += 1
+        ev["stop_sequence"] = np.arange(len(ev["stop"]), dtype=np.int64)
+        for k, v in ev.items():
+            blocks[k].append(v)
+    if plan is not None:
+        if touched == 0:
+            ends = sorted({str(frames.stops["stop_id"].iat[int(st["stop"][i])])
+                           for t in trips for i in (starts[t], starts[t] + counts[t] - 1)})  # fmt: skip
+            raise ScenarioError(
+                f"{where}: no trip of the route starts or ends at {mod.terminus!r}; its "
+                f"trips start and end at {', '.join(map(repr, ends[:8]))}"
+            )
+        plan.row.update(name=f"{mod.route_id} extension", kind="extension")
+        ctx.lines.append(plan.row)
+    frames.keep_events(~on_route)
+    for k in st:
+        st[k] = np.concatenate([st[k], *blocks[k]]).astype(st[k].dtype)
+    frames.keep_events(np.lexsort((st["stop_sequence"], st["trip"])))
+
+
 _APPLY: dict[type, Callable[[_Frames, Any, _Context], None]] = {
     AddLine: add_line,
     ChangeFrequency: _change_frequency,
     RemoveRoutes: _remove_routes,
     RemoveStops: _remove_stops,
     AddStop: _add_stop,
+    Reroute: _reroute,
 }
 
 
@@ -570,7 +687,7 @@ def _apply(
         if fn is None:
             raise ScenarioError(
                 f"modification {i + 1} is a {type(mod).__name__}; give AddLine, "
-                "ChangeFrequency, RemoveRoutes, RemoveStops or AddStop"
+                "ChangeFrequency, RemoveRoutes, RemoveStops, AddStop or Reroute"
             )
         fn(work, mod, ctx)
     tt = work.timetable()
@@ -709,8 +826,9 @@ def line_geometries(network: IntermodalNetwork) -> Any:
     Returns
     -------
     lines
-        One row per new line: ``name``, ``mode``, ``km`` (along its path), ``stops``
-        (count), and its path (along the streets it follows).
+        One row per new line or extension of a route: ``name``, ``kind`` (``"line"``
+        or ``"extension"``), ``mode``, ``km`` (along its path), ``stops`` (count), and
+        its path (along the streets it follows).
     """
     import geopandas as gpd
     from shapely.geometry import LineString
@@ -719,6 +837,7 @@ def line_geometries(network: IntermodalNetwork) -> Any:
     return gpd.GeoDataFrame(
         {
             "name": [r["name"] for r in rows],
+            "kind": [r.get("kind", "line") for r in rows],
             "mode": [r["mode"] for r in rows],
             "km": [float(r["km"]) for r in rows],
             "stops": [len(r["lon"]) for r in rows],

@@ -46,6 +46,7 @@ from connectivity.scenarios.modifications import (
     Modification,
     RemoveRoutes,
     RemoveStops,
+    Reroute,
 )
 
 __all__ = ["ScenarioSpec", "read_scenario", "variant_modifications"]
@@ -250,6 +251,15 @@ def _line_stops(ck: Checker, value: Any, path: Path_) -> list[Any]:
     return out
 
 
+def _extension_stops(ck: Checker, value: Any, path: Path_) -> list[Any]:
+    items = ck.items(value, path, "stops ([lon, lat] points or stop ids)", at_least=1)
+    return [
+        ck.string(item, (*path, k), "a stop id") if isinstance(item, str)
+        else ck.lonlat(item, (*path, k))
+        for k, item in enumerate(items)
+    ]  # fmt: skip
+
+
 def _alignment(ck: Checker, value: Any, path: Path_, base: Path) -> Any:
     if isinstance(value, str):
         if value.lstrip().startswith("{"):
@@ -373,6 +383,26 @@ MODIFICATION_KEYS: dict[str, tuple[type, dict[str, _Conv]]] = {
             "dwell": _as("dwell", lambda ck, v, p: _seconds(ck, v, p, zero=True)),
         },
     ),
+    "reroute": (
+        Reroute,
+        {
+            "route_id": _as("route_id", lambda ck, v, p: ck.string(v, p, "a route id")),
+            "skip": _as("skip", lambda ck, v, p: ck.strings(v, p, "stop ids")),
+            "terminus": _as("terminus", lambda ck, v, p: ck.string(v, p, "a stop id")),
+            "extend": _as("extend", _extension_stops),
+            "speed": _as("speed", _km_h),
+            "run_times_min": _as("run_times", _runs(_minutes)),
+            "run_times": _as("run_times", _runs(_seconds)),
+            "dwell_min": _as("dwell", lambda ck, v, p: _minutes(ck, v, p, zero=True)),
+            "dwell": _as("dwell", lambda ck, v, p: _seconds(ck, v, p, zero=True)),
+            "follow_streets": _as("follow_streets", lambda ck, v, p: ck.boolean(v, p)),
+            "reuse_stops_m": _as(
+                "reuse_stops_m",
+                lambda ck, v, p: ck.number(v, p, "metres", high=1000, low_open=False),
+            ),
+            "bus_factor": _as("bus_factor", lambda ck, v, p: ck.number(v, p, "a factor", high=10)),
+        },
+    ),
 }
 #: The keys each modification needs.
 REQUIRED = {
@@ -381,6 +411,7 @@ REQUIRED = {
     "remove_routes": ("route_ids",),
     "remove_stops": ("stop_ids",),
     "add_stop": ("route_id", "lon", "lat", "between"),
+    "reroute": ("route_id",),
 }
 
 

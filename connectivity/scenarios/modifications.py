@@ -9,7 +9,8 @@ A scenario is a list of *modifications*, small dataclasses applied in order:
 - :class:`ChangeFrequency`: run routes ``scale`` times as often, or every ``headway``
   seconds;
 - :class:`RemoveRoutes`, :class:`RemoveStops`: take routes or stops out of service;
-- :class:`AddStop`: a new stop on a route, between two of its consecutive stops.
+- :class:`AddStop`: a new stop on a route, between two of its consecutive stops;
+- :class:`Reroute`: an existing route skips stops, or runs on past a terminus.
 
 This module also holds what reads and checks their values without a network: times
 (:func:`parse_seconds`), positive numbers, id lists, headway periods, a new line's
@@ -39,6 +40,7 @@ __all__ = [
     "Modification",
     "RemoveRoutes",
     "RemoveStops",
+    "Reroute",
     "line_departures",
 ]
 
@@ -120,7 +122,7 @@ class AddLine:
     """
 
     name: str
-    stops: Sequence[tuple[float, float]] | None = None
+    stops: Sequence[tuple[float, float] | str] | None = None
     alignment: Any = None
     stop_spacing: float = 500.0
     stop_names: Sequence[str] | None = None
@@ -218,7 +220,47 @@ class AddStop:
     dwell: float = 20.0
 
 
-Modification = AddLine | ChangeFrequency | RemoveRoutes | RemoveStops | AddStop
+@dataclass
+class Reroute:
+    """Change an existing route's pattern: skip stops, and extend it past a terminus.
+
+    Attributes
+    ----------
+    route_id
+        The route.
+    skip
+        Ids of stops its trips no longer serve: they run past them, and each skipped
+        stop's dwell (its departure minus its arrival) is saved on the rest of the trip.
+    terminus
+        With ``extend``: the stop (an id) the extension starts from. The route's trips
+        that end there run on to the new stops; those that start there start at the far
+        end, earlier by the extension's time. Other trips (short turns) are left alone.
+    extend
+        The stops past ``terminus``, in order away from it: points ``(lon, lat)`` (a
+        point within ``reuse_stops_m`` of an existing stop is that stop) or ids of
+        existing stops.
+    speed, run_times, follow_streets, reuse_stops_m, bus_factor
+        As :class:`AddLine`, for the extension: ``run_times`` has one value per new stop
+        (from the terminus to the first, then onwards); the extension follows the
+        streets from the terminus unless ``follow_streets`` is false.
+    dwell
+        Seconds stopped at the terminus (now an intermediate stop) and at every new stop
+        but the last.
+    """
+
+    route_id: str
+    skip: Sequence[str] = ()
+    terminus: str | None = None
+    extend: Sequence[Any] = ()
+    speed: float | None = None
+    run_times: Sequence[float] | None = None
+    dwell: float = 20.0
+    follow_streets: bool = True
+    reuse_stops_m: float = 50.0
+    bus_factor: float = 1.3
+
+
+Modification = AddLine | ChangeFrequency | RemoveRoutes | RemoveStops | AddStop | Reroute
 
 
 # -- small parsers -----------------------------------------------------------------------

@@ -24,6 +24,7 @@ from connectivity.scenarios.modifications import (
     AddStop,
     ChangeFrequency,
     RemoveRoutes,
+    Reroute,
 )
 
 __all__ = ["ServiceChange", "service_change", "touched_routes"]
@@ -38,7 +39,7 @@ def touched_routes(modifications: Iterable[Any]) -> list[str]:
         elif isinstance(m, ChangeFrequency | RemoveRoutes):
             ids = [m.route_ids] if isinstance(m.route_ids, str) else m.route_ids
             out += [str(r) for r in ids]
-        elif isinstance(m, AddStop):
+        elif isinstance(m, AddStop | Reroute):
             out.append(str(m.route_id))
     return list(dict.fromkeys(out))
 

@@ -793,7 +793,7 @@ def run_scenario(
         row: dict[str, Any] = {
             "variant": name,
             "modifications": len(mods),
-            "new_lines": len(lines),
+            "new_lines": int((lines["kind"] == "line").sum()) if len(lines) else 0,
             "route_km": km,
             "new_stops": len(scen.meta["new_stops"]),
             "reused_stops": int(sum(line.get("reused_stops", 0) for line in scen.meta["lines"])),
