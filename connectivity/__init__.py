@@ -42,6 +42,7 @@ _LAZY: dict[str, str] = {
     "download_streets": "connectivity.streets.load",
     "demo_pbf": "connectivity.streets.load",
     "clip_osm": "connectivity.streets.clip",
+    "with_tram_tracks": "connectivity.streets.tracks",
     "clip_gtfs": "connectivity.transit.clip",
     "accessibility_surface": "connectivity.accessibility.surface",
     "Surface": "connectivity.accessibility.surface",

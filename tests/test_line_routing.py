@@ -184,3 +184,69 @@ def test_waypoints_off_every_street_and_unreachable_points():
     back = AddLine("B", stops=[lonlat(walk, 9), lonlat(walk, 0)], headway=600)
     with pytest.raises(ScenarioError, match="no street path from point 1 to point 2"):
         apply_scenario(base, back, line_streets=oneway)
+
+
+def _tram_town(path, track: bool = True):
+    """Residential streets on a 3 x 3 grid, 150 m apart (nodes 1-9, row by row), and a
+    tram track on the diagonal from node 1 to node 9 through two nodes of its own, 71 m
+    from every street node."""
+    import osmium
+    from pyproj import Transformer
+
+    to_ll = Transformer.from_crs("EPSG:32635", "EPSG:4326", always_xy=True)
+    meta = {"version": 1, "changeset": 1, "uid": 1, "timestamp": "2020-01-01T00:00:00Z"}
+    xy = {r * 3 + c + 1: (X0 + 150 * c, Y0 + 150 * r) for r in range(3) for c in range(3)}
+    xy |= {101: (X0 + 100, Y0 + 100), 102: (X0 + 200, Y0 + 200)}
+    writer = osmium.SimpleWriter(str(path))
+    for n, (x, y) in sorted(xy.items()):
+        lon, lat = to_ll.transform(x, y)
+        writer.add_node(osmium.osm.mutable.Node(id=n, location=(lon, lat), **meta))
+    ways = [[r * 3 + c + 1, r * 3 + c + 2] for r in range(3) for c in range(2)]
+    ways += [[r * 3 + c + 1, r * 3 + c + 4] for r in range(2) for c in range(3)]
+    w = 0
+    for w, nodes in enumerate(ways, start=1):
+        writer.add_way(osmium.osm.mutable.Way(id=w, nodes=nodes, tags={"highway": "residential"},
+                                              **meta))  # fmt: skip
+    if track:
+        writer.add_way(osmium.osm.mutable.Way(id=w + 1, nodes=[1, 101, 102, 9],
+                                              tags={"railway": "tram"}, **meta))  # fmt: skip
+    writer.close()
+    return path
+
+
+def test_a_tram_follows_the_mapped_tracks_and_a_bus_the_streets(tmp_path):
+    """From the grid's corner to the opposite one: the tram takes the diagonal track
+    (its km the track's length, 300 sqrt 2 m), the bus the streets (600 m); without
+    tracks in the extract the tram would take the streets too."""
+    from connectivity import load_streets
+    from connectivity.streets.tracks import tram_tracks, with_tram_tracks
+
+    pbf = _tram_town(tmp_path / "town.osm.pbf")
+    assert [ids for ids, _ in tram_tracks(pbf)] == [[1, 101, 102, 9]]
+    drive = load_streets(pbf, mode="drive", use_cache=False)
+    walk = load_streets(pbf, mode="walk", use_cache=False)
+    joined = with_tram_tracks(drive, pbf)
+    assert joined is not None and int(joined.edges["track"].sum()) == 6  # 3 segments x 2
+    base = build_network(walk, None, use_cache=False)
+    osm = walk.nodes["osmid"].to_numpy()
+    ends = [lonlat(walk, int(np.flatnonzero(osm == n)[0])) for n in (1, 9)]
+    streets = {"tram": joined, "default": drive}
+    kw = dict(stops=ends, headway=600, speed=18, dwell=0, both_directions=False)
+    tram = apply_scenario(base, AddLine("T", mode="tram", **kw), line_streets=streets)
+    bus = apply_scenario(base, AddLine("B", mode="bus", **kw), line_streets=streets)
+    xy = joined.nodes.set_index("osmid")[["x", "y"]].loc[[1, 101, 102, 9]].to_numpy()
+    track_m = float(np.hypot(*np.diff(xy, axis=0).T).sum())
+    assert track_m == pytest.approx(300 * np.sqrt(2), rel=1e-3)
+    assert tram.meta["lines"][0]["km"] == pytest.approx(track_m / 1000, abs=1e-9)
+    _, street_m, _ = fastest(drive, *(int(np.flatnonzero(drive.nodes["osmid"] == n)[0])
+                                      for n in (1, 9)))  # fmt: skip
+    assert street_m == pytest.approx(600, rel=5e-3)  # great-circle lengths, UTM positions
+    assert bus.meta["lines"][0]["km"] == pytest.approx(street_m / 1000, abs=1e-9)
+    arr, _ = tram.timetable.pattern_times(0)
+    assert arr[0, 1] - arr[0, 0] == round(track_m / 5)  # 18 km/h on the track's length
+    # The shape runs through the track's own nodes.
+    shape = np.asarray(line_geometries(tram).geometry.iloc[0].coords)
+    ll = joined.nodes.set_index("osmid")[["lon", "lat"]].loc[[1, 101, 102, 9]].to_numpy()
+    np.testing.assert_allclose(shape, ll, atol=1e-9)
+    # An extract without tracks: nothing to join, and the tram keeps to the streets.
+    assert with_tram_tracks(drive, _tram_town(tmp_path / "plain.osm.pbf", track=False)) is None

@@ -58,7 +58,7 @@ def plan_line(frames: Any, line: AddLine, ctx: Any, where: str) -> LinePlan:
         line,
         stops_frame=frames.stops,
         usable=ctx.usable_stops(frames),
-        streets=ctx.line_streets,
+        streets=ctx.streets_for(mode.value),
         to_xy=ctx.to_xy,
         max_distance=ctx.max_link,
         stop_position=frames.stop_positions,
@@ -212,7 +212,7 @@ def _is_road(line: AddLine, ctx: Any) -> bool:
     from connectivity._modes import Mode
 
     road = str(line.mode).lower() in (TransitMode.BUS.value, TransitMode.TROLLEYBUS.value)
-    return road and ctx.line_streets.mode == Mode.DRIVE
+    return road and ctx.streets_for(str(line.mode).lower()).mode == Mode.DRIVE
 
 
 def _trip_frame(rows: list[dict[str, Any]], like: pd.DataFrame) -> pd.DataFrame:

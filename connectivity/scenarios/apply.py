@@ -13,7 +13,9 @@ The rules, as the tests check them:
 - times are integer seconds after midnight; a headway period ``[start, end)`` runs
   departures ``start, start + headway, ...`` before ``end``;
 - a new line follows the streets of ``line_streets`` through its stops or waypoints
-  (:mod:`connectivity.scenarios.line_routing`; straight with ``follow_streets=False``);
+  (:mod:`connectivity.scenarios.line_routing`; straight with ``follow_streets=False``;
+  a mapping gives each mode its network, a tram the tracks of
+  :func:`connectivity.with_tram_tracks`);
   a new stop within ``reuse_stops_m`` of an existing stop, or named by its id, is that
   stop; its trip leaves its first stop at the departure, takes the run time to each
   next stop (the path's road times times ``bus_factor`` for a bus on a drive network,
@@ -267,6 +269,14 @@ class _Context:
         self.new_stops: list[int] = []
         self.removed_stops: set[int] = set()
         self.lines: list[dict[str, Any]] = []
+
+    def streets_for(self, mode: str) -> Any:
+        """The network a new line of ``mode`` follows: ``line_streets``, or its entry
+        for the mode where it is a mapping (``{"tram": ..., "default": ...}``)."""
+        if isinstance(self.line_streets, Mapping):
+            found = self.line_streets.get(mode, self.line_streets.get("default"))
+            return found if found is not None else self.walk
+        return self.line_streets
 
     def to_xy(self, a: Any, b: Any, inverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
         if inverse:
@@ -707,7 +717,7 @@ def scenario_timetable(
     modifications
         One modification or a sequence, applied in order.
     line_streets
-        The streets new lines follow (default the network's walk streets).
+        The streets new lines follow, as :func:`apply_scenario` takes them.
 
     Returns
     -------
@@ -742,6 +752,12 @@ def apply_scenario(
     baseline_frames
         The value of :func:`baseline_frames` for ``network``, to reuse over several
         variants (default: computed here).
+    line_streets
+        The network new lines and extensions follow (default the network's walk
+        streets; :func:`connectivity.run_scenario` gives the drive network), or a
+        mapping mode -> network with a ``"default"`` entry: ``{"tram":
+        with_tram_tracks(drive, pbf), "default": drive}`` routes trams over the mapped
+        tracks (:func:`connectivity.with_tram_tracks`).
 
     Returns
     -------

@@ -113,14 +113,21 @@ def _baseline(spec: ScenarioSpec) -> Any:
 
 
 def _line_streets(spec: ScenarioSpec) -> Any:
-    """The drive network of the extract, when a new line follows the streets."""
-    from connectivity.scenarios.modifications import AddLine
+    """What new lines and extensions follow: the drive network of the extract, and for
+    a tram the drive network with the extract's tram tracks where it maps some."""
+    from connectivity.scenarios.modifications import AddLine, Reroute
     from connectivity.streets.load import load_streets
+    from connectivity.streets.tracks import with_tram_tracks
 
-    follows = any(
-        isinstance(m, AddLine) and m.follow_streets for mods in spec.variants.values() for m in mods
-    )
-    return load_streets(spec.osm, mode="drive") if follows else None
+    mods = [m for variant in spec.variants.values() for m in variant]
+    follows = [m for m in mods if isinstance(m, AddLine | Reroute) and m.follow_streets]
+    if not follows:
+        return None
+    drive = load_streets(spec.osm, mode="drive")
+    # A Reroute's mode is its route's: the tracks are joined whenever it may be a tram.
+    trams = any(not isinstance(m, AddLine) or str(m.mode).lower() == "tram" for m in follows)
+    tracks = with_tram_tracks(drive, spec.osm) if trams else None
+    return {"default": drive, "tram": tracks if tracks is not None else drive}
 
 
 def _zones(spec: ScenarioSpec, core: Any, streets: Any) -> Any:
