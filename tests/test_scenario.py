@@ -379,9 +379,10 @@ def test_frequency_change_keeps_service_periods(tmp_path, two_routes):
     )
     expected = [6 * 3600 + 600 * k for k in range(5)] + [16 * 3600 + 600 * k for k in range(3)]
     assert first == expected
-    # one headway-based entry per service period, its trips named template#time
+    # one headway-based entry per service period, its trips named entry#time, the entry
+    # route:direction:period as AddLine names a line's (no direction_id: the pattern)
     ids = set(tt.trips["trip_id"])
-    assert {"p0~0#06:00:00", "p0~0#06:40:00", "p0~1#16:00:00", "p0~1#16:20:00"} <= ids
+    assert {"S:p0:0#06:00:00", "S:p0:0#06:40:00", "S:p0:1#16:00:00", "S:p0:1#16:20:00"} <= ids
     assert sorted(tt.pattern_headway[tt.pattern_headway > 0].tolist()) == [600, 600]
 
 

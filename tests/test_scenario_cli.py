@@ -131,12 +131,16 @@ def test_cli_writes_every_output(study):
     # no population in the file: the OSM estimate, as access and bottlenecks use
     people, _ = estimate_population(demo_pbf(), streets)
     drive = load_streets(demo_pbf(), mode="drive")  # the lines follow the streets
+    from connectivity.streets.tracks import with_tram_tracks
+
+    # ... and a tram the extract's tram tracks, as the study gives it
+    streets = {"default": drive, "tram": with_tram_tracks(drive, demo_pbf())}
     line = AddLine("T<9>", stops=[tuple(p) for p in STOPS], headway=300, speed=25)
     for name, mods in (
         ("every 5 min", [line]),
         ("every 10 min", [line, ChangeFrequency(["T<9>"], headway=600)]),
     ):
-        scen = apply_scenario(base, mods, line_streets=drive)
+        scen = apply_scenario(base, mods, line_streets=streets)
         kw = {"departure": 8 * 3600, "window": 600}
         before = transit_core_times(base, (CORE[0], CORE[1]), **kw).at("to_core")
         after = transit_core_times(scen, (CORE[0], CORE[1]), **kw).at("to_core")

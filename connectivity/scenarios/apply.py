@@ -369,8 +369,20 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
         keys.setdefault(key + code.tobytes(), []).append(int(trip))
     trip_rows: list[pd.Series] = []
     events: dict[str, list[np.ndarray]] = {c: [] for c in st}
+    route_ids = frames.routes["route_id"].astype(str).to_numpy(object)
+    has_direction = "direction_id" in frames.trips.columns
+    names_used: dict[str, int] = {}
     for group, members in enumerate(keys.values()):
         m = np.asarray(members, np.int64)
+        # The group's entries are named as AddLine names a line's: route:direction:period
+        # (a second pattern of the same direction gets ~k), so the same service written
+        # either way draws the same phases.
+        d = frames.trips["direction_id"].iloc[int(m[0])] if has_direction else None
+        direction = str(int(d)) if d is not None and not pd.isna(d) else f"p{group}"
+        base = f"{route_ids[route_of_trip[m[0]]]}:{direction}"
+        k = names_used.get(base, 0)
+        names_used[base] = k + 1
+        line_name = base if k == 0 else f"{base}~{k}"
         first_dep = st["departure"][starts[m]]
         order = np.lexsort((m, first_dep))
         m, first_dep = m[order], first_dep[order]
@@ -426,16 +438,13 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
                 row["gtfs_trip_id"] = row["trip_id"]
             e = entry_of.get(int(dep), -1)
             if e >= 0:
-                # One entry per group and period, named by the group's first trip; its
-                # trips as load_timetable names an entry's: template#time.
+                # One entry per group and period, named as above; its trips as
+                # load_timetable names an entry's: template#time.
                 row["headway_entry"] = group * 1000 + e
                 row["headway"], row["headway_end"] = entries[e][2], entries[e][1]
                 row["exact_times"], row["frequency"] = 0, True
-                first_id = str(frames.trips["trip_id"].iloc[int(m[0])])
-                stem, prev = (
-                    (first_id[:-4], "@-1d") if first_id.endswith("@-1d") else (first_id, "")
-                )
-                entry_name = f"{stem.split('#')[0]}~{e}"
+                prev = "@-1d" if offset[int(m[0])] < 0 else ""
+                entry_name = f"{line_name}:{e}"
                 row["gtfs_trip_id"] = entry_name
                 row["trip_id"] = f"{entry_name}#{_hms(int(dep) + (86_400 if prev else 0))}{prev}"
             elif "headway_entry" in row.index:
