@@ -139,6 +139,24 @@ def test_isochrones_command(cache, tmp_path, capsys):
     assert iso.crs.to_epsg() == 4326
     page = html.read_text()
     assert "0-1 min" in page and "1-2.5 min" in page
+    # The map's view as a picture beside it: the outer band in its colour over white.
+    from PIL import Image
+
+    from connectivity.outputs.folium_base import FILL_OPACITY
+    from connectivity.outputs.maps import ISOCHRONE_COLOURS
+
+    assert f"wrote its picture to {html.with_suffix('.png')}" in printed
+    image = np.asarray(Image.open(html.with_suffix(".png")).convert("RGB"), float)
+    colour = np.array([int(ISOCHRONE_COLOURS[1][i : i + 2], 16) for i in (1, 3, 5)], float)
+    blended = FILL_OPACITY * colour + (1 - FILL_OPACITY) * 255
+    assert int((np.abs(image - blended).max(axis=2) <= 6).sum()) > 500
+
+
+def test_isochrones_map_must_be_html(tmp_path, capsys):
+    argv = ["isochrones", "--osm", str(demo_pbf()), "--origin", STATION, "--cutoffs", "1"]
+    assert main([*argv, "--map", str(tmp_path / "m.png")]) == 2
+    assert "give an .html file name" in one_line_error(capsys, "isochrones")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_isochrones_surface(cache, tmp_path, capsys):

@@ -365,17 +365,21 @@ def test_max_distance_also_snaps_the_origin_of_the_polygons(tmp_path, capsys):
 
     osm = _one_street_osm(tmp_path / "street.osm")
     lat, lon = 49.5 + 700 / 111_200, 8.6069225  # above the street's middle
-    with pytest.raises(OutsideNetworkError, match="max_distance=500"):
-        isochrones_from_file(osm, lat=lat, lon=lon, cutoffs=(60,))
-    iso = isochrones_from_file(osm, lat=lat, lon=lon, cutoffs=(60,), max_distance=1000)
-    (poly,) = iso.to_crs("EPSG:32632").geometry
-    # 60 s at the walking speed along the street from its middle, both ways, plus the band.
     net = load_streets(osm, mode="walk")
-    metres = 60 * float(net.edges["length"].iloc[0] / net.edges["time"].iloc[0])
+    mps = float(net.edges["length"].iloc[0] / net.edges["time"].iloc[0])
+    onto = float(net.snap(lon, lat, max_distance=1000).distance[0]) / mps  # the walk to it
+    cutoff = round(onto) + 60
+    with pytest.raises(OutsideNetworkError, match="max_distance=500"):
+        isochrones_from_file(osm, lat=lat, lon=lon, cutoffs=(cutoff,))
+    iso = isochrones_from_file(osm, lat=lat, lon=lon, cutoffs=(cutoff,), max_distance=1000)
+    (poly,) = iso.to_crs("EPSG:32632").geometry
+    # What is left after the walk onto the street, along it from its middle, both ways,
+    # plus the band.
+    metres = (cutoff - onto) * mps
     assert poly.bounds[2] - poly.bounds[0] == pytest.approx(2 * (metres + 50), abs=30)
     out = tmp_path / "iso.geojson"
     argv = ["-q", "isochrones", "--osm", str(osm), "--origin", f"{lat},{lon}"]
-    argv += ["--cutoffs", "1", "--max-distance", "1000", "--out", str(out)]
+    argv += ["--cutoffs", str(cutoff / 60), "--max-distance", "1000", "--out", str(out)]
     assert main(argv) == 0, capsys.readouterr().err
     assert out.exists()
 
@@ -458,3 +462,33 @@ def test_transit_percentile_and_window_checks():
     for bad in ("an hour", -60, math.nan):
         with pytest.raises(ParameterError, match="window="):
             transit_times_from(net, lat=lat, lon=lon, departure=EIGHT, window=bad)
+
+
+def test_one_convention_for_the_walk_onto_the_street():
+    """A point 94 m off its street (issue 12, 6): the street-only walk from it, the walk
+    mode of travel_times and the direct walk of a walk+transit query all count the walk
+    onto the street (the walking isochrone started at the street, the walk+transit one
+    68 s later); a bike network walks it at ACCESS_WALK_SPEED."""
+    from connectivity import build_network, demo_pbf, load_streets
+    from connectivity.accessibility.isochrones import travel_times_from
+    from connectivity.routing.queries import travel_times
+    from connectivity.scenarios.apply import empty_timetable
+    from connectivity.streets.graph import ACCESS_WALK_SPEED
+
+    walk = load_streets(demo_pbf(), mode="walk")
+    lat, lon = 60.1750, 24.9340  # 93 m from the nearest footway
+    snapped = walk.snap(lon, lat)
+    assert 60 < float(snapped.distance[0]) < 150
+    onto = float(snapped.distance[0]) / (5.0 / 3.6)
+    street = travel_times_from(walk, lat=lat, lon=lon, limit=1800)
+    net = build_network(walk, empty_timetable())
+    routed = travel_times(net, (lon, lat), departure=8 * 3600, mode="walk", max_time=1800)
+    both = np.isfinite(street) & np.isfinite(routed.node_times())
+    assert both.sum() > 1000
+    np.testing.assert_allclose(street[both], routed.node_times()[both], atol=1e-6)
+    assert street[both].min() >= onto - 1e-6  # no node before the walk onto the street
+    bike = load_streets(demo_pbf(), mode="bike")
+    b = bike.snap(lon, lat)
+    times = travel_times_from(bike, lat=lat, lon=lon, limit=1800)
+    first = min(float(times[b.node_u[0]]), float(times[b.node_v[0]]))
+    assert first >= float(b.distance[0]) / (ACCESS_WALK_SPEED / 3.6) - 1e-6

@@ -97,10 +97,14 @@ def test_snap_on_oneway_edge_leaves_only_forwards():
     assert s.time_to_u[0] == np.inf
     assert s.time_from_u[0] == pytest.approx(30, abs=1e-3)
     assert s.time_from_v[0] == np.inf
-    # From the point, node 0 is reached only around the square: 70 + 100 + 100 + 100.
+    # From the point, node 0 is reached only around the square: 70 + 100 + 100 + 100,
+    # after the walk onto the street (5 m at 5 km/h: a drive network is walked onto).
+    from connectivity.streets.graph import ACCESS_WALK_SPEED
+
+    onto = 5 / (ACCESS_WALK_SPEED / 3.6)
     times = net.travel_times_from(*lonlat(30, -5))
-    assert times[0] == pytest.approx(370, abs=1e-3)
-    assert times[1] == pytest.approx(70, abs=1e-3)
+    assert times[0] == pytest.approx(370 + onto, abs=1e-3)
+    assert times[1] == pytest.approx(70 + onto, abs=1e-3)
 
 
 def test_point_at_the_end_node_of_a_oneway_edge_is_at_that_node():
@@ -153,8 +157,9 @@ def test_snap_matches_brute_force_on_random_network():
     edge_time = net.edges["time"].to_numpy()
     for i in range(0, 200, 20):
         rev = s.reverse_edge[i]
-        to_u = t[i] * edge_time[rev] if rev >= 0 else np.inf
-        to_v = (1 - t[i]) * edge_time[e[i]]
+        onto = s.distance[i] / (5 / 3.6)  # the walk onto the street, at the network's speed
+        to_u = t[i] * edge_time[rev] + onto if rev >= 0 else np.inf
+        to_v = (1 - t[i]) * edge_time[e[i]] + onto
         expected = brute_dijkstra(net, [u[e[i]], v[e[i]]], [to_u, to_v])
         got = net.travel_times_from(*lonlat(pts[i, 0], pts[i, 1]), max_distance=5000)
         assert np.allclose(got, expected, atol=1e-6, equal_nan=False)
@@ -798,7 +803,7 @@ def test_snap_and_to_networkx_follow_curved_edge_geometry():
     assert s.distance[0] == pytest.approx(5, abs=1e-3)
     assert (s.x[0] - X0, s.y[0] - Y0) == pytest.approx((100, 50), abs=1e-3)
     times = net.travel_times_from(*lonlat(105, 50))
-    assert times == pytest.approx([150, 50], abs=1e-3)
+    assert times == pytest.approx([155, 55], abs=1e-3)  # 5 s onto the street first
     g = net.to_networkx()
     _, edges = ox.convert.graph_to_gdfs(g)
     assert edges.geometry.iloc[0].equals(forward) or edges.geometry.iloc[1].equals(forward)

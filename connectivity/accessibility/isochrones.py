@@ -198,7 +198,7 @@ def _reached_points(
     step: float,
     origin: tuple[float, float] | None,
     max_distance: float | None = None,
-    origin_time: float = 0.0,
+    origin_time: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """x, y and seconds of every sample (nodes and points along edges) reached within
     ``max_time``."""
@@ -215,8 +215,8 @@ def _reached_points(
     ys = [network.nodes["y"].to_numpy(float), samples.y[live][ok]]
     ts = [times, t[ok]]
     if origin is not None:
-        ox, oy, ot = _origin_samples(network, origin, step=step, max_distance=max_distance)
-        ot = ot + _check_origin_time(origin_time)
+        ox, oy, ot, onto = _origin_samples(network, origin, step=step, max_distance=max_distance)
+        ot = ot + (onto if origin_time is None else _check_origin_time(origin_time))
         xs.append(ox)
         ys.append(oy)
         ts.append(ot)
@@ -235,7 +235,7 @@ def _check_origin_time(origin_time: Any) -> float:
     if not (math.isfinite(value) and value >= 0):
         raise ParameterError(
             f"origin_time={origin_time!r}: give the seconds >= 0 at which the trip is on the "
-            "origin's street (0 when the times start there)"
+            "origin's street (None: the walk onto it, as travel_times_from counts it)"
         )
     return value
 
@@ -246,9 +246,10 @@ def _origin_samples(
     *,
     step: float,
     max_distance: float | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Samples along the origin's own street, timed from the origin itself (the end nodes
-    alone would time them as if the trip started at a node)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Samples along the origin's own street, timed from where the origin meets it (the
+    end nodes alone would time them as if the trip started at a node), and the seconds
+    of the walk onto the street (:attr:`~connectivity.StreetNetwork.access_speed`)."""
     lat, lon = origin
     kwargs = {} if max_distance is None else {"max_distance": float(max_distance)}
     snapped = network.snap(lon, lat, **kwargs)
@@ -267,7 +268,7 @@ def _origin_samples(
     t[ahead] = (frac[ahead] - f) * edge_time
     if math.isfinite(rev_time):  # a one-way street is not walked (ridden) backwards
         t[~ahead] = (f - frac[~ahead]) * rev_time
-    return x, y, t
+    return x, y, t, float(snapped.distance[0]) / (network.access_speed / 3.6)
 
 
 # -- the surface ---------------------------------------------------------------------
@@ -363,7 +364,7 @@ def travel_time_surface(
     resolution: float | None = None,
     origin: tuple[float, float] | None = None,
     max_distance: float | None = None,
-    origin_time: float = 0.0,
+    origin_time: float | None = None,
 ) -> Surface:
     """The travel-time surface: per cell, the earliest time of any street point within
     ``buffer`` metres.
@@ -389,9 +390,10 @@ def travel_time_surface(
         Largest snapping distance of ``origin`` in metres (default: the network's
         default); give the one the times were computed with.
     origin_time
-        Seconds at which the trip is on the origin's street: 0 for times from
-        :func:`travel_times_from`; the walk onto the street where the times count it
-        (walk+transit routing does, see
+        Seconds at which the trip is on the origin's street. Default: the walk onto it
+        at the network's :attr:`~connectivity.StreetNetwork.access_speed`, as
+        :func:`travel_times_from` counts it; walk+transit times count it at the query's
+        walking speed (see
         :func:`connectivity.accessibility.transit_isochrones.transit_isochrones`).
 
     Returns
@@ -578,7 +580,7 @@ def isochrones(
     resolution: float | None = None,
     origin: tuple[float, float] | None = None,
     max_distance: float | None = None,
-    origin_time: float = 0.0,
+    origin_time: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Isochrone polygons that follow the streets, one per cutoff.
 
@@ -604,9 +606,10 @@ def isochrones(
         Largest snapping distance of ``origin`` in metres (default: the network's
         default); give the one the times were computed with.
     origin_time
-        Seconds at which the trip is on the origin's street: 0 for times from
-        :func:`travel_times_from`; the walk onto the street where the times count it
-        (walk+transit routing does, see
+        Seconds at which the trip is on the origin's street. Default: the walk onto it
+        at the network's :attr:`~connectivity.StreetNetwork.access_speed`, as
+        :func:`travel_times_from` counts it; walk+transit times count it at the query's
+        walking speed (see
         :func:`connectivity.accessibility.transit_isochrones.transit_isochrones`).
 
     Returns

@@ -180,7 +180,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     iso.add_argument(
         "--out", type=Path, help="GeoJSON (.geojson), GeoPackage (.gpkg) or GeoParquet file"
     )
-    iso.add_argument("--map", type=Path, help="HTML map to write")
+    iso.add_argument(
+        "--map", type=Path, help="HTML map to write (and its view as a .png beside it)"
+    )
     iso.add_argument(
         "--surface", type=Path, help="GeoTIFF of the travel-time surface (seconds) to write"
     )
@@ -269,6 +271,12 @@ def run(args: argparse.Namespace) -> int:
     for option, path in (("--out", out), ("--map", args.map), ("--surface", args.surface)):
         if path is not None:
             check_output_file(path, option)
+    if args.map is not None:
+        if args.map.suffix.lower() not in (".html", ".htm"):
+            raise ParameterError(
+                f"--map {args.map}: give an .html file name (its picture goes beside it as .png)"
+            )
+        check_output_file(args.map.with_suffix(".png"), "--map (its picture)")
     transit = args.gtfs is not None
     if not transit and (args.departure or args.window is not None):
         raise ParameterError(
@@ -331,21 +339,25 @@ def run(args: argparse.Namespace) -> int:
         surface = travel_time_surface(network, times, max_time=max(cutoffs), **shape)
         print(f"wrote the travel-time surface to {write_geotiff(surface, args.surface)}")
     if args.map is not None:
+        title = _title(
+            args,
+            departure,
+            window,
+            lat,
+            lon,
+            boarding_short(args, intermodal.timetable if departure is not None else None),
+        )
         m = isochrone_map(
-            iso,
-            origin=(lat, lon),
-            offline=args.offline,
-            leaflet=leaflet,
-            title=_title(
-                args,
-                departure,
-                window,
-                lat,
-                lon,
-                boarding_short(args, intermodal.timetable if departure is not None else None),
-            ),
+            iso, origin=(lat, lon), offline=args.offline, leaflet=leaflet, title=title
         )
         print(f"wrote the map to {save_map(m, args.map)}")
+        from connectivity.outputs.static_map import static_map
+
+        png = static_map(
+            args.map.with_suffix(".png"), isochrones=iso, point=(lat, lon),
+            point_label="origin", title=title,
+        )  # fmt: skip
+        print(f"wrote its picture to {png}")
     return 0
 
 

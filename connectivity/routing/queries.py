@@ -231,11 +231,13 @@ def _times_to_point(
     net: StreetNetwork, lon: float, lat: float, *, limit: float, max_distance: float
 ) -> np.ndarray:
     """Seconds from every node of ``net`` to a point snapped onto its nearest edge
-    (arriving along the edge from ``u``, or from ``v`` where the street is two-way):
-    one Dijkstra on the reversed graph from a virtual source at the point."""
+    (arriving along the edge from ``u``, or from ``v`` where the street is two-way, then
+    the walk off the street at ``net.access_speed``): one Dijkstra on the reversed
+    graph from a virtual source at the point."""
     snapped = net.snap(lon, lat, max_distance=max_distance)
     ends = np.array([snapped.node_u[0], snapped.node_v[0]], np.int64)
-    offsets = np.array([snapped.time_from_u[0], snapped.time_from_v[0]], float)
+    off = float(snapped.distance[0]) / (net.access_speed / 3.6)  # the walk off the street
+    offsets = np.array([snapped.time_from_u[0], snapped.time_from_v[0]], float) + off
     ok = np.isfinite(offsets)
     ends, offsets = ends[ok], offsets[ok]
     n = net.n_nodes

@@ -41,6 +41,8 @@ _END_METRES = 1e-3
 
 #: Default distance (m) within which a point is snapped onto the network.
 DEFAULT_SNAP_DISTANCE = 500.0
+#: km/h at which a point off a bike or drive network walks onto it.
+ACCESS_WALK_SPEED = 5.0
 
 
 @dataclass(eq=False)
@@ -499,8 +501,10 @@ class StreetNetwork:
         """Travel times in seconds from points, snapped onto their nearest edges, to
         every node.
 
-        The walk (ride, drive) starts mid-edge: towards ``v`` along the edge, and
-        towards ``u`` along the reverse edge where the street is two-way.
+        The trip starts at the point: the walk onto its street (the snapping distance at
+        :attr:`access_speed`) counts, as walk+transit routing counts it; then the walk
+        (ride, drive) starts mid-edge: towards ``v`` along the edge, and towards ``u``
+        along the reverse edge where the street is two-way.
 
         Parameters
         ----------
@@ -525,10 +529,26 @@ class StreetNetwork:
         if not limit >= 0:
             raise ParameterError(f"limit must be >= 0 seconds, got {limit!r}")
         snapped = self.snap(lon, lat, max_distance=max_distance)
-        times = self._times_with_offsets(
-            [snapped.departure(i) for i in range(len(snapped))], limit=limit
-        )
+        onto = snapped.distance / (self.access_speed / 3.6)  # the walk onto the street
+        starts = []
+        for i in range(len(snapped)):
+            nodes, secs = snapped.departure(i)
+            starts.append((nodes, secs + onto[i]))
+        times = self._times_with_offsets(starts, limit=limit)
         return times[0] if np.ndim(lon) == 0 and np.ndim(lat) == 0 else times
+
+    @cached_property
+    def access_speed(self) -> float:
+        """km/h at which a point off the street walks onto it: the network's own speed
+        for a walk network, else :data:`ACCESS_WALK_SPEED` (one walks to the bike or
+        the car)."""
+        if Mode.parse(self.mode) is Mode.WALK:
+            e = self.edges
+            ok = (e["time"] > 0).to_numpy() & np.isfinite(e["time"].to_numpy(float))
+            if ok.any():
+                return float(np.median(e["length"].to_numpy(float)[ok] /
+                                       e["time"].to_numpy(float)[ok])) * 3.6  # fmt: skip
+        return ACCESS_WALK_SPEED
 
     # -- output views ---------------------------------------------------------------
 

@@ -116,7 +116,8 @@ def with_tram_tracks(streets: StreetNetwork, path: str | Path) -> StreetNetwork 
     close = dist <= CONNECT_METRES
     ca, cb, c_len = own[close], near[close].astype(np.int64), dist[close]
     e = streets.edges
-    street_speed = np.where(e["time"] > 0, e["length"] / e["time"], 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        street_speed = np.where(e["time"] > 0, e["length"] / e["time"], 1.0)
     connect_speed = float(np.median(street_speed)) if len(e) else 1.0
     track_time = track_len / (TRACK_SPEED / 3.6) * TRACK_PREFERENCE
     u = np.concatenate([e["u"].to_numpy(np.int64), a, b, ca, cb])
