@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from connectivity.cli import main
@@ -165,3 +166,47 @@ def test_matrix_breakdown_columns(feed, tmp_path, capsys):
         "--departure", "2022-02-22T08:00", "--breakdown", "--out", str(tmp_path / "w.csv"),
     )  # fmt: skip
     assert code == 2 and "--breakdown needs --mode transit" in err
+
+
+def test_rides_follow_the_feeds_shapes(feed, tmp_path):
+    """With a shapes.txt the tram's ride runs along its shape, cut between the board and
+    alight stops (here the shape bends north of the straight line between Kamppi and
+    Rautatientori); without it, or with shapes=None, through the stops."""
+    import zipfile
+
+    from connectivity import build_network, journeys, load_streets, load_timetable
+
+    bend = (24.9395, 60.1712)  # lon, lat: north of the line Kamppi - Rautatientori
+    shaped = tmp_path / "shaped.zip"
+    with zipfile.ZipFile(shaped, "w") as z:
+        for f in feed.iterdir():
+            text = f.read_text()
+            if f.name == "trips.txt":
+                text = text.replace(
+                    "route_id,service_id,trip_id", "route_id,service_id,trip_id,shape_id"
+                )
+                text = "\n".join(
+                    line if i == 0 or not line else f"{line},sh1"
+                    for i, line in enumerate(text.split("\n"))
+                )
+            z.writestr(f.name, text)
+        points = [(STOPS[0][3], STOPS[0][2]), bend, *((lon, lat) for _, _, lat, lon in STOPS[1:])]
+        z.writestr(
+            "shapes.txt",
+            "shape_id,shape_pt_lat,shape_pt_lon,shape_pt_sequence\n"
+            + "".join(f"sh1,{lat},{lon},{k + 1}\n" for k, (lon, lat) in enumerate(points)),
+        )  # fmt: skip
+    walk = load_streets(PBF, mode="walk")
+    net = build_network(walk, load_timetable(shaped, date="2022-02-22"))
+    kw = dict(departure="2022-02-22T08:00")
+    legs = journeys(net, (24.9350, 60.1689), (24.9478, 60.1752), **kw)
+    ride = legs[legs["kind"] == "ride"].iloc[0]
+    assert ride["path"] == "shape"
+    xy = np.asarray(ride.geometry.coords)
+    assert np.abs(xy - np.asarray(bend)).max(axis=1).min() < 1e-7  # through the bend
+    assert xy[0] == pytest.approx((STOPS[0][3], STOPS[0][2]), abs=1e-9)  # at the stops
+    assert xy[-1] == pytest.approx((STOPS[2][3], STOPS[2][2]), abs=1e-9)
+    plain = journeys(net, (24.9350, 60.1689), (24.9478, 60.1752), shapes=None, **kw)
+    ride = plain[plain["kind"] == "ride"].iloc[0]
+    assert ride["path"] == "stops" and len(ride.geometry.coords) == 3
+    assert set(plain["path"]) <= {"stops", "streets", "point"}

@@ -75,6 +75,7 @@ LEG_COLUMNS = (
     "route",
     "mode",
     "trip_id",
+    "path",
 )
 
 
@@ -101,6 +102,7 @@ def journeys(
     boarding: str = DEFAULT_BOARDING,
     draws: int = DEFAULT_DRAWS,
     seed: int = 0,
+    shapes: Any = "auto",
 ) -> Any:
     """The journeys by walk+transit from ``origin`` to ``destination``, leg by leg.
 
@@ -127,6 +129,12 @@ def journeys(
         routes and stops: ``departures`` counts the (minute, draw) samples that take it,
         its times are those of its first sample; ``attrs["draws"]`` and
         ``attrs["samples"]`` say how many there were.
+    shapes
+        Where rides are drawn: ``"auto"`` (default) along the ``shapes.txt`` of the
+        timetable's feed zips where a trip has a shape, cut between its board and alight
+        stops, else through its pattern's stops; None: always through the stops; or a
+        GeoDataFrame of shapes in EPSG:4326 (``shape_id``, optional ``feed_id``), e.g.
+        :func:`connectivity.route_lines` of a feed.
 
     Returns
     -------
@@ -142,7 +150,9 @@ def journeys(
         departure, ``start_s`` / ``end_s`` the same in seconds after midnight, and the
         legs' ``duration_s`` sum to ``travel_time_s``. Rides name the stops, the route
         (feed-namespaced ``route_id``, the short name as ``route``), the mode and the
-        trip (``trip_id`` as in trips.txt).
+        trip (``trip_id`` as in trips.txt). ``path`` says what a leg's line follows:
+        ``"shape"`` (the trip's shape), ``"stops"`` (its stops in order), ``"streets"``
+        (a walk) or ``"point"`` (a wait).
 
     Raises
     ------
@@ -253,6 +263,7 @@ def journeys(
             f"{limit_text}: widen the window, raise max_time or max_walk_time"
         )
     drawer = _Drawer(network, o_nodes[0], o_cost[0], (o_lon, o_lat), (d_lon, d_lat), limit)
+    drawer.shapes = _shape_lines(tt, shapes, network.streets)
     rows: list[dict[str, Any]] = []
     geoms: list[Any] = []
     for number, item in enumerate(sorted(found.values(), key=lambda i: i["dep"]), start=1):
@@ -265,8 +276,8 @@ def journeys(
             "travel_time_s": float(item["time"]),
         }
         pieces = _pieces(tt, item, d, ends, end_cost, mps, w_end, origin_name, destination_name)
-        for i, (piece, geom) in enumerate(drawer.draw(pieces), start=1):
-            rows.append({**head, "leg": i, **piece})
+        for i, (piece, geom, path) in enumerate(drawer.draw(pieces), start=1):
+            rows.append({**head, "leg": i, **piece, "path": path})
             geoms.append(geom)
     import geopandas as gpd
     import pandas as pd
@@ -342,7 +353,7 @@ def _pieces(
                     route=None if short is None or short != short else str(short),
                     mode=str(route.get("mode", "transit")),
                     trip_id=str(trip.get("gtfs_trip_id", trip["trip_id"])),
-                    _draw=("ride", int(leg.pattern), a, b),
+                    _draw=("ride", int(leg.pattern), a, b, _shape_key(trip)),
                 )
             )
     arrive = float(item["legs"][-1].end)
@@ -354,6 +365,79 @@ def _pieces(
     total = sum(p["duration_s"] for p in out)
     out[-1]["duration_s"] += float(item["time"]) - total
     return out
+
+
+def _shape_key(trip: Any) -> tuple[Any, ...]:
+    """The keys a trip's shape may be found under: (feed id, the feed's own shape id),
+    then the shape id alone, without and with the feed's prefix."""
+    sid = trip.get("shape_id")
+    if sid is None or sid != sid or not str(sid):
+        return ()
+    sid = str(sid)
+    fid = trip.get("feed_id")
+    fid = None if fid is None or fid != fid else str(fid)
+    raw = sid[len(fid) + 1 :] if fid and sid.startswith(f"{fid}:") else sid
+    return ((fid, raw), (None, raw), (None, sid))
+
+
+def _to_lonlat(streets: Any) -> Any:
+    from pyproj import Transformer
+
+    return Transformer.from_crs(streets.crs, "EPSG:4326", always_xy=True)
+
+
+def _shape_lines(tt: Any, shapes: Any, streets: Any) -> dict[tuple[Any, str], Any]:
+    """Shapes by the keys of :func:`_shape_key`, as LineStrings in the walk network's
+    CRS; ``"auto"``: those of the timetable's feed zips with a ``shapes.txt`` (read once
+    per timetable)."""
+    if shapes is None:
+        return {}
+    if isinstance(shapes, str):
+        if shapes != "auto":
+            raise ParameterError(f"shapes={shapes!r}: give 'auto', None or a GeoDataFrame")
+        frame = tt.__dict__.get("_ride_shapes", False)
+        if frame is False:
+            frame = _feed_shapes(tt)
+            tt.__dict__["_ride_shapes"] = frame
+    else:
+        frame = shapes
+        if "shape_id" not in getattr(frame, "columns", ()) or not hasattr(frame, "geometry"):
+            raise ParameterError("shapes must be a GeoDataFrame with a shape_id column")
+    if frame is None or len(frame) == 0:
+        return {}
+    projected = frame.to_crs(streets.crs) if frame.crs is not None else frame
+    fids = projected["feed_id"] if "feed_id" in projected.columns else [None] * len(projected)
+    out: dict[tuple[Any, str], Any] = {}
+    for sid, fid, geom in zip(projected["shape_id"], fids, projected.geometry, strict=True):
+        out[(None if fid is None or fid != fid else str(fid), str(sid))] = geom
+        out.setdefault((None, str(sid)), geom)
+    return out
+
+
+def _feed_shapes(tt: Any) -> Any:
+    """The shapes of the timetable's feed zips (``shape_id``, ``feed_id``), EPSG:4326;
+    None where no feed has any."""
+    import zipfile
+
+    import geopandas as gpd
+    import pandas as pd
+
+    from connectivity.transit.osm_feed import route_lines
+
+    frames = []
+    feeds = tt.meta.get("feeds", [])
+    ids = tt.meta.get("feed_ids", [None] * len(feeds))
+    for path, fid in zip(feeds, ids, strict=False):
+        try:
+            with zipfile.ZipFile(path) as z:
+                if "shapes.txt" not in z.namelist():
+                    continue
+        except (OSError, zipfile.BadZipFile):
+            continue  # a feed folder, or gone: rides follow their stops
+        frames.append(route_lines(path).assign(feed_id=fid)[["shape_id", "feed_id", "geometry"]])
+    if not frames:
+        return None
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
 
 
 class _Drawer:
@@ -372,6 +456,7 @@ class _Drawer:
         stops = network.timetable.stops
         self.lon = np.concatenate([nodes["lon"].to_numpy(float), stops["lon"].to_numpy(float)])
         self.lat = np.concatenate([nodes["lat"].to_numpy(float), stops["lat"].to_numpy(float)])
+        self.shapes: dict[tuple[Any, str], Any] = {}  # see _shape_lines
 
     def _path(self, source: int, target: int, limit: float) -> tuple[float, list[int]]:
         """Metres and nodes of the shortest walk ``source -> target`` (a straight line
@@ -410,31 +495,65 @@ class _Drawer:
         n = self.n
         for piece in pieces:
             how = piece.pop("_draw")
+            path = "streets"
             if how[0] == "walk":
                 coords = self._from_origin(how[1]) + [self.destination]
             elif how[0] == "access":
                 coords = self._from_origin(n + how[1])
             elif how[0] == "stop":
-                yield piece, Point(self.lon[n + how[1]], self.lat[n + how[1]])
+                yield piece, Point(self.lon[n + how[1]], self.lat[n + how[1]]), "point"
                 continue
             elif how[0] == "between":
                 a, b = how[1], how[2]
                 if a == b:
-                    yield piece, Point(self.lon[n + a], self.lat[n + a])
+                    yield piece, Point(self.lon[n + a], self.lat[n + a]), "point"
                     continue
                 coords = self._xy(self._path(n + a, n + b, self.limit * 4)[1])
             elif how[0] == "egress":
                 coords = self._xy(self._path(n + how[1], how[2], self.limit * 4)[1])
                 coords.append(self.destination)
             else:
-                _, p, a, b = how
-                stops = tt.pattern_stops[tt.pattern_stop_ptr[p] : tt.pattern_stop_ptr[p + 1]]
-                i = int(np.flatnonzero(stops == a)[0])
-                k = i + int(np.flatnonzero(stops[i:] == b)[0])
-                coords = self._xy([n + int(x) for x in stops[i : k + 1]])
+                _, p, a, b, key = how
+                along = self._along_shape(key, a, b)
+                path = "shape"
+                if along is None:
+                    stops = tt.pattern_stops[tt.pattern_stop_ptr[p] : tt.pattern_stop_ptr[p + 1]]
+                    i = int(np.flatnonzero(stops == a)[0])
+                    k = i + int(np.flatnonzero(stops[i:] == b)[0])
+                    along = self._xy([n + int(x) for x in stops[i : k + 1]])
+                    path = "stops"
+                coords = along
             if len(coords) < 2:
                 coords = coords * 2
-            yield piece, LineString(coords)
+            yield piece, LineString(coords), path
+
+    def _along_shape(self, key: Any, a: int, b: int) -> list[tuple[float, float]] | None:
+        """The ride from stop ``a`` to stop ``b`` along its trip's shape (in metres, the
+        walk network's CRS): from the stop's projection onto the shape to the next one's,
+        the stops at both ends; None without a shape, or where the shape does not run
+        from ``a`` towards ``b`` (a loop passing ``b`` first, another direction's)."""
+        import shapely
+        import shapely.ops
+
+        line = None
+        for k in key or ():
+            line = self.shapes.get(k)
+            if line is not None:
+                break
+        if line is None:
+            return None
+        streets = self.network.streets
+        n = self.n
+        ax, ay = streets._to_crs.transform(self.lon[n + a], self.lat[n + a])
+        bx, by = streets._to_crs.transform(self.lon[n + b], self.lat[n + b])
+        da = line.project(shapely.Point(ax, ay))
+        db = line.project(shapely.Point(bx, by))
+        if not db > da:
+            return None
+        part = shapely.ops.substring(line, da, db)
+        xy = np.asarray([(ax, ay), *part.coords, (bx, by)], float)
+        lon, lat = _to_lonlat(streets).transform(xy[:, 0], xy[:, 1])
+        return [(float(x), float(y)) for x, y in zip(lon, lat, strict=True)]
 
 
 #: The breakdown columns :func:`~connectivity.travel_time_matrix` adds with
