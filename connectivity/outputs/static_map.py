@@ -194,6 +194,7 @@ def finish(
     written atomically."""
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
+    ax.ticklabel_format(useOffset=False, style="plain")  # 60.172, not +6.017e1 and 0.002
     ax.set_aspect(1 / max(0.1, _cos_lat(ax)))
     if title:
         sized = {} if title_size is None else {"fontsize": title_size, "wrap": True}
