@@ -329,6 +329,22 @@ _HEADWAYS: dict[str, _Conv] = {
     "headways": _as("headways", lambda ck, v, p: _periods(ck, v, p, _seconds)),
 }
 
+#: How a new line, or a route's extension, is timed and placed (AddLine and Reroute).
+_LINE_TIMES: dict[str, _Conv] = {
+    "speed": _as("speed", _km_h),
+    "run_times_min": _as("run_times", _runs(_minutes)),
+    "run_times": _as("run_times", _runs(_seconds)),
+    "dwell_min": _as("dwell", lambda ck, v, p: _minutes(ck, v, p, zero=True)),
+    "dwell": _as("dwell", lambda ck, v, p: _seconds(ck, v, p, zero=True)),
+}
+_LINE_PATH: dict[str, _Conv] = {
+    "follow_streets": _as("follow_streets", lambda ck, v, p: ck.boolean(v, p)),
+    "reuse_stops_m": _as(
+        "reuse_stops_m", lambda ck, v, p: ck.number(v, p, "metres", high=1000, low_open=False)
+    ),
+    "bus_factor": _as("bus_factor", lambda ck, v, p: ck.number(v, p, "a factor", high=10)),
+}
+
 #: Per modification type its keys (the old seconds keys are read with a FutureWarning).
 MODIFICATION_KEYS: dict[str, tuple[type, dict[str, _Conv]]] = {
     "add_line": (
@@ -343,18 +359,9 @@ MODIFICATION_KEYS: dict[str, tuple[type, dict[str, _Conv]]] = {
             **_HEADWAYS,
             "departures": _as("departures", _clocks),
             "span": _as("span", _span),
-            "speed": _as("speed", _km_h),
-            "run_times_min": _as("run_times", _runs(_minutes)),
-            "run_times": _as("run_times", _runs(_seconds)),
-            "dwell_min": _as("dwell", lambda ck, v, p: _minutes(ck, v, p, zero=True)),
-            "dwell": _as("dwell", lambda ck, v, p: _seconds(ck, v, p, zero=True)),
+            **_LINE_TIMES,
             "both_directions": _as("both_directions", lambda ck, v, p: ck.boolean(v, p)),
-            "follow_streets": _as("follow_streets", lambda ck, v, p: ck.boolean(v, p)),
-            "reuse_stops_m": _as(
-                "reuse_stops_m",
-                lambda ck, v, p: ck.number(v, p, "metres", high=1000, low_open=False),
-            ),
-            "bus_factor": _as("bus_factor", lambda ck, v, p: ck.number(v, p, "a factor", high=10)),
+            **_LINE_PATH,
         },
     ),
     "change_frequency": (
@@ -390,17 +397,8 @@ MODIFICATION_KEYS: dict[str, tuple[type, dict[str, _Conv]]] = {
             "skip": _as("skip", lambda ck, v, p: ck.strings(v, p, "stop ids")),
             "terminus": _as("terminus", lambda ck, v, p: ck.string(v, p, "a stop id")),
             "extend": _as("extend", _extension_stops),
-            "speed": _as("speed", _km_h),
-            "run_times_min": _as("run_times", _runs(_minutes)),
-            "run_times": _as("run_times", _runs(_seconds)),
-            "dwell_min": _as("dwell", lambda ck, v, p: _minutes(ck, v, p, zero=True)),
-            "dwell": _as("dwell", lambda ck, v, p: _seconds(ck, v, p, zero=True)),
-            "follow_streets": _as("follow_streets", lambda ck, v, p: ck.boolean(v, p)),
-            "reuse_stops_m": _as(
-                "reuse_stops_m",
-                lambda ck, v, p: ck.number(v, p, "metres", high=1000, low_open=False),
-            ),
-            "bus_factor": _as("bus_factor", lambda ck, v, p: ck.number(v, p, "a factor", high=10)),
+            **_LINE_TIMES,
+            **_LINE_PATH,
         },
     ),
 }
