@@ -98,7 +98,12 @@ def bottleneck_map(
             ]
         )
     fmap = _blank_map(offline)
-    fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    # Room at the top for the title and the rank scale, which would cover the roads.
+    fmap.fit_bounds(
+        [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
+        padding_top_left=(30, 150),
+        padding_bottom_right=(30, 30),
+    )
     zones = result.zones
     pop_max = float(zones["population"].max()) or 1.0
     zone_layer = folium.FeatureGroup(name="zones")
@@ -121,12 +126,17 @@ def bottleneck_map(
         name="core",
     ).add_to(fmap)
     n = max(1, len(table))
-    colours = cm.LinearColormap(["#fed976", "#fd8d3c", "#bd0026"], vmin=1, vmax=max(2, n))
-    colours.caption = "Bottleneck rank (red = most critical)"
+    # The scale reads from rank 1 (red, the most critical) to the last (yellow): it
+    # ran yellow to red, so the "1" stood at the yellow end.
+    ticks = sorted({1, *range(5, n + 1, 5), n}) if n > 1 else [1, 2]
+    colours = cm.LinearColormap(
+        ["#bd0026", "#fd8d3c", "#fed976"], vmin=1, vmax=max(2, n), tick_labels=ticks
+    )  # whole ranks on the scale, not 1.0 1.5 2.0
+    colours.caption = "Bottleneck rank (1, red = most critical)"
     layer = folium.FeatureGroup(name="bottlenecks")
     for row in table.sort_values("rank", ascending=False).to_dict("records"):
         rank = int(row["rank"])
-        colour = colours(n + 1 - rank) if n > 1 else "#bd0026"
+        colour = colours(rank) if n > 1 else "#bd0026"
         weight = 3 + 7 * (n - rank) / max(1, n - 1)
         popup = folium.Popup(_popup_html(row), max_width=400)
         tooltip = html.escape(f"#{rank} {road_label(row)}")
