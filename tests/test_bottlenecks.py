@@ -1260,6 +1260,21 @@ def test_cli_transit_ranks_the_satellite_route_first(tmp_path, capsys):
     assert float(stops_used["Satellite"]["boardings"]) == pytest.approx(
         float(usage[0]["boardings"]), rel=1e-3
     )
+    # Per segment, and drawn: every segment the S 1 rides carries the satellite's people,
+    # as wide as the busiest (one line, all riders), in the bus colour.
+    with open(out / "usage_segments.csv", newline="", encoding="utf-8") as f:
+        segments = list(csv.DictReader(f))
+    assert segments and {r["route"] for r in segments} == {"S 1"}
+    assert max(float(r["journeys"]) for r in segments) == pytest.approx(
+        float(usage[0]["boardings"]), rel=1e-3
+    )
+    from connectivity.outputs.journey_map import MODE_COLOURS
+    from connectivity.outputs.usage_map import MAX_WIDTH
+
+    page = (out / "usage.html").read_text(encoding="utf-8")
+    assert f'"weight": {MAX_WIDTH}' in page and MODE_COLOURS["bus"] in page
+    assert "Journeys to the core per segment, leaving 08:00 + 10 min" in page
+    assert (out / "usage.png").stat().st_size > 10_000
 
 
 @pytest.mark.parametrize(

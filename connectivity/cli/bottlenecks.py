@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "bottlenecks.html (a map) and bottlenecks.png (the same view) into --out. "
             "--mode transit joins the walk network and the feeds (averaged headways), "
             "ranks routes or stops, and writes beside them the lines by riders to the core "
-            "(usage_routes.csv, usage_stops.csv)."
+            "(usage_routes.csv, usage_stops.csv, usage_segments.csv, and their map usage.html "
+            "with usage.png: segments as wide as their journeys)."
         ),
     )
     parser.add_argument("--osm", required=True, type=Path, help=".osm.pbf, .osm or .osm.bz2 file")
@@ -251,12 +252,26 @@ def run(args: argparse.Namespace) -> int:
             for name, frame in (
                 ("usage_routes.csv", usage.routes),
                 ("usage_stops.csv", usage.stops),
+                ("usage_segments.csv", usage.segments),
             ):
                 with atomic_path(stage / name) as tmp:
                     frame.drop(columns="geometry", errors="ignore").to_csv(
                         tmp, index=False, float_format="%.4g"
                     )
                 written.append(stage / name)
+            if len(usage.segments):
+                from connectivity.outputs.folium_base import save_map
+                from connectivity.outputs.usage_map import usage_map, usage_png
+
+                what = (
+                    f"Journeys to the core per segment, leaving {args.departure} + "
+                    f"{args.window:g} min"
+                )
+                if "relative" in population_text:
+                    what += " (population relative: no population data)"
+                page = usage_map(usage, offline=args.offline, title=what)
+                written.append(save_map(page, stage / "usage.html", offline=args.offline))
+                written.append(usage_png(usage, stage / "usage.png", title=what))
     paths = [args.out / Path(p).relative_to(stage) for p in written]
     from connectivity.bottlenecks.study import road_label
 
