@@ -207,3 +207,61 @@ def test_the_scenario_file_reads_reroute(tmp_path):
     path.write_text(path.read_text().replace("terminus", "terminal"), encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"terminal.*did you mean 'terminus'"):
         read_scenario(path)
+
+
+def test_an_extension_moves_a_headway_entry_and_writes_it_back(network, tmp_path):
+    """Trips of a headway entry that start at the terminus start earlier: the entry's
+    span starts earlier too, so write_gtfs writes the same runs (it wrote one more: the
+    span had grown by the extension's time). Two extensions of one route (both ends)
+    get stops of their own."""
+    from connectivity.scenarios.modifications import ChangeFrequency
+    from connectivity.transit.write import write_gtfs
+
+    net, _ = network
+    mods = [
+        ChangeFrequency(["R"], headways={"07:00-09:00": 600}),
+        Reroute("R", terminus="D", extend=[E], run_times=[280], dwell=20, follow_streets=False),
+        Reroute("R", terminus="A", extend=[(24.9330, 60.1680)], run_times=[120],
+                follow_streets=False),
+    ]  # fmt: skip
+    scen = apply_scenario(net, mods)
+    tt = scen.timetable
+    runs = tt.trips[tt.trips["route_id"].astype(str) == "R"]
+    assert len(runs) == 3 * 12 and (runs["headway_entry"] >= 0).all()  # 3 patterns
+    back = load_timetable(write_gtfs(tt, tmp_path / "r.zip"), date=DATE, use_cache=False)
+    assert (back.trips["route_id"].astype(str) == "R").sum() == len(runs)
+    lines = line_geometries(scen)
+    assert list(lines["name"]) == ["R extension", "R extension 2"]
+    ids = set(tt.stops["stop_id"])
+    assert {"R-extension:2", "R-extension-2:2"} <= ids
+
+
+def test_an_extension_before_midnight_is_refused(tmp_path):
+    """A trip leaving the terminus at 00:02 cannot start 5 minutes earlier on its day."""
+    from connectivity import demo_pbf, load_streets
+
+    rows = feed_rows()
+    rows["trips.txt"].append({"route_id": "R", "service_id": "D", "trip_id": "night"})
+    for i, s in enumerate("DC"):
+        t = 120 + i * 120
+        rows["stop_times.txt"].append({"trip_id": "night", "arrival_time": hms(t),
+                                       "departure_time": hms(t), "stop_id": s,
+                                       "stop_sequence": i + 1})  # fmt: skip
+    tt = load_timetable(write_feed(tmp_path / "f", rows), date=DATE, use_cache=False)
+    net = build_network(load_streets(demo_pbf(), mode="walk"), tt)
+    mod = Reroute("R", terminus="D", extend=[E], run_times=[280], dwell=20, follow_streets=False)
+    with pytest.raises(ScenarioError, match=r"trip 'night' would leave the new far end before"):
+        apply_scenario(net, mod)
+
+
+def test_a_mode_without_its_own_network_takes_the_default():
+    """{"tram": None} (an extract without tracks) is the default network, not the walk."""
+    from connectivity.scenarios.apply import _Context
+
+    class Net:
+        streets = "walk"
+        params = {"max_link_distance": 300}
+
+    ctx = _Context(Net(), {"tram": None, "default": "drive"})  # type: ignore[arg-type]
+    assert ctx.streets_for("tram") == "drive" and ctx.streets_for("bus") == "drive"
+    assert _Context(Net(), {"tram": "tracks"}).streets_for("bus") == "walk"  # type: ignore[arg-type]

@@ -109,9 +109,8 @@ def usage_map(
     add_legend(
         m, entries, title="Lines by mode",
         sections=[("Width: journeys (by area)", [
-            ("#555555", f"widest: {busiest:,.0f}"),
-            ("#555555", f"about half as wide: {busiest * 0.25:,.0f}"),
-            ("#555555", f"about a fifth: {busiest * 0.04:,.0f}"),
+            ("#555555", f"{busiest * f:,.0f}: {100 * w / MAX_WIDTH:.0f}% of the widest")
+            for f, w in zip((1.0, 0.25, 0.04), segment_widths([1.0, 0.25, 0.04]), strict=True)
         ])],
     )  # fmt: skip
     if title:
@@ -131,8 +130,9 @@ def usage_png(
     size: tuple[float, float] = (10.0, 8.0),
     dpi: int = 120,
 ) -> Path:
-    """The view of :func:`usage_map` as a PNG; the ``top`` busiest segments are named in
-    the legend ("tram 5: Kunsthalle - Wasserturm, 1,234")."""
+    """The segments of :func:`usage_map` as a PNG (without the stops' circles); the
+    ``top`` busiest segments are named in the legend ("tram 5: Kunsthalle - Wasserturm,
+    1,234")."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)

@@ -405,7 +405,7 @@ def _shape_lines(tt: Any, shapes: Any, streets: Any) -> dict[tuple[Any, str], An
             raise ParameterError("shapes must be a GeoDataFrame with a shape_id column")
     if frame is None or len(frame) == 0:
         return {}
-    projected = frame.to_crs(streets.crs) if frame.crs is not None else frame
+    projected = (frame if frame.crs is not None else frame.set_crs("EPSG:4326")).to_crs(streets.crs)
     fids = projected["feed_id"] if "feed_id" in projected.columns else [None] * len(projected)
     out: dict[tuple[Any, str], Any] = {}
     for sid, fid, geom in zip(projected["shape_id"], fids, projected.geometry, strict=True):

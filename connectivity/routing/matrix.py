@@ -315,10 +315,13 @@ def travel_time_matrix(
             )
         so = net.snap(o_lon, o_lat, max_distance=snap_distance)
         sd = net.snap(d_lon, d_lat, max_distance=snap_distance)
+        # The walk onto and off the street counts, as in travel_times (access_speed).
+        onto = so.distance / (net.access_speed / 3.6)
+        off = sd.distance / (net.access_speed / 3.6)
         o_nodes = np.column_stack([so.node_u, so.node_v])
-        o_cost = np.column_stack([so.time_to_u, so.time_to_v])
+        o_cost = np.column_stack([so.time_to_u + onto, so.time_to_v + onto])
         d_nodes = np.column_stack([sd.node_u, sd.node_v])
-        d_cost = np.column_stack([sd.time_from_u, sd.time_from_v])
+        d_cost = np.column_stack([sd.time_from_u + off, sd.time_from_v + off])
     uniq, inverse = np.unique(d_nodes, return_inverse=True)
     where = inverse.reshape(d_nodes.shape)
     if m == TRANSIT:

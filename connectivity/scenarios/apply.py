@@ -274,7 +274,9 @@ class _Context:
         """The network a new line of ``mode`` follows: ``line_streets``, or its entry
         for the mode where it is a mapping (``{"tram": ..., "default": ...}``)."""
         if isinstance(self.line_streets, Mapping):
-            found = self.line_streets.get(mode, self.line_streets.get("default"))
+            found = self.line_streets.get(mode)  # None (no tracks mapped): the default
+            if found is None:
+                found = self.line_streets.get("default")
             return found if found is not None else self.walk
         return self.line_streets
 
@@ -399,7 +401,7 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
             entries = [(int(a), int(b), int(round(h))) for a, b, h in periods]
             entry_of = {d: _entry_at(entries, d) for d in new}
         elif scale is not None and "headway_entry" in frames.trips.columns:
-            was = frames.trips["headway_entry"].to_numpy(np.int64)[m]
+            was = frames.trips["headway_entry"].fillna(-1).to_numpy(np.int64)[m]
             timed = was < 0
             for entry in pd.unique(was[~timed]):
                 first = int(np.flatnonzero(was == entry)[0])
@@ -464,6 +466,11 @@ def _change_frequency(frames: _Frames, mod: ChangeFrequency, ctx: _Context) -> N
     if trip_rows:
         new_trips = pd.DataFrame(trip_rows).reset_index(drop=True)
         frames.add_trips(new_trips, {c: np.concatenate(v) for c, v in events.items()})
+
+
+def _whole(value: Any, missing: int) -> int:
+    """A trips-table number as an int (``missing`` for None or NaN)."""
+    return missing if value is None or value != value else int(value)
 
 
 def _entry_at(entries: list[tuple[int, int, int]], dep: int) -> int:
@@ -594,11 +601,18 @@ def _reroute(frames: _Frames, mod: Reroute, ctx: _Context) -> None:
     if extend:
         term = int(frames.stop_positions([str(mod.terminus)], where)[0])
         mode = str(route_modes(frames.routes["route_type"].to_numpy()[[route]])[0])
+        # A second extension of the route (the other end, or in stages) gets its own name.
+        taken = set(frames.stops["stop_id"].astype(str))
+        name, n_ext = f"{mod.route_id}-extension", 1
+        while any(t.startswith(f"{name}:") for t in taken):
+            n_ext += 1
+            name = f"{mod.route_id}-extension-{n_ext}"
         line = AddLine(
-            name=f"{mod.route_id}-extension", stops=[str(mod.terminus), *extend],
+            name=name, stops=[str(mod.terminus), *extend],
             stop_names=[str(mod.terminus)]
             + [f"{mod.route_id} extension {k + 2}" for k in range(len(extend))],
-            mode=mode if mode in {m.value for m in ROUTE_TYPES} else "rail",
+            mode=mode if mode in {m.value for m in ROUTE_TYPES}
+            else ("bus" if mode == "coach" else "rail"),  # a coach runs on the roads
             speed=mod.speed, run_times=mod.run_times, dwell=mod.dwell,
             follow_streets=mod.follow_streets, reuse_stops_m=mod.reuse_stops_m,
             bus_factor=mod.bus_factor, both_directions=False,
@@ -607,6 +621,7 @@ def _reroute(frames: _Frames, mod: Reroute, ctx: _Context) -> None:
         forth = stop_offsets(plan.runs, plan.dwell)
         back = stop_offsets(plan.runs[::-1], plan.dwell)
     blocks: dict[str, list[np.ndarray]] = {c: [] for c in st}
+    shifted: dict[int, int] = {}  # trip -> its headway entry's new end
     touched = 0
     for t in trips:
         a, c = int(starts[t]), int(counts[t])
@@ -637,6 +652,21 @@ def _reroute(frames: _Frames, mod: Reroute, ctx: _Context) -> None:
             else:  # starts at the far end, earlier by the extension's time
                 arrive = int(ev["departure"][0]) - dwell
                 base = arrive - int(back[0][-1])
+                if base < 0:
+                    trip_id = frames.trips["trip_id"].iloc[int(t)]
+                    raise ScenarioError(
+                        f"{where}: trip {trip_id!r} would leave the new far end before "
+                        f"midnight ({int(ev['departure'][0]) - base} s before its "
+                        f"{_hms(int(ev['departure'][0]))} from {mod.terminus!r}); extend the "
+                        "route from its other terminus, or give shorter run times"
+                    )
+                if "headway_entry" in frames.trips.columns and "headway_end" in frames.trips:
+                    # A headway entry's span moves with its runs: it starts earlier.
+                    col = frames.trips.columns.get_loc("headway_end")
+                    if _whole(frames.trips["headway_entry"].iloc[int(t)], -1) >= 0:
+                        moved = int(ev["departure"][0]) - base
+                        end = _whole(frames.trips.iat[int(t), col], 0)
+                        shifted[int(t)] = end - moved
                 ev["arrival"][0] = arrive
                 ev["drop_off_type"][0] = 0
                 add = {"stop": plan.stops[::-1][:-1], "arrival": base + back[0][:-1],
@@ -667,8 +697,15 @@ def _reroute(frames: _Frames, mod: Reroute, ctx: _Context) -> None:
                 f"{where}: no trip of the route starts or ends at {mod.terminus!r}; its "
                 f"trips start and end at {', '.join(map(repr, ends[:8]))}"
             )
-        plan.row.update(name=f"{mod.route_id} extension", kind="extension")
+        label = f"{mod.route_id} extension" + ("" if n_ext == 1 else f" {n_ext}")
+        plan.row.update(name=label, kind="extension")
         ctx.lines.append(plan.row)
+        if shifted:
+            rows = list(shifted)
+            col = frames.trips.columns.get_loc("headway_end")
+            frames.trips = frames.trips.copy()
+            for r in rows:
+                frames.trips.iat[r, col] = shifted[r]
     frames.keep_events(~on_route)
     for k in st:
         st[k] = np.concatenate([st[k], *blocks[k]]).astype(st[k].dtype)
