@@ -267,8 +267,10 @@ def run(args: argparse.Namespace) -> int:
                     f"Journeys to the core per segment, leaving {args.departure} + "
                     f"{args.window:g} min"
                 )
-                if "relative" in population_text:
-                    what += " (population relative: no population data)"
+                from connectivity.accessibility.population_osm import RELATIVE
+
+                if RELATIVE in population_text:
+                    what += f" (population {RELATIVE})"
                 page = usage_map(usage, offline=args.offline, title=what)
                 written.append(save_map(page, stage / "usage.html", offline=args.offline))
                 written.append(usage_png(usage, stage / "usage.png", title=what))

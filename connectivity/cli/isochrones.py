@@ -243,6 +243,19 @@ def _map_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--leaflet", type=Path, help="folder of the npm package leaflet")
 
 
+def check_map_file(path: Path) -> None:
+    """A ``--map`` page must be named ``.html``, and it and its picture (``.png``
+    beside it) must be writable."""
+    from connectivity._checks import check_output_file
+
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ParameterError(
+            f"--map {path}: give an .html file name (its picture goes beside it as .png)"
+        )
+    check_output_file(path, "--map")
+    check_output_file(path.with_suffix(".png"), "--map (its picture)")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``connectivity isochrones``."""
     from connectivity.accessibility.isochrones import (
@@ -272,11 +285,7 @@ def run(args: argparse.Namespace) -> int:
         if path is not None:
             check_output_file(path, option)
     if args.map is not None:
-        if args.map.suffix.lower() not in (".html", ".htm"):
-            raise ParameterError(
-                f"--map {args.map}: give an .html file name (its picture goes beside it as .png)"
-            )
-        check_output_file(args.map.with_suffix(".png"), "--map (its picture)")
+        check_map_file(args.map)
     transit = args.gtfs is not None
     if not transit and (args.departure or args.window is not None):
         raise ParameterError(

@@ -13,7 +13,7 @@ from pathlib import Path
 from connectivity._errors import ParameterError
 from connectivity.cli._headways import add_boarding_options
 from connectivity.cli.clip import add_clip_options
-from connectivity.cli.isochrones import _map_options
+from connectivity.cli.isochrones import _map_options, check_map_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -143,12 +143,7 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--out {args.out}: give a .geojson file name")
     check_output_file(args.out, "--out")
     if args.map is not None:
-        if args.map.suffix.lower() not in (".html", ".htm"):
-            raise ParameterError(
-                f"--map {args.map}: give an .html file name (its picture goes beside it as .png)"
-            )
-        check_output_file(args.map, "--map")
-        check_output_file(args.map.with_suffix(".png"), "--map (its picture)")
+        check_map_file(args.map)
     from connectivity.outputs.folium_base import find_leaflet
 
     leaflet = find_leaflet(args.leaflet) if args.offline and args.map is not None else None

@@ -18,7 +18,7 @@ from connectivity.outputs.folium_base import (
     find_leaflet,
 )
 
-__all__ = ["MODE_COLOURS", "journey_map"]
+__all__ = ["MODE_COLOURS", "journey_lines", "journey_map"]
 
 #: Leg colours by mode (the tram, metro, rail and bus colours of the route layers).
 MODE_COLOURS: dict[str, str] = {
@@ -32,6 +32,12 @@ MODE_COLOURS: dict[str, str] = {
     "coach": "#0050a0",
 }
 OTHER_COLOUR = "#e31a1c"
+
+
+def journey_lines(journey: Any) -> str:
+    """The vehicles of one journey's legs, in order: "tram 5, bus 63" ("" on foot)."""
+    rides = journey[journey["kind"] == "ride"]
+    return ", ".join(f"{r.mode} {r.route or r.route_id}" for r in rides.itertuples())
 
 
 def _popup(leg: Any) -> str:
@@ -114,7 +120,7 @@ def journey_map(
     for number, journey in legs.groupby("journey", sort=True):
         head = journey.iloc[0]
         rides = journey[journey["kind"] == "ride"]
-        lines = ", ".join(f"{r.mode} {r.route or r.route_id}" for r in rides.itertuples())
+        lines = journey_lines(journey)
         name = (
             f"Journey {number}: {head['first_departure'][:5]}, "
             f"{float(head['travel_time_s']) / 60:.0f} min, {lines or 'on foot'}"

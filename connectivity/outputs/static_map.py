@@ -355,7 +355,7 @@ def journey_png(
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    from connectivity.outputs.journey_map import MODE_COLOURS, OTHER_COLOUR
+    from connectivity.outputs.journey_map import MODE_COLOURS, OTHER_COLOUR, journey_lines
 
     needed = {"journey", "kind", "mode", "geometry", "from_name", "to_name", "start"}
     if not hasattr(legs, "geometry") or not needed <= set(legs.columns) or len(legs) == 0:
@@ -405,13 +405,10 @@ def journey_png(
                    label=str(chosen.iloc[-1]["to_name"])),
         ]  # fmt: skip
         head = chosen.iloc[0]
-        rides = chosen[chosen["kind"] == "ride"]
         summary = (
             f"Journey {journey}: leaves {str(head['first_departure'])[:5]}, "
-            f"{float(head['travel_time_s']) / 60:.0f} min, "
-            + (", ".join(f"{r.mode} {r.route or r.route_id}" for r in rides.itertuples())
-               or "on foot")
-        )  # fmt: skip
+            f"{float(head['travel_time_s']) / 60:.0f} min, {journey_lines(chosen) or 'on foot'}"
+        )
         text = f"{title}\n{summary}" if title else summary
         finish(fig, ax, path, handles, text, title_size=9)
     finally:

@@ -39,11 +39,17 @@ def segment_widths(journeys: Any) -> np.ndarray:
     return MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * np.sqrt(np.clip(w, 0, None) / top)
 
 
-def _check(usage: Any) -> None:
+def _segments(usage: Any) -> tuple[Any, np.ndarray, np.ndarray, list[str]]:
+    """The ridden segments (EPSG:4326), their widths, the order to draw them in (the
+    busiest last, on top) and their mode colours: what the page and the picture share."""
     if not hasattr(usage, "segments") or not hasattr(usage, "stops"):
         raise ParameterError("usage_map needs the result of connectivity.route_usage(...)")
     if len(usage.segments) == 0:
         raise ParameterError("the usage has no ridden segment: nothing to draw")
+    seg = usage.segments.to_crs("EPSG:4326")
+    order = np.argsort(seg["journeys"].to_numpy(float), kind="stable")
+    colours = [MODE_COLOURS.get(str(m), OTHER_COLOUR) for m in seg["mode"]]
+    return seg, segment_widths(seg["journeys"]), order, colours
 
 
 def usage_map(
@@ -65,18 +71,14 @@ def usage_map(
     """
     import folium
 
-    _check(usage)
+    seg, widths, order, colours = _segments(usage)
     dist = find_leaflet(leaflet) if offline else None
     m = _blank_map(offline)
-    seg = usage.segments.to_crs("EPSG:4326")
-    widths = segment_widths(seg["journeys"])
-    order = np.argsort(seg["journeys"].to_numpy(float), kind="stable")  # busiest on top
     used: dict[str, str] = {}
     layer = folium.FeatureGroup(name=escape("Journeys per segment"), show=True)
     for i in order:
         row = seg.iloc[int(i)]
-        mode = str(row["mode"])
-        colour = MODE_COLOURS.get(mode, OTHER_COLOUR)
+        mode, colour = str(row["mode"]), colours[int(i)]
         used.setdefault(mode, colour)
         text = (
             f"{mode} {row['route']}: {row['from_name']} - {row['to_name']}, "
@@ -141,17 +143,14 @@ def usage_png(
 
     from connectivity.outputs.static_map import finish
 
-    _check(usage)
-    seg = usage.segments.to_crs("EPSG:4326")
-    widths = segment_widths(seg["journeys"]) / 2  # points, not pixels
-    order = np.argsort(seg["journeys"].to_numpy(float), kind="stable")
+    seg, pixels, order, colours = _segments(usage)
+    widths = pixels / 2  # points, not pixels
     fig, ax = plt.subplots(figsize=size, dpi=dpi)
     used: dict[str, str] = {}
     try:
         for i in order:
             row = seg.iloc[int(i)]
-            mode = str(row["mode"])
-            colour = MODE_COLOURS.get(mode, OTHER_COLOUR)
+            mode, colour = str(row["mode"]), colours[int(i)]
             used.setdefault(mode, colour)
             xs, ys = zip(*row.geometry.coords, strict=True)
             ax.plot(xs, ys, color=colour, linewidth=float(widths[i]), alpha=0.85,
@@ -162,8 +161,7 @@ def usage_png(
         for i in order[::-1][:top]:
             row = seg.iloc[int(i)]
             handles.append(
-                Line2D([], [], color=MODE_COLOURS.get(str(row["mode"]), OTHER_COLOUR),
-                       linewidth=float(widths[i]),
+                Line2D([], [], color=colours[int(i)], linewidth=float(widths[i]),
                        label=f"{row['mode']} {row['route']}: {row['from_name']} - "
                              f"{row['to_name']}, {float(row['journeys']):,.0f}"[:70])
             )  # fmt: skip

@@ -417,11 +417,10 @@ def _shape_lines(tt: Any, shapes: Any, streets: Any) -> dict[tuple[Any, str], An
 def _feed_shapes(tt: Any) -> Any:
     """The shapes of the timetable's feed zips (``shape_id``, ``feed_id``), EPSG:4326;
     None where no feed has any."""
-    import zipfile
-
     import geopandas as gpd
     import pandas as pd
 
+    from connectivity._errors import InputFileError
     from connectivity.transit.osm_feed import route_lines
 
     frames = []
@@ -429,12 +428,10 @@ def _feed_shapes(tt: Any) -> Any:
     ids = tt.meta.get("feed_ids", [None] * len(feeds))
     for path, fid in zip(feeds, ids, strict=False):
         try:
-            with zipfile.ZipFile(path) as z:
-                if "shapes.txt" not in z.namelist():
-                    continue
-        except (OSError, zipfile.BadZipFile):
-            continue  # a feed folder, or gone: rides follow their stops
-        frames.append(route_lines(path).assign(feed_id=fid)[["shape_id", "feed_id", "geometry"]])
+            lines = route_lines(path)
+        except (InputFileError, OSError):
+            continue  # no shapes.txt, a feed folder, or gone: rides follow their stops
+        frames.append(lines.assign(feed_id=fid)[["shape_id", "feed_id", "geometry"]])
     if not frames:
         return None
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
@@ -457,6 +454,7 @@ class _Drawer:
         self.lon = np.concatenate([nodes["lon"].to_numpy(float), stops["lon"].to_numpy(float)])
         self.lat = np.concatenate([nodes["lat"].to_numpy(float), stops["lat"].to_numpy(float)])
         self.shapes: dict[tuple[Any, str], Any] = {}  # see _shape_lines
+        self._to_lonlat: Any = None  # metres -> degrees, made at the first shaped ride
 
     def _path(self, source: int, target: int, limit: float) -> tuple[float, list[int]]:
         """Metres and nodes of the shortest walk ``source -> target`` (a straight line
@@ -552,7 +550,9 @@ class _Drawer:
             return None
         part = shapely.ops.substring(line, da, db)
         xy = np.asarray([(ax, ay), *part.coords, (bx, by)], float)
-        lon, lat = _to_lonlat(streets).transform(xy[:, 0], xy[:, 1])
+        if self._to_lonlat is None:
+            self._to_lonlat = _to_lonlat(streets)
+        lon, lat = self._to_lonlat.transform(xy[:, 0], xy[:, 1])
         return [(float(x), float(y)) for x, y in zip(lon, lat, strict=True)]
 
 
